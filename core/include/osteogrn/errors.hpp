@@ -1,0 +1,87 @@
+#pragma once
+// The typed error hierarchy of osteogrn (DESIGN.md, "Errors"). Python maps each class to
+// og.OsteogrnError, og.ParseError, og.ModelError, og.ProtocolError, og.SolverError,
+// og.OptionError with the message intact.
+#include <cstddef>
+#include <stdexcept>
+#include <string>
+
+namespace osteogrn {
+
+/// Base of every error osteogrn raises on purpose.
+class Error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+/// Joins "file: /json/pointer: message", leaving out empty parts.
+std::string format_location(const std::string& file, const std::string& pointer,
+                            const std::string& message);
+
+/// An expression that does not parse. `position` is the 0-based character offset in `text`.
+class ParseError : public Error {
+ public:
+  ParseError(const std::string& message, const std::string& text, std::size_t position,
+             const std::string& file = {}, const std::string& pointer = {});
+  const std::string& message() const noexcept { return message_; }
+  const std::string& text() const noexcept { return text_; }
+  std::size_t position() const noexcept { return position_; }
+  const std::string& file() const noexcept { return file_; }
+  const std::string& pointer() const noexcept { return pointer_; }
+  /// The same error located in a file at a JSON pointer (used by the model loader).
+  ParseError located(const std::string& file, const std::string& pointer) const;
+
+ private:
+  std::string message_, text_;
+  std::size_t position_;
+  std::string file_, pointer_;
+};
+
+/// A model file or model edit that is invalid: names the file and the JSON pointer.
+class ModelError : public Error {
+ public:
+  explicit ModelError(const std::string& message, const std::string& file = {},
+                      const std::string& pointer = {});
+  const std::string& file() const noexcept { return file_; }
+  const std::string& pointer() const noexcept { return pointer_; }
+  const std::string& message() const noexcept { return message_; }
+
+ private:
+  std::string message_, file_, pointer_;
+};
+
+/// A protocol that is invalid on its own or does not fit the model it is simulated with.
+class ProtocolError : public Error {
+ public:
+  explicit ProtocolError(const std::string& message, const std::string& file = {},
+                         const std::string& pointer = {});
+  const std::string& file() const noexcept { return file_; }
+  const std::string& pointer() const noexcept { return pointer_; }
+  const std::string& message() const noexcept { return message_; }
+
+ private:
+  std::string message_, file_, pointer_;
+};
+
+/// Invalid solver options or call arguments (unknown method, rtol <= 0, bad sample times...).
+class OptionError : public Error {
+ public:
+  using Error::Error;
+};
+
+/// The integrator failed: carries the model time, the solver's flag name (e.g. CV_TOO_MUCH_WORK)
+/// and a reason that says how to fix it where we know.
+class SolverError : public Error {
+ public:
+  SolverError(const std::string& reason, double time, const std::string& flag = {});
+  double time() const noexcept { return time_; }
+  const std::string& reason() const noexcept { return reason_; }
+  const std::string& flag() const noexcept { return flag_; }
+
+ private:
+  std::string reason_;
+  double time_;
+  std::string flag_;
+};
+
+}  // namespace osteogrn

@@ -1,0 +1,132 @@
+#pragma once
+// The expression compiler: parse the grammar of DESIGN.md into a tree, resolve names to
+// species/parameters/inputs, fold constants, differentiate symbolically, and compile lists of
+// expressions into a flat instruction tape that evaluates without allocation.
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace osteogrn {
+
+/// Node kinds. Leaves: Const, Symbol (an unresolved name), Species/Parameter/Input (resolved
+/// by index) and Time. Comparisons and logic yield 1.0 or 0.0; a value != 0 is true.
+enum class Op : std::uint8_t {
+  Const, Symbol, Species, Parameter, Input, Time,
+  Neg, Add, Sub, Mul, Div, Pow,
+  Lt, Le, Gt, Ge, Eq, Ne, And, Or, Not,
+  Exp, Log, Log10, Sqrt, Abs, Min, Max,
+  Hill, HillRep,   // hill(x,K,n) = x^n/(K^n+x^n), hill_rep = K^n/(K^n+x^n); x <= 0 counts as 0
+  Piecewise,       // children: value1, cond1, value2, cond2, ..., otherwise
+  Heaviside,       // internal (derivatives): 1 if x > 0 else 0
+  PowLog,          // internal (derivatives): a^b * ln(a), defined as 0 at a == 0
+};
+
+/// An immutable expression tree node; shared between trees (the trees form a DAG).
+struct Node {
+  Op op;
+  double value = 0.0;          // Const
+  std::uint32_t index = 0;     // Species / Parameter / Input
+  std::string name;            // Symbol (and the original name of a resolved leaf, for printing)
+  std::vector<std::shared_ptr<const Node>> args;
+};
+using NodePtr = std::shared_ptr<const Node>;
+
+/// A handle on an expression tree. Cheap to copy; immutable; safe to share between threads.
+class Expr {
+ public:
+  Expr() = default;
+  explicit Expr(NodePtr node) : node_(std::move(node)) {}
+  const NodePtr& node() const noexcept { return node_; }
+  explicit operator bool() const noexcept { return static_cast<bool>(node_); }
+
+  static Expr constant(double v);
+  static Expr symbol(const std::string& name);
+  static Expr species(std::uint32_t i, const std::string& name = {});
+  static Expr parameter(std::uint32_t i, const std::string& name = {});
+  static Expr input(std::uint32_t i, const std::string& name = {});
+  static Expr time();
+  /// Builds a node with the given children (no simplification).
+  static Expr make(Op op, std::vector<Expr> args);
+
+ private:
+  NodePtr node_;
+};
+
+/// Parses `text` (grammar in DESIGN.md: numbers incl. 1e-3, + - * / ^ with ^ right-associative
+/// and binding tighter than unary minus (-x^2 = -(x^2)), comparisons < <= > >= == !=,
+/// and/or/not, functions exp log ln log10 sqrt abs min max pow hill hill_rep piecewise, the
+/// symbol t). Throws ParseError with the 0-based position of the offending character.
+Expr parse_expression(std::string_view text);
+
+/// The names a (possibly unresolved) expression refers to: Symbol nodes, not `t`.
+std::set<std::string> referenced_names(const Expr& e);
+
+/// Replaces every Symbol node by resolve(name); resolve returns a leaf or another (already
+/// resolved) expression to inline, or throws. Shared subtrees stay shared.
+Expr substitute(const Expr& e, const std::function<Expr(const std::string&)>& resolve);
+
+/// Constant folding and algebraic identities (0*x, 1*x, x+0, x^1, ...). Never changes a value
+/// that is finite at every point into a different one.
+Expr simplify(const Expr& e);
+
+/// d e / d leaf, where leaf is Op::Species, Op::Parameter, Op::Input (with index) or Op::Time.
+/// The result is simplified; zero derivatives return the constant 0.
+Expr differentiate(const Expr& e, Op leaf, std::uint32_t index = 0);
+
+/// True if e is the constant 0.
+bool is_zero(const Expr& e);
+
+/// Values of the leaves for evaluation.
+struct EvalArgs {
+  const double* y = nullptr;  // species
+  const double* p = nullptr;  // parameters
+  const double* u = nullptr;  // inputs
+  double t = 0.0;
+};
+
+/// Reference tree-walking evaluation (tests, one-off use). Throws Error on a Symbol node.
+double evaluate(const Expr& e, const EvalArgs& args);
+
+/// Prints an expression in the input grammar (parses back to an equal value).
+std::string to_string(const Expr& e);
+
+/// Orders names so that each comes after the names it depends on (deps: name -> names it uses;
+/// names not in the map are ignored). Throws ModelError "cycle among expressions: a -> b -> a".
+std::vector<std::string> dependency_order(const std::map<std::string, std::set<std::string>>& deps);
+
+namespace detail { struct TapeCode; }
+
+/// A list of resolved expressions compiled to a flat register tape: constants, leaves and
+/// common subexpressions are shared (hash-consing), instructions are evaluated by one switch
+/// loop with no allocation and no virtual calls. Immutable after compile; thread-safe eval.
+class Tape {
+ public:
+  Tape();
+  ~Tape();
+  Tape(const Tape&);
+  Tape& operator=(const Tape&);
+  Tape(Tape&&) noexcept;
+  Tape& operator=(Tape&&) noexcept;
+
+  /// Compiles the outputs. Throws Error if an expression still holds a Symbol.
+  static Tape compile(const std::vector<Expr>& outputs);
+
+  /// Writes n_outputs() values to out. work must hold work_size() doubles (caller-owned, so that
+  /// concurrent evaluations of one Tape do not share scratch space).
+  void eval(const EvalArgs& args, double* out, double* work) const noexcept;
+
+  std::size_t n_outputs() const noexcept;
+  std::size_t work_size() const noexcept;
+  std::size_t n_instructions() const noexcept;
+
+ private:
+  std::shared_ptr<const detail::TapeCode> code_;
+};
+
+}  // namespace osteogrn

@@ -1,0 +1,55 @@
+#include "osteogrn/errors.hpp"
+
+#include <cstdio>
+
+namespace osteogrn {
+
+std::string format_location(const std::string& file, const std::string& pointer,
+                            const std::string& message) {
+  std::string out;
+  if (!file.empty()) out += file + ": ";
+  if (!pointer.empty()) out += pointer + ": ";
+  return out + message;
+}
+
+namespace {
+std::string parse_what(const std::string& message, const std::string& text, std::size_t position,
+                       const std::string& file, const std::string& pointer) {
+  // "file: /odes/x: unexpected ')' at position 7 in 'a + b )'" followed by a caret line.
+  std::string body = message + " at position " + std::to_string(position) + " in '" + text + "'";
+  body += "\n" + std::string(position + 1, ' ') + "^";
+  return format_location(file, pointer, body);
+}
+
+std::string solver_what(const std::string& reason, double time, const std::string& flag) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.10g", time);
+  std::string out = "solver failed at t = " + std::string(buf);
+  if (!flag.empty()) out += " (" + flag + ")";
+  return out + ": " + reason;
+}
+}  // namespace
+
+ParseError::ParseError(const std::string& message, const std::string& text, std::size_t position,
+                       const std::string& file, const std::string& pointer)
+    : Error(parse_what(message, text, position, file, pointer)),
+      message_(message), text_(text), position_(position), file_(file), pointer_(pointer) {}
+
+ParseError ParseError::located(const std::string& file, const std::string& pointer) const {
+  return ParseError(message_, text_, position_, file, pointer);
+}
+
+ModelError::ModelError(const std::string& message, const std::string& file,
+                       const std::string& pointer)
+    : Error(format_location(file, pointer, message)), message_(message), file_(file),
+      pointer_(pointer) {}
+
+ProtocolError::ProtocolError(const std::string& message, const std::string& file,
+                             const std::string& pointer)
+    : Error(format_location(file, pointer, message)), message_(message), file_(file),
+      pointer_(pointer) {}
+
+SolverError::SolverError(const std::string& reason, double time, const std::string& flag)
+    : Error(solver_what(reason, time, flag)), reason_(reason), time_(time), flag_(flag) {}
+
+}  // namespace osteogrn
