@@ -1,0 +1,340 @@
+#include "cvode_integrator.hpp"
+
+#include <cvodes/cvodes.h>
+#include <nvector/nvector_serial.h>
+#include <sundials/sundials_context.h>
+#include <sunlinsol/sunlinsol_dense.h>
+#include <sunmatrix/sunmatrix_dense.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <exception>
+#include <string>
+
+#include "odeint_integrator.hpp"
+#include "osteogrn/errors.hpp"
+#include "sundials_flags.hpp"
+
+namespace osteogrn::detail {
+
+namespace {
+
+std::string fmt(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.10g", v);
+  return buf;
+}
+
+// RAII handles. Members of CvodeIntegrator are declared context first, so it is freed last.
+struct ContextDeleter {
+  void operator()(SUNContext ctx) const { SUNContext_Free(&ctx); }
+};
+struct NVectorDeleter {
+  void operator()(N_Vector v) const { N_VDestroy(v); }
+};
+struct MatrixDeleter {
+  void operator()(SUNMatrix m) const { SUNMatDestroy(m); }
+};
+struct LinSolDeleter {
+  void operator()(SUNLinearSolver ls) const { SUNLinSolFree(ls); }
+};
+struct CvodeDeleter {
+  void operator()(void* mem) const { CVodeFree(&mem); }
+};
+using ContextPtr = std::unique_ptr<std::remove_pointer_t<SUNContext>, ContextDeleter>;
+using NVectorPtr = std::unique_ptr<std::remove_pointer_t<N_Vector>, NVectorDeleter>;
+using MatrixPtr = std::unique_ptr<std::remove_pointer_t<SUNMatrix>, MatrixDeleter>;
+using LinSolPtr = std::unique_ptr<std::remove_pointer_t<SUNLinearSolver>, LinSolDeleter>;
+using CvodePtr = std::unique_ptr<void, CvodeDeleter>;
+
+class CvodeIntegrator final : public Integrator {
+ public:
+  CvodeIntegrator(OdeSystem& system, const SolverOptions& options)
+      : system_(system), options_(options), n_(system.size()) {
+    if (n_ == 0) throw OptionError("cannot integrate a system with no states");
+    SUNContext ctx = nullptr;
+    if (SUNContext_Create(nullptr, &ctx) != 0 || ctx == nullptr)
+      throw SolverError("could not create a SUNDIALS context", 0.0, "SUNContext_Create");
+    ctx_.reset(ctx);
+    y_.reset(N_VNew_Serial(static_cast<sunindextype>(n_), ctx_.get()));
+    dky_.reset(N_VNew_Serial(static_cast<sunindextype>(n_), ctx_.get()));
+    if (!y_ || !dky_) throw SolverError("out of memory creating CVODES vectors", 0.0, "CV_MEM_FAIL");
+    const int lmm = options.method == Method::cvode_adams ? CV_ADAMS : CV_BDF;
+    mem_.reset(CVodeCreate(lmm, ctx_.get()));
+    if (!mem_) throw SolverError("could not create the CVODES solver", 0.0, "CV_MEM_FAIL");
+    // Report CVODES messages through our exceptions instead of stderr.
+    check(CVodeSetErrHandlerFn(mem_.get(), &CvodeIntegrator::error_handler, this),
+          "CVodeSetErrHandlerFn", 0.0);
+  }
+
+  void reset(double t0, const double* y0) override {
+    double* y = N_VGetArrayPointer(y_.get());
+    std::copy(y0, y0 + n_, y);
+    if (!initialized_) {
+      check(CVodeInit(mem_.get(), &CvodeIntegrator::rhs_callback, t0, y_.get()), "CVodeInit", t0);
+      check(CVodeSStolerances(mem_.get(), options_.rtol, options_.atol), "CVodeSStolerances", t0);
+      check(CVodeSetUserData(mem_.get(), this), "CVodeSetUserData", t0);
+      // Both methods use Newton iteration with the analytic dense Jacobian. For cvode_adams
+      // this is deliberate: the GRN models are mildly stiff (fast degradation next to slow
+      // differentiation), where fixed-point iteration diverges or forces tiny steps, while a
+      // dense LU of an analytic Jacobian for tens of species is cheap and reused across steps.
+      A_.reset(SUNDenseMatrix(static_cast<sunindextype>(n_), static_cast<sunindextype>(n_),
+                              ctx_.get()));
+      if (!A_) throw SolverError("out of memory creating the Jacobian matrix", t0, "CV_MEM_FAIL");
+      LS_.reset(SUNLinSol_Dense(y_.get(), A_.get(), ctx_.get()));
+      if (!LS_) throw SolverError("could not create the dense linear solver", t0, "CV_MEM_FAIL");
+      check_ls(CVodeSetLinearSolver(mem_.get(), LS_.get(), A_.get()), "CVodeSetLinearSolver", t0);
+      check_ls(CVodeSetJacFn(mem_.get(), &CvodeIntegrator::jac_callback), "CVodeSetJacFn", t0);
+      if (options_.max_step > 0.0)
+        check(CVodeSetMaxStep(mem_.get(), options_.max_step), "CVodeSetMaxStep", t0);
+      initialized_ = true;
+    } else {
+      // Counters restart at CVodeReInit: bank what the previous segment did.
+      base_ = stats_;
+      check(CVodeReInit(mem_.get(), t0, y_.get()), "CVodeReInit", t0);
+    }
+    t_ = t0;
+    ++base_.restarts;
+    stats_ = base_;
+  }
+
+  void advance(double tout, double tstop, double* y_out) override {
+    double* y = N_VGetArrayPointer(y_.get());
+    if (tout == t_) {  // nothing to integrate (e.g. a sample at the restart time)
+      std::copy(y, y + n_, y_out);
+      return;
+    }
+    if (tout < t_) {  // already stepped past tout: interpolate inside the last step
+      check(CVodeGetDky(mem_.get(), tout, 0, dky_.get()), "CVodeGetDky", tout);
+      const double* d = N_VGetArrayPointer(dky_.get());
+      std::copy(d, d + n_, y_out);
+      return;
+    }
+    check(CVodeSetStopTime(mem_.get(), tstop), "CVodeSetStopTime", t_);
+    if (options_.record_steps) {
+      // One step per call so that every accepted step can be logged.
+      while (t_ < tout) {
+        if (stats_.steps >= options_.max_steps) too_much_work(tout);
+        double tret = t_;
+        const int flag = CVode(mem_.get(), tout, y_.get(), &tret, CV_ONE_STEP);
+        after_solve(flag, tout);
+        step_log_.push_back({t_, tret});
+        t_ = tret;
+      }
+      if (tout < t_) {
+        check(CVodeGetDky(mem_.get(), tout, 0, dky_.get()), "CVodeGetDky", tout);
+        const double* d = N_VGetArrayPointer(dky_.get());
+        std::copy(d, d + n_, y_out);
+      } else {
+        std::copy(y, y + n_, y_out);
+      }
+      return;
+    }
+    // max_steps bounds the whole run: CVODES's per-call limit is set to what is left.
+    const long remaining = options_.max_steps - stats_.steps;
+    if (remaining <= 0) too_much_work(tout);
+    check(CVodeSetMaxNumSteps(mem_.get(), remaining), "CVodeSetMaxNumSteps", t_);
+    double tret = t_;
+    const int flag = CVode(mem_.get(), tout, y_.get(), &tret, CV_NORMAL);
+    after_solve(flag, tout);
+    t_ = tret;
+    std::copy(y, y + n_, y_out);
+  }
+
+ private:
+  static int rhs_callback(realtype t, N_Vector y, N_Vector ydot, void* user_data) {
+    auto* self = static_cast<CvodeIntegrator*>(user_data);
+    double* out = N_VGetArrayPointer(ydot);
+    try {
+      self->system_.rhs(t, N_VGetArrayPointer(y), out);
+    } catch (...) {
+      self->pending_ = std::current_exception();
+      return -1;
+    }
+    for (std::size_t i = 0; i < self->n_; ++i) {
+      if (!std::isfinite(out[i])) {
+        // Recoverable: CVODES cuts the step and retries; it gives up after repeated failures.
+        self->nonfinite_ = true;
+        self->nonfinite_t_ = t;
+        self->nonfinite_index_ = i;
+        return 1;
+      }
+    }
+    return 0;
+  }
+
+  static int jac_callback(realtype t, N_Vector y, N_Vector /*fy*/, SUNMatrix J, void* user_data,
+                          N_Vector, N_Vector, N_Vector) {
+    auto* self = static_cast<CvodeIntegrator*>(user_data);
+    double* data = SUNDenseMatrix_Data(J);  // column-major, leading dimension n
+    try {
+      self->system_.jacobian(t, N_VGetArrayPointer(y), data);
+    } catch (...) {
+      self->pending_ = std::current_exception();
+      return -1;
+    }
+    const std::size_t nn = self->n_ * self->n_;
+    for (std::size_t k = 0; k < nn; ++k) {
+      if (!std::isfinite(data[k])) {
+        self->nonfinite_ = true;
+        self->nonfinite_t_ = t;
+        self->nonfinite_index_ = k % self->n_;
+        return 1;
+      }
+    }
+    return 0;
+  }
+
+  static void error_handler(int error_code, const char* /*module*/, const char* /*function*/,
+                            char* msg, void* user_data) {
+    if (error_code == CV_WARNING) return;
+    auto* self = static_cast<CvodeIntegrator*>(user_data);
+    self->last_message_ = msg ? msg : "";
+  }
+
+  void check(int flag, const char* what, double t) {
+    if (flag >= 0) return;
+    throw SolverError(std::string(what) + " failed" +
+                          (last_message_.empty() ? std::string() : ": " + last_message_),
+                      t, cvode_flag_name(flag));
+  }
+  void check_ls(int flag, const char* what, double t) {
+    if (flag >= 0) return;
+    throw SolverError(std::string(what) + " failed", t, cvode_linear_flag_name(flag));
+  }
+
+  [[noreturn]] void too_much_work(double tout) {
+    throw SolverError(too_much_work_reason(options_.max_steps, tout, options_.method), t_,
+                      "CV_TOO_MUCH_WORK");
+  }
+
+  void update_stats() {
+    long nst = 0, nfe = 0, nsetups = 0, netf = 0, nni = 0, nncf = 0, nje = 0, nfeLS = 0;
+    void* mem = mem_.get();
+    CVodeGetNumSteps(mem, &nst);
+    CVodeGetNumRhsEvals(mem, &nfe);
+    CVodeGetNumLinSolvSetups(mem, &nsetups);
+    CVodeGetNumErrTestFails(mem, &netf);
+    CVodeGetNumNonlinSolvIters(mem, &nni);
+    CVodeGetNumNonlinSolvConvFails(mem, &nncf);
+    CVodeGetNumJacEvals(mem, &nje);
+    CVodeGetNumLinRhsEvals(mem, &nfeLS);
+    stats_ = base_;
+    stats_.steps += nst;
+    stats_.rhs_evals += nfe + nfeLS;
+    stats_.lin_setups += nsetups;
+    stats_.err_test_fails += netf;
+    stats_.nonlin_iters += nni;
+    stats_.nonlin_conv_fails += nncf;
+    stats_.jac_evals += nje;
+  }
+
+  // After CVode(): bank statistics, rethrow a callback's exception, or turn a flag into a
+  // SolverError whose reason says what to do.
+  void after_solve(int flag, double tout) {
+    update_stats();
+    if (pending_) {
+      std::exception_ptr e = pending_;
+      pending_ = nullptr;
+      std::rethrow_exception(e);
+    }
+    if (flag >= 0) {
+      nonfinite_ = false;  // a rejected trial point that CVODES recovered from
+      return;
+    }
+    double tcur = t_;
+    CVodeGetCurrentTime(mem_.get(), &tcur);
+    const std::string name = cvode_flag_name(flag);
+    std::string reason;
+    switch (flag) {
+      case CV_TOO_MUCH_WORK:
+        reason = too_much_work_reason(options_.max_steps, tout, options_.method);
+        if (nonfinite_)  // CVODES kept shrinking the step to stay clear of NaN/Inf values
+          reason += "; note: the model returned a non-finite value (NaN or Inf) in the equation "
+                    "of " + system_.state_name(nonfinite_index_) + " at t = " +
+                    fmt(nonfinite_t_) + ", which the solver could not step past";
+        break;
+      case CV_TOO_MUCH_ACC:
+        reason = "the requested accuracy is too high for double precision; raise rtol/atol";
+        break;
+      case CV_ERR_FAILURE:
+        reason = "the local error test failed repeatedly (or the step size reached its minimum); "
+                 "the solution may have a singularity, or try a stiff method / looser tolerances";
+        break;
+      case CV_CONV_FAILURE:
+        reason = "the Newton iteration failed to converge repeatedly; check the Jacobian and the "
+                 "model for singularities, or loosen the tolerances";
+        break;
+      case CV_RHSFUNC_FAIL:
+      case CV_FIRST_RHSFUNC_ERR:
+      case CV_REPTD_RHSFUNC_ERR:
+      case CV_UNREC_RHSFUNC_ERR:
+      case CV_LSETUP_FAIL:
+        if (nonfinite_) {
+          tcur = nonfinite_t_;
+          reason = "the model returned a non-finite value (NaN or Inf) in the equation of " +
+                   system_.state_name(nonfinite_index_) + " at t = " + fmt(nonfinite_t_) +
+                   "; check for division by zero, log/sqrt of negative values or overflow";
+          break;
+        }
+        [[fallthrough]];
+      default:
+        reason = "CVODES failed";
+        break;
+    }
+    if (!last_message_.empty()) reason += " [CVODES: " + last_message_ + "]";
+    nonfinite_ = false;
+    last_message_.clear();
+    throw SolverError(reason, tcur, name);
+  }
+
+  // Declaration order matters: the context is created first and destroyed last.
+  ContextPtr ctx_;
+  NVectorPtr y_, dky_;
+  MatrixPtr A_;
+  LinSolPtr LS_;
+  CvodePtr mem_;
+
+  OdeSystem& system_;
+  SolverOptions options_;
+  std::size_t n_;
+  bool initialized_ = false;
+  double t_ = 0.0;  // time of the solution held in y_
+  SolverStats base_;
+  std::exception_ptr pending_;
+  bool nonfinite_ = false;
+  double nonfinite_t_ = 0.0;
+  std::size_t nonfinite_index_ = 0;
+  std::string last_message_;
+};
+
+}  // namespace
+
+std::unique_ptr<Integrator> make_cvode_integrator(OdeSystem& system, const SolverOptions& options) {
+  return std::make_unique<CvodeIntegrator>(system, options);
+}
+
+std::unique_ptr<Integrator> make_integrator(OdeSystem& system, const SolverOptions& options) {
+  switch (options.method) {
+    case Method::cvode_bdf:
+    case Method::cvode_adams:
+      return make_cvode_integrator(system, options);
+    case Method::dopri5:
+    case Method::rosenbrock4:
+      return make_odeint_integrator(system, options);
+  }
+  throw OptionError("unknown integration method");
+}
+
+std::string too_much_work_reason(long max_steps, double tout, Method method) {
+  std::string advice = "increase max_steps";
+  if (method == Method::dopri5 || method == Method::cvode_adams)
+    advice += " or check the model for stiffness (try method 'cvode_bdf' or 'rosenbrock4')";
+  else
+    advice += " or check the model for stiffness or fast oscillations";
+  return "maximum number of steps (" + std::to_string(max_steps) + ") reached before t = " +
+         fmt(tout) + "; " + advice;
+}
+
+}  // namespace osteogrn::detail

@@ -1,0 +1,61 @@
+#pragma once
+// Internal: the ODE system an integrator sees, and the integrator interface the simulate() driver
+// walks segment by segment (DESIGN.md "Integration"). Implementations: cvode_integrator.cpp
+// (cvode_bdf, cvode_adams) and odeint_integrator.cpp (dopri5, rosenbrock4).
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "osteogrn/result.hpp"
+#include "osteogrn/simulate.hpp"
+
+namespace osteogrn::detail {
+
+/// dy/dt = f(t, y) with its Jacobian. Callbacks may throw (the integrators carry the exception
+/// across C code and rethrow it); they must not allocate if they are to be fast.
+class OdeSystem {
+ public:
+  virtual ~OdeSystem() = default;
+  virtual std::size_t size() const = 0;
+  /// dydt = f(t, y).
+  virtual void rhs(double t, const double* y, double* dydt) = 0;
+  /// J = ∂f/∂y, dense column-major n×n: J[col * n + row]. Every entry must be written.
+  virtual void jacobian(double t, const double* y, double* J) = 0;
+  /// out = ∂f/∂t (explicit time dependence; needed by rosenbrock4).
+  virtual void dfdt(double t, const double* y, double* out) = 0;
+  /// Name of state i for error messages.
+  virtual std::string state_name(std::size_t i) const { return "y[" + std::to_string(i) + "]"; }
+};
+
+/// Integrates an OdeSystem from restart to restart. Not thread-safe; one per simulation.
+class Integrator {
+ public:
+  virtual ~Integrator() = default;
+
+  /// (Re)starts at (t0, y0): the first start or a restart after a discontinuity.
+  virtual void reset(double t0, const double* y0) = 0;
+
+  /// Integrates so that y_out holds the solution at tout, never stepping past tstop
+  /// (tout <= tstop; successive calls after a reset have non-decreasing tout).
+  /// Throws SolverError(reason, t, flag) on failure, or what a system callback threw.
+  virtual void advance(double tout, double tstop, double* y_out) = 0;
+
+  /// Counters summed over every segment since construction (restarts = reset calls).
+  const SolverStats& stats() const { return stats_; }
+  /// Accepted steps [t_start, t_end] when SolverOptions::record_steps, else empty.
+  const std::vector<StepRecord>& step_log() const { return step_log_; }
+
+ protected:
+  SolverStats stats_;
+  std::vector<StepRecord> step_log_;
+};
+
+/// Builds the integrator for options.method (options must be valid; see SolverOptions::validate).
+/// The system must outlive the integrator.
+std::unique_ptr<Integrator> make_integrator(OdeSystem& system, const SolverOptions& options);
+
+/// "maximum number of steps (N) reached before t = T; increase max_steps or ..." — shared wording.
+std::string too_much_work_reason(long max_steps, double tout, Method method);
+
+}  // namespace osteogrn::detail
