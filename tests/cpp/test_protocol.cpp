@@ -168,6 +168,20 @@ TEST(Protocol, RoundTripsEveryValidFile) {
   EXPECT_GE(n, 3);
 }
 
+TEST(Protocol, BuiltInPresetsParseAndRoundTrip) {
+  const fs::path dir = fs::path(OSTEOGRN_SOURCE_DIR) / "models" / "protocols";
+  ASSERT_TRUE(fs::is_directory(dir)) << dir;
+  int n = 0;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    if (entry.path().extension() != ".json") continue;
+    SCOPED_TRACE(entry.path().string());
+    const Protocol p = Protocol::from_file(entry.path().string());
+    expect_equal(p, Protocol::from_json(p.to_json()));
+    ++n;
+  }
+  EXPECT_GT(n, 0);
+}
+
 TEST(Protocol, RoundTripsEditedValuesExactly) {
   Protocol p = Protocol::from_file((kData / "protocols" / "osteogenic_medium.json").string());
   p.components[0].concentration = 0.1 + 0.2;  // not representable in short decimal
