@@ -1,0 +1,454 @@
+// Expression trees: factories, scalar semantics, printing, reference evaluation, name
+// substitution and the dependency order of named expressions.
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "expression_internal.hpp"
+#include "osteogrn/errors.hpp"
+#include "osteogrn/expression.hpp"
+
+namespace osteogrn {
+
+namespace {
+/// A leaf node with the given fields.
+Expr leaf(Op op, std::uint32_t index, const std::string& name, double value = 0.0) {
+  auto n = std::make_shared<Node>();
+  n->op = op;
+  n->index = index;
+  n->name = name;
+  n->value = value;
+  return Expr(std::move(n));
+}
+bool is_leaf(Op op) {
+  return op == Op::Const || op == Op::Symbol || op == Op::Species || op == Op::Parameter ||
+         op == Op::Input || op == Op::Time;
+}
+}  // namespace
+
+Expr Expr::constant(double v) { return leaf(Op::Const, 0, {}, v); }
+Expr Expr::symbol(const std::string& name) { return leaf(Op::Symbol, 0, name); }
+Expr Expr::species(std::uint32_t i, const std::string& name) { return leaf(Op::Species, i, name); }
+Expr Expr::parameter(std::uint32_t i, const std::string& name) {
+  return leaf(Op::Parameter, i, name);
+}
+Expr Expr::input(std::uint32_t i, const std::string& name) { return leaf(Op::Input, i, name); }
+Expr Expr::time() { return leaf(Op::Time, 0, "t"); }
+
+Expr Expr::make(Op op, std::vector<Expr> args) {
+  if (is_leaf(op)) throw Error("Expr::make: use the leaf factories for leaf nodes");
+  detail::check_arity(op, args.size());
+  auto n = std::make_shared<Node>();
+  n->op = op;
+  n->args.reserve(args.size());
+  for (auto& a : args) {
+    if (!a) throw Error(std::string("Expr::make: empty argument of '") + detail::op_name(op) + "'");
+    n->args.push_back(a.node());
+  }
+  return Expr(std::move(n));
+}
+
+bool is_zero(const Expr& e) { return e && e.node()->op == Op::Const && e.node()->value == 0.0; }
+
+namespace detail {
+
+const char* op_name(Op op) noexcept {
+  switch (op) {
+    case Op::Const: return "constant";
+    case Op::Symbol: return "name";
+    case Op::Species: return "species";
+    case Op::Parameter: return "parameter";
+    case Op::Input: return "input";
+    case Op::Time: return "t";
+    case Op::Neg: return "-";
+    case Op::Add: return "+";
+    case Op::Sub: return "-";
+    case Op::Mul: return "*";
+    case Op::Div: return "/";
+    case Op::Pow: return "^";
+    case Op::Lt: return "<";
+    case Op::Le: return "<=";
+    case Op::Gt: return ">";
+    case Op::Ge: return ">=";
+    case Op::Eq: return "==";
+    case Op::Ne: return "!=";
+    case Op::And: return "and";
+    case Op::Or: return "or";
+    case Op::Not: return "not";
+    case Op::Exp: return "exp";
+    case Op::Log: return "log";
+    case Op::Log10: return "log10";
+    case Op::Sqrt: return "sqrt";
+    case Op::Abs: return "abs";
+    case Op::Min: return "min";
+    case Op::Max: return "max";
+    case Op::Hill: return "hill";
+    case Op::HillRep: return "hill_rep";
+    case Op::Piecewise: return "piecewise";
+    case Op::Heaviside: return "heaviside";
+    case Op::PowLog: return "powlog";
+  }
+  return "?";
+}
+
+void check_arity(Op op, std::size_t n) {
+  std::size_t want = 0;
+  switch (op) {
+    case Op::Const: case Op::Symbol: case Op::Species: case Op::Parameter: case Op::Input:
+    case Op::Time:
+      want = 0;
+      break;
+    case Op::Neg: case Op::Not: case Op::Exp: case Op::Log: case Op::Log10: case Op::Sqrt:
+    case Op::Abs: case Op::Heaviside:
+      want = 1;
+      break;
+    case Op::Hill: case Op::HillRep:
+      want = 3;
+      break;
+    case Op::Min: case Op::Max:
+      if (n < 2) throw Error(std::string(op_name(op)) + " needs at least 2 arguments");
+      return;
+    case Op::Piecewise:
+      if (n < 3 || n % 2 == 0)
+        throw Error("piecewise needs an odd number (>= 3) of arguments, got " + std::to_string(n));
+      return;
+    default:
+      want = 2;
+  }
+  if (n != want)
+    throw Error(std::string("'") + op_name(op) + "' needs " + std::to_string(want) +
+                " arguments, got " + std::to_string(n));
+}
+
+double apply_op(Op op, const double* v, std::size_t n) {
+  switch (op) {
+    case Op::Neg: return -v[0];
+    case Op::Add: return v[0] + v[1];
+    case Op::Sub: return v[0] - v[1];
+    case Op::Mul: return v[0] * v[1];
+    case Op::Div: return v[0] / v[1];
+    case Op::Pow: return pow_fn(v[0], v[1]);
+    case Op::Lt: return from_bool(v[0] < v[1]);
+    case Op::Le: return from_bool(v[0] <= v[1]);
+    case Op::Gt: return from_bool(v[0] > v[1]);
+    case Op::Ge: return from_bool(v[0] >= v[1]);
+    case Op::Eq: return from_bool(v[0] == v[1]);
+    case Op::Ne: return from_bool(v[0] != v[1]);
+    case Op::And: return from_bool(truth(v[0]) && truth(v[1]));
+    case Op::Or: return from_bool(truth(v[0]) || truth(v[1]));
+    case Op::Not: return from_bool(!truth(v[0]));
+    case Op::Exp: return std::exp(v[0]);
+    case Op::Log: return std::log(v[0]);
+    case Op::Log10: return std::log10(v[0]);
+    case Op::Sqrt: return std::sqrt(v[0]);
+    case Op::Abs: return std::fabs(v[0]);
+    case Op::Min: {
+      double r = v[0];
+      for (std::size_t i = 1; i < n; ++i) r = min_fn(r, v[i]);
+      return r;
+    }
+    case Op::Max: {
+      double r = v[0];
+      for (std::size_t i = 1; i < n; ++i) r = max_fn(r, v[i]);
+      return r;
+    }
+    case Op::Hill: return hill_fn(v[0], v[1], v[2]);
+    case Op::HillRep: return hill_rep_fn(v[0], v[1], v[2]);
+    case Op::Piecewise:
+      for (std::size_t i = 0; i + 1 < n; i += 2)
+        if (truth(v[i + 1])) return v[i];
+      return v[n - 1];
+    case Op::Heaviside: return heaviside_fn(v[0]);
+    case Op::PowLog: return pow_log_fn(v[0], v[1]);
+    default: break;
+  }
+  throw Error(std::string("apply_op: '") + op_name(op) + "' is a leaf");
+}
+
+}  // namespace detail
+
+// ---------------------------------------------------------------------------------------------
+// Reference evaluation (memoised per call: derivative trees are DAGs with heavy sharing).
+
+namespace {
+struct Evaluator {
+  const EvalArgs& args;
+  std::unordered_map<const Node*, double> memo;
+
+  double run(const Node* n) {
+    switch (n->op) {
+      case Op::Const: return n->value;
+      case Op::Species: return args.y[n->index];
+      case Op::Parameter: return args.p[n->index];
+      case Op::Input: return args.u[n->index];
+      case Op::Time: return args.t;
+      case Op::Symbol: throw Error("cannot evaluate unresolved name '" + n->name + "'");
+      default: break;
+    }
+    auto it = memo.find(n);
+    if (it != memo.end()) return it->second;
+    double small[3];
+    std::vector<double> big;
+    double* v = small;
+    if (n->args.size() > 3) {
+      big.resize(n->args.size());
+      v = big.data();
+    }
+    for (std::size_t i = 0; i < n->args.size(); ++i) v[i] = run(n->args[i].get());
+    const double r = detail::apply_op(n->op, v, n->args.size());
+    memo.emplace(n, r);
+    return r;
+  }
+};
+}  // namespace
+
+double evaluate(const Expr& e, const EvalArgs& args) {
+  if (!e) throw Error("evaluate: empty expression");
+  Evaluator ev{args, {}};
+  return ev.run(e.node().get());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Names and substitution.
+
+std::set<std::string> referenced_names(const Expr& e) {
+  std::set<std::string> out;
+  if (!e) return out;
+  std::unordered_set<const Node*> seen;
+  std::vector<const Node*> stack{e.node().get()};
+  while (!stack.empty()) {
+    const Node* n = stack.back();
+    stack.pop_back();
+    if (!seen.insert(n).second) continue;
+    if (n->op == Op::Symbol) out.insert(n->name);
+    for (const auto& a : n->args) stack.push_back(a.get());
+  }
+  return out;
+}
+
+namespace {
+struct Substituter {
+  const std::function<Expr(const std::string&)>& resolve;
+  std::unordered_map<const Node*, NodePtr> memo;
+
+  NodePtr run(const NodePtr& n) {
+    if (n->op == Op::Symbol) {
+      auto it = memo.find(n.get());
+      if (it != memo.end()) return it->second;
+      Expr r = resolve(n->name);
+      if (!r) throw Error("cannot resolve name '" + n->name + "'");
+      memo.emplace(n.get(), r.node());
+      return r.node();
+    }
+    if (n->args.empty()) return n;
+    auto it = memo.find(n.get());
+    if (it != memo.end()) return it->second;
+    std::vector<NodePtr> args;
+    args.reserve(n->args.size());
+    bool changed = false;
+    for (const auto& a : n->args) {
+      args.push_back(run(a));
+      changed |= args.back() != a;
+    }
+    NodePtr out = n;
+    if (changed) {
+      auto m = std::make_shared<Node>(*n);
+      m->args = std::move(args);
+      out = std::move(m);
+    }
+    memo.emplace(n.get(), out);
+    return out;
+  }
+};
+}  // namespace
+
+Expr substitute(const Expr& e, const std::function<Expr(const std::string&)>& resolve) {
+  if (!e) return e;
+  Substituter s{resolve, {}};
+  return Expr(s.run(e.node()));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Printing with the fewest parentheses that keep the tree shape (so it parses back equal).
+
+namespace {
+// Binding strength, as in the grammar: or < and < not < comparison < +- < */ < unary - < ^ < atom.
+int precedence(const Node& n) {
+  switch (n.op) {
+    case Op::Or: return 1;
+    case Op::And: return 2;
+    case Op::Not: return 3;
+    case Op::Lt: case Op::Le: case Op::Gt: case Op::Ge: case Op::Eq: case Op::Ne: return 4;
+    case Op::Add: case Op::Sub: return 5;
+    case Op::Mul: case Op::Div: return 6;
+    case Op::Neg: return 7;
+    case Op::Pow: return 8;
+    case Op::Const: return (n.value < 0 || std::signbit(n.value) || !std::isfinite(n.value)) ? 7 : 9;
+    case Op::PowLog: return 9;  // printed as a piecewise(...) call
+    default: return 9;
+  }
+}
+
+std::string number_text(double v) {
+  if (std::isnan(v)) return "(0/0)";
+  if (std::isinf(v)) return v > 0 ? "(1/0)" : "-(1/0)";
+  char buf[40];
+  // Shortest of %.15g / %.17g that reads back exactly.
+  std::snprintf(buf, sizeof buf, "%.15g", v);
+  if (std::strtod(buf, nullptr) != v) std::snprintf(buf, sizeof buf, "%.17g", v);
+  std::string s = buf;
+  // "-0" prints as "-0", which parses as -(0) == -0.0: fine.
+  return s;
+}
+
+void print(const Node& n, std::string& out);
+
+void print_child(const Node& c, int min_prec, std::string& out) {
+  if (precedence(c) < min_prec) {
+    out += '(';
+    print(c, out);
+    out += ')';
+  } else {
+    print(c, out);
+  }
+}
+
+std::string leaf_name(const Node& n, const char* prefix) {
+  return n.name.empty() ? prefix + std::to_string(n.index) : n.name;
+}
+
+void print_call(const char* f, const Node& n, std::string& out) {
+  out += f;
+  out += '(';
+  for (std::size_t i = 0; i < n.args.size(); ++i) {
+    if (i) out += ", ";
+    print(*n.args[i], out);
+  }
+  out += ')';
+}
+
+void print(const Node& n, std::string& out) {
+  const int p = precedence(n);
+  switch (n.op) {
+    case Op::Const: out += number_text(n.value); return;
+    case Op::Symbol: out += n.name; return;
+    case Op::Species: out += leaf_name(n, "y"); return;
+    case Op::Parameter: out += leaf_name(n, "p"); return;
+    case Op::Input: out += leaf_name(n, "u"); return;
+    case Op::Time: out += 't'; return;
+    case Op::Neg:
+      out += '-';
+      print_child(*n.args[0], 7, out);
+      return;
+    case Op::Not:
+      out += "not ";
+      print_child(*n.args[0], 3, out);
+      return;
+    case Op::Add: case Op::Sub: case Op::Mul: case Op::Div: case Op::And: case Op::Or:
+      // Left-associative: the right child must bind strictly tighter to keep the shape.
+      print_child(*n.args[0], p, out);
+      out += ' ';
+      out += detail::op_name(n.op);
+      out += ' ';
+      print_child(*n.args[1], p + 1, out);
+      return;
+    case Op::Lt: case Op::Le: case Op::Gt: case Op::Ge: case Op::Eq: case Op::Ne:
+      print_child(*n.args[0], p + 1, out);
+      out += ' ';
+      out += detail::op_name(n.op);
+      out += ' ';
+      print_child(*n.args[1], p + 1, out);
+      return;
+    case Op::Pow:
+      print_child(*n.args[0], 9, out);
+      out += " ^ ";
+      print_child(*n.args[1], 7, out);  // the exponent may start with unary minus
+      return;
+    case Op::Heaviside:
+      out += "piecewise(1, ";
+      print_child(*n.args[0], 5, out);
+      out += " > 0, 0)";
+      return;
+    case Op::PowLog:
+      // a^b ln a, 0 at a == 0: printed as an equal-valued expression of the grammar.
+      out += "piecewise(0, ";
+      print_child(*n.args[0], 5, out);
+      out += " == 0, pow(";
+      print(*n.args[0], out);
+      out += ", ";
+      print(*n.args[1], out);
+      out += ") * log(";
+      print(*n.args[0], out);
+      out += "))";
+      return;
+    default:
+      print_call(detail::op_name(n.op), n, out);
+      return;
+  }
+}
+}  // namespace
+
+std::string to_string(const Expr& e) {
+  if (!e) return {};
+  std::string out;
+  print(*e.node(), out);
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Dependency order: Kahn's algorithm, alphabetical among the ready names (deterministic).
+
+std::vector<std::string> dependency_order(
+    const std::map<std::string, std::set<std::string>>& deps) {
+  std::map<std::string, std::size_t> pending;            // name -> number of unmet deps
+  std::map<std::string, std::vector<std::string>> users;  // dep -> names that use it
+  for (const auto& [name, uses] : deps) {
+    std::size_t k = 0;
+    for (const auto& d : uses) {
+      if (deps.count(d) == 0) continue;  // not a named expression: ignored
+      ++k;
+      users[d].push_back(name);
+    }
+    pending[name] = k;
+  }
+  std::set<std::string> ready;
+  for (const auto& [name, k] : pending)
+    if (k == 0) ready.insert(name);
+  std::vector<std::string> order;
+  order.reserve(deps.size());
+  while (!ready.empty()) {
+    std::string name = *ready.begin();
+    ready.erase(ready.begin());
+    order.push_back(name);
+    for (const auto& u : users[name])
+      if (--pending[u] == 0) ready.insert(u);
+  }
+  if (order.size() == deps.size()) return order;
+
+  // Some names remain, each with an unmet dep among the remaining: walk deps from the first
+  // until a name repeats; the repeated stretch is a cycle.
+  std::string start;
+  for (const auto& [name, k] : pending)
+    if (k > 0) { start = name; break; }
+  std::vector<std::string> path{start};
+  std::map<std::string, std::size_t> at{{start, 0}};
+  while (true) {
+    const std::string cur = path.back();
+    std::string next;
+    for (const auto& d : deps.at(cur))
+      if (deps.count(d) && pending[d] > 0) { next = d; break; }
+    auto it = at.find(next);
+    if (it != at.end()) {
+      std::string msg = "cycle among expressions: ";
+      for (std::size_t i = it->second; i < path.size(); ++i) msg += path[i] + " -> ";
+      throw ModelError(msg + next);
+    }
+    at.emplace(next, path.size());
+    path.push_back(next);
+  }
+}
+
+}  // namespace osteogrn
