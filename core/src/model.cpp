@@ -1,0 +1,224 @@
+// Model: a compiled, immutable model value plus its parameter values and overlays.
+#include "osteogrn/model.hpp"
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "compiled_model.hpp"
+#include "model_loader.hpp"
+#include "osteogrn/errors.hpp"
+
+namespace osteogrn {
+
+namespace {
+
+template <class Info>
+std::optional<std::size_t> find_by_name(const std::vector<Info>& items, const std::string& name) {
+  for (std::size_t i = 0; i < items.size(); ++i)
+    if (items[i].name == name) return i;
+  return std::nullopt;
+}
+
+void check_parameter(const ParameterInfo& p, double v) {
+  if (!std::isfinite(v))
+    throw ModelError("parameter '" + p.name + "' must be finite", {}, "/parameters/" + p.name);
+  if (v < p.min || v > p.max) {
+    std::ostringstream os;
+    os << "parameter '" << p.name << "' = " << v << " lies outside its bounds [" << p.min << ", "
+       << p.max << "]";
+    throw ModelError(os.str(), {}, "/parameters/" + p.name);
+  }
+}
+
+void check_sizes(const detail::CompiledModel& m, const std::vector<double>& y,
+                 const std::vector<double>& u) {
+  if (y.size() != m.species.size())
+    throw OptionError("y has " + std::to_string(y.size()) + " values; the model has " +
+                      std::to_string(m.species.size()) + " species");
+  if (u.size() != m.inputs.size())
+    throw OptionError("u has " + std::to_string(u.size()) + " values; the model has " +
+                      std::to_string(m.inputs.size()) + " inputs");
+}
+
+// Scatters a sparse tape's values into a dense row-major matrix with `ncols` columns.
+std::vector<double> dense(const detail::SparsePattern& pattern, const std::vector<double>& vals,
+                          std::size_t nrows, std::size_t ncols) {
+  std::vector<double> out(nrows * ncols, 0.0);
+  for (std::size_t k = 0; k < pattern.nnz(); ++k)
+    out[pattern.rows[k] * ncols + pattern.cols[k]] = vals[k];
+  return out;
+}
+
+}  // namespace
+
+Model::Model(std::shared_ptr<const detail::CompiledModel> compiled,
+             std::vector<double> parameter_values, std::vector<Perturbation> overlays)
+    : compiled_(std::move(compiled)),
+      parameter_values_(std::move(parameter_values)),
+      overlays_(std::move(overlays)) {
+  if (!compiled_) throw ModelError("Model built without a compiled model");
+  if (parameter_values_.size() != compiled_->parameters.size())
+    throw ModelError("expected " + std::to_string(compiled_->parameters.size()) +
+                     " parameter values, got " + std::to_string(parameter_values_.size()));
+}
+
+Model Model::from_file(const std::string& path, const LoadOptions& options) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw ModelError("cannot open the model file", path);
+  std::ostringstream os;
+  os << in.rdbuf();
+  const std::string dir = std::filesystem::path(path).parent_path().string();
+  auto loaded = detail::load_model(os.str(), path, dir.empty() ? "." : dir, options);
+  std::vector<double> values;
+  for (const auto& p : loaded.compiled->parameters) values.push_back(p.value);
+  return Model(loaded.compiled, std::move(values), std::move(loaded.overlays));
+}
+
+Model Model::from_json(const std::string& text, const std::string& source,
+                       const LoadOptions& options) {
+  // Imports of a text model resolve through the search paths only (it has no folder).
+  auto loaded = detail::load_model(text, source, {}, options);
+  std::vector<double> values;
+  for (const auto& p : loaded.compiled->parameters) values.push_back(p.value);
+  return Model(loaded.compiled, std::move(values), std::move(loaded.overlays));
+}
+
+const std::string& Model::name() const { return compiled_->name; }
+const std::string& Model::description() const { return compiled_->description; }
+const std::string& Model::time_unit() const { return compiled_->time_unit; }
+const std::vector<std::string>& Model::modules() const { return compiled_->modules; }
+const std::map<std::string, std::string>& Model::references() const {
+  return compiled_->references;
+}
+const std::vector<SpeciesInfo>& Model::species() const { return compiled_->species; }
+const std::vector<ParameterInfo>& Model::parameters() const { return compiled_->parameters; }
+const std::vector<InputInfo>& Model::inputs() const { return compiled_->inputs; }
+const std::vector<ExpressionInfo>& Model::expressions() const { return compiled_->expressions; }
+const std::vector<ObservableInfo>& Model::observables() const { return compiled_->observables; }
+
+std::vector<double> Model::initial_state() const {
+  std::vector<double> y;
+  y.reserve(compiled_->species.size());
+  for (const auto& s : compiled_->species) y.push_back(s.initial);
+  return y;
+}
+
+std::optional<std::size_t> Model::find_species(const std::string& name) const {
+  return find_by_name(compiled_->species, name);
+}
+std::optional<std::size_t> Model::find_parameter(const std::string& name) const {
+  return find_by_name(compiled_->parameters, name);
+}
+std::optional<std::size_t> Model::find_input(const std::string& name) const {
+  return find_by_name(compiled_->inputs, name);
+}
+std::optional<std::size_t> Model::find_observable(const std::string& name) const {
+  return find_by_name(compiled_->observables, name);
+}
+
+Model Model::with_parameters(const std::map<std::string, double>& values) const {
+  std::vector<double> next = parameter_values_;
+  for (const auto& [name, v] : values) {
+    auto i = find_parameter(name);
+    if (!i) {
+      std::string known;
+      for (const auto& p : compiled_->parameters) known += (known.empty() ? "" : ", ") + p.name;
+      throw ModelError("unknown parameter '" + name + "' (parameters: " + known + ")", {},
+                       "/parameters/" + name);
+    }
+    check_parameter(compiled_->parameters[*i], v);
+    next[*i] = v;
+  }
+  return Model(compiled_, std::move(next), overlays_);
+}
+
+Model Model::with_parameter_values(const std::vector<double>& values) const {
+  if (values.size() != compiled_->parameters.size())
+    throw ModelError("expected " + std::to_string(compiled_->parameters.size()) +
+                     " parameter values, got " + std::to_string(values.size()));
+  for (std::size_t i = 0; i < values.size(); ++i) check_parameter(compiled_->parameters[i], values[i]);
+  return Model(compiled_, values, overlays_);
+}
+
+Model Model::knockout(const std::string& species) const {
+  if (!find_species(species)) {
+    std::string known;
+    for (const auto& s : compiled_->species) known += (known.empty() ? "" : ", ") + s.name;
+    throw ModelError("cannot knock out '" + species + "': not a species (species: " + known + ")",
+                     {}, "/species/" + species);
+  }
+  std::vector<Perturbation> next = overlays_;
+  bool already = false;
+  for (const auto& p : next)
+    already = already || (p.kind == PerturbationKind::Knockout && p.target == species &&
+                          p.from == 0.0 && p.until == kForever);
+  if (!already) {
+    Perturbation p;
+    p.kind = PerturbationKind::Knockout;
+    p.target = species;
+    next.push_back(p);
+  }
+  return Model(compiled_, parameter_values_, std::move(next));
+}
+
+std::string Model::to_json() const {
+  auto doc = nlohmann::ordered_json::parse(compiled_->flattened_json);
+  for (std::size_t i = 0; i < compiled_->parameters.size(); ++i)
+    doc["parameters"][compiled_->parameters[i].name]["value"] = parameter_values_[i];
+  if (!overlays_.empty()) {
+    auto arr = nlohmann::ordered_json::array();
+    for (const auto& p : overlays_) {
+      nlohmann::ordered_json o = nlohmann::ordered_json::object();
+      o[to_string(p.kind)] = p.target;
+      if (p.kind == PerturbationKind::Clamp) o["value"] = p.value;
+      if (p.kind == PerturbationKind::Parameter) o[p.scale ? "scale" : "value"] = p.value;
+      if (p.from != 0.0) o["from"] = p.from;
+      if (std::isfinite(p.until)) o["until"] = p.until;
+      arr.push_back(o);
+    }
+    doc["perturbations"] = arr;
+  }
+  return doc.dump(2);
+}
+
+std::vector<double> Model::rhs(double t, const std::vector<double>& y,
+                               const std::vector<double>& u) const {
+  const auto& m = *compiled_;
+  check_sizes(m, y, u);
+  std::vector<double> out(m.species.size()), work(m.max_work_size);
+  m.rhs.eval({y.data(), parameter_values_.data(), u.data(), t}, out.data(), work.data());
+  return out;
+}
+
+std::vector<double> Model::jacobian(double t, const std::vector<double>& y,
+                                    const std::vector<double>& u) const {
+  const auto& m = *compiled_;
+  check_sizes(m, y, u);
+  std::vector<double> vals(m.jac_y_pattern.nnz()), work(m.max_work_size);
+  m.jac_y.eval({y.data(), parameter_values_.data(), u.data(), t}, vals.data(), work.data());
+  return dense(m.jac_y_pattern, vals, m.species.size(), m.species.size());
+}
+
+std::vector<double> Model::parameter_jacobian(double t, const std::vector<double>& y,
+                                              const std::vector<double>& u) const {
+  const auto& m = *compiled_;
+  check_sizes(m, y, u);
+  std::vector<double> vals(m.jac_p_pattern.nnz()), work(m.max_work_size);
+  m.jac_p.eval({y.data(), parameter_values_.data(), u.data(), t}, vals.data(), work.data());
+  return dense(m.jac_p_pattern, vals, m.species.size(), m.parameters.size());
+}
+
+std::vector<double> Model::observe(double t, const std::vector<double>& y,
+                                   const std::vector<double>& u) const {
+  const auto& m = *compiled_;
+  check_sizes(m, y, u);
+  std::vector<double> out(m.observables.size()), work(m.max_work_size);
+  m.obs.eval({y.data(), parameter_values_.data(), u.data(), t}, out.data(), work.data());
+  return out;
+}
+
+}  // namespace osteogrn
