@@ -53,6 +53,12 @@ std::vector<double> dense(const detail::SparsePattern& pattern, const std::vecto
   return out;
 }
 
+// A default-constructed Model has nothing compiled: a typed error instead of a null dereference.
+const detail::CompiledModel& cm(const std::shared_ptr<const detail::CompiledModel>& c) {
+  if (!c) throw ModelError("empty Model: load one with Model::from_file or Model::from_json");
+  return *c;
+}
+
 }  // namespace
 
 Model::Model(std::shared_ptr<const detail::CompiledModel> compiled,
@@ -87,37 +93,37 @@ Model Model::from_json(const std::string& text, const std::string& source,
   return Model(loaded.compiled, std::move(values), std::move(loaded.overlays));
 }
 
-const std::string& Model::name() const { return compiled_->name; }
-const std::string& Model::description() const { return compiled_->description; }
-const std::string& Model::time_unit() const { return compiled_->time_unit; }
-const std::vector<std::string>& Model::modules() const { return compiled_->modules; }
+const std::string& Model::name() const { return cm(compiled_).name; }
+const std::string& Model::description() const { return cm(compiled_).description; }
+const std::string& Model::time_unit() const { return cm(compiled_).time_unit; }
+const std::vector<std::string>& Model::modules() const { return cm(compiled_).modules; }
 const std::map<std::string, std::string>& Model::references() const {
-  return compiled_->references;
+  return cm(compiled_).references;
 }
-const std::vector<SpeciesInfo>& Model::species() const { return compiled_->species; }
-const std::vector<ParameterInfo>& Model::parameters() const { return compiled_->parameters; }
-const std::vector<InputInfo>& Model::inputs() const { return compiled_->inputs; }
-const std::vector<ExpressionInfo>& Model::expressions() const { return compiled_->expressions; }
-const std::vector<ObservableInfo>& Model::observables() const { return compiled_->observables; }
+const std::vector<SpeciesInfo>& Model::species() const { return cm(compiled_).species; }
+const std::vector<ParameterInfo>& Model::parameters() const { return cm(compiled_).parameters; }
+const std::vector<InputInfo>& Model::inputs() const { return cm(compiled_).inputs; }
+const std::vector<ExpressionInfo>& Model::expressions() const { return cm(compiled_).expressions; }
+const std::vector<ObservableInfo>& Model::observables() const { return cm(compiled_).observables; }
 
 std::vector<double> Model::initial_state() const {
   std::vector<double> y;
-  y.reserve(compiled_->species.size());
-  for (const auto& s : compiled_->species) y.push_back(s.initial);
+  y.reserve(cm(compiled_).species.size());
+  for (const auto& s : cm(compiled_).species) y.push_back(s.initial);
   return y;
 }
 
 std::optional<std::size_t> Model::find_species(const std::string& name) const {
-  return find_by_name(compiled_->species, name);
+  return find_by_name(cm(compiled_).species, name);
 }
 std::optional<std::size_t> Model::find_parameter(const std::string& name) const {
-  return find_by_name(compiled_->parameters, name);
+  return find_by_name(cm(compiled_).parameters, name);
 }
 std::optional<std::size_t> Model::find_input(const std::string& name) const {
-  return find_by_name(compiled_->inputs, name);
+  return find_by_name(cm(compiled_).inputs, name);
 }
 std::optional<std::size_t> Model::find_observable(const std::string& name) const {
-  return find_by_name(compiled_->observables, name);
+  return find_by_name(cm(compiled_).observables, name);
 }
 
 Model Model::with_parameters(const std::map<std::string, double>& values) const {
@@ -126,28 +132,29 @@ Model Model::with_parameters(const std::map<std::string, double>& values) const 
     auto i = find_parameter(name);
     if (!i) {
       std::string known;
-      for (const auto& p : compiled_->parameters) known += (known.empty() ? "" : ", ") + p.name;
+      for (const auto& p : cm(compiled_).parameters) known += (known.empty() ? "" : ", ") + p.name;
       throw ModelError("unknown parameter '" + name + "' (parameters: " + known + ")", {},
                        "/parameters/" + name);
     }
-    check_parameter(compiled_->parameters[*i], v);
+    check_parameter(cm(compiled_).parameters[*i], v);
     next[*i] = v;
   }
   return Model(compiled_, std::move(next), overlays_);
 }
 
 Model Model::with_parameter_values(const std::vector<double>& values) const {
-  if (values.size() != compiled_->parameters.size())
-    throw ModelError("expected " + std::to_string(compiled_->parameters.size()) +
+  if (values.size() != cm(compiled_).parameters.size())
+    throw ModelError("expected " + std::to_string(cm(compiled_).parameters.size()) +
                      " parameter values, got " + std::to_string(values.size()));
-  for (std::size_t i = 0; i < values.size(); ++i) check_parameter(compiled_->parameters[i], values[i]);
+  for (std::size_t i = 0; i < values.size(); ++i)
+    check_parameter(cm(compiled_).parameters[i], values[i]);
   return Model(compiled_, values, overlays_);
 }
 
 Model Model::knockout(const std::string& species) const {
   if (!find_species(species)) {
     std::string known;
-    for (const auto& s : compiled_->species) known += (known.empty() ? "" : ", ") + s.name;
+    for (const auto& s : cm(compiled_).species) known += (known.empty() ? "" : ", ") + s.name;
     throw ModelError("cannot knock out '" + species + "': not a species (species: " + known + ")",
                      {}, "/species/" + species);
   }
@@ -166,9 +173,9 @@ Model Model::knockout(const std::string& species) const {
 }
 
 std::string Model::to_json() const {
-  auto doc = nlohmann::ordered_json::parse(compiled_->flattened_json);
-  for (std::size_t i = 0; i < compiled_->parameters.size(); ++i)
-    doc["parameters"][compiled_->parameters[i].name]["value"] = parameter_values_[i];
+  auto doc = nlohmann::ordered_json::parse(cm(compiled_).flattened_json);
+  for (std::size_t i = 0; i < cm(compiled_).parameters.size(); ++i)
+    doc["parameters"][cm(compiled_).parameters[i].name]["value"] = parameter_values_[i];
   if (!overlays_.empty()) {
     auto arr = nlohmann::ordered_json::array();
     for (const auto& p : overlays_) {
@@ -187,7 +194,7 @@ std::string Model::to_json() const {
 
 std::vector<double> Model::rhs(double t, const std::vector<double>& y,
                                const std::vector<double>& u) const {
-  const auto& m = *compiled_;
+  const auto& m = cm(compiled_);
   check_sizes(m, y, u);
   std::vector<double> out(m.species.size()), work(m.max_work_size);
   m.rhs.eval({y.data(), parameter_values_.data(), u.data(), t}, out.data(), work.data());
@@ -196,7 +203,7 @@ std::vector<double> Model::rhs(double t, const std::vector<double>& y,
 
 std::vector<double> Model::jacobian(double t, const std::vector<double>& y,
                                     const std::vector<double>& u) const {
-  const auto& m = *compiled_;
+  const auto& m = cm(compiled_);
   check_sizes(m, y, u);
   std::vector<double> vals(m.jac_y_pattern.nnz()), work(m.max_work_size);
   m.jac_y.eval({y.data(), parameter_values_.data(), u.data(), t}, vals.data(), work.data());
@@ -205,7 +212,7 @@ std::vector<double> Model::jacobian(double t, const std::vector<double>& y,
 
 std::vector<double> Model::parameter_jacobian(double t, const std::vector<double>& y,
                                               const std::vector<double>& u) const {
-  const auto& m = *compiled_;
+  const auto& m = cm(compiled_);
   check_sizes(m, y, u);
   std::vector<double> vals(m.jac_p_pattern.nnz()), work(m.max_work_size);
   m.jac_p.eval({y.data(), parameter_values_.data(), u.data(), t}, vals.data(), work.data());
@@ -214,7 +221,7 @@ std::vector<double> Model::parameter_jacobian(double t, const std::vector<double
 
 std::vector<double> Model::observe(double t, const std::vector<double>& y,
                                    const std::vector<double>& u) const {
-  const auto& m = *compiled_;
+  const auto& m = cm(compiled_);
   check_sizes(m, y, u);
   std::vector<double> out(m.observables.size()), work(m.max_work_size);
   m.obs.eval({y.data(), parameter_values_.data(), u.data(), t}, out.data(), work.data());

@@ -254,7 +254,8 @@ Module parse_module(const json& doc, const std::string& file, const std::string&
                 "inputs", "species", "parameters", "expressions", "odes", "observables",
                 "perturbations"});
 
-  if (!doc.contains("schema")) r.fail("/schema", std::string("missing; must be \"") + kSchema + "\"");
+  if (!doc.contains("schema"))
+    r.fail("/schema", std::string("missing; must be \"") + kSchema + "\"");
   const std::string schema = r.string(doc["schema"], "/schema");
   if (schema != kSchema)
     r.fail("/schema", "unsupported schema '" + schema + "' (expected '" + kSchema + "')");
@@ -411,8 +412,8 @@ Module parse_module(const json& doc, const std::string& file, const std::string&
         if (it.value().contains("description"))
           o.description = r.string(it.value()["description"], ptr + "/description");
       }
-      m.observables.push_back(
-          {o.name, o.expression, m.name, file, text_ptr, parse_located(o.expression, file, text_ptr)});
+      Expr parsed = parse_located(o.expression, file, text_ptr);
+      m.observables.push_back({o.name, o.expression, m.name, file, text_ptr, std::move(parsed)});
       m.observable_info.push_back(std::move(o));
     }
   }
@@ -464,7 +465,8 @@ Module parse_module(const json& doc, const std::string& file, const std::string&
         if (v.contains("value") == v.contains("scale"))
           r.fail(ptr, "a parameter perturbation needs exactly one of \"value\" and \"scale\"");
         p.scale = v.contains("scale");
-        p.value = r.number(p.scale ? v["scale"] : v["value"], ptr + (p.scale ? "/scale" : "/value"));
+        const char* field = p.scale ? "scale" : "value";
+        p.value = r.number(v[field], ptr + "/" + field);
       } else {
         r.fail(ptr, "must contain one of \"knockout\", \"clamp\" or \"parameter\"");
       }

@@ -24,7 +24,8 @@ std::vector<fs::path> model_files() {
     const fs::path d = fs::path(OSTEOGRN_SOURCE_DIR) / dir;
     if (!fs::is_directory(d)) continue;
     for (const auto& entry : fs::directory_iterator(d))
-      if (entry.is_regular_file() && entry.path().extension() == ".json") out.push_back(entry.path());
+      if (entry.is_regular_file() && entry.path().extension() == ".json")
+        out.push_back(entry.path());
   }
   std::sort(out.begin(), out.end());
   return out;

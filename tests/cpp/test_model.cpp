@@ -27,7 +27,9 @@ namespace {
 
 const fs::path kModels = fs::path(OSTEOGRN_SOURCE_DIR) / "tests" / "data" / "models";
 
-Model load(const std::string& stem) { return Model::from_file((kModels / (stem + ".json")).string()); }
+Model load(const std::string& stem) {
+  return Model::from_file((kModels / (stem + ".json")).string());
+}
 
 template <class Info>
 std::vector<std::string> names(const std::vector<Info>& items) {
@@ -204,7 +206,8 @@ TEST(RoundTrip, EveryModelReloadsIdentically) {
 }
 
 TEST(RoundTrip, CarriesNewValuesAndOverlays) {
-  const Model a = load("grn_small").with_parameters({{"d_runx2", 0.8}, {"n_sp7", 4.5}}).knockout("Sp7");
+  const Model a =
+      load("grn_small").with_parameters({{"d_runx2", 0.8}, {"n_sp7", 4.5}}).knockout("Sp7");
   ASSERT_EQ(a.overlays().size(), 2u);  // the file's parameter window + the knockout
   EXPECT_EQ(a.overlays()[0].kind, PerturbationKind::Parameter);
   EXPECT_TRUE(a.overlays()[0].scale);
@@ -334,7 +337,8 @@ TEST(LargeModel, ThousandSpeciesChainCompilesFast) {
   for (int i = 0; i < n; ++i) {
     const std::string s = "s" + std::to_string(i);
     doc["species"][s] = {{"initial", 0.0}};
-    doc["parameters"]["k" + std::to_string(i)] = {{"value", 1.0 + i * 1e-3}, {"source", "assumed: test"}};
+    doc["parameters"]["k" + std::to_string(i)] = {{"value", 1.0 + i * 1e-3},
+                                                  {"source", "assumed: test"}};
     const std::string prev = i == 0 ? std::string("stim") : "act" + std::to_string(i - 1);
     doc["expressions"]["act" + std::to_string(i)] = "hill(" + s + ", K, 2)";
     doc["odes"][s] = "k" + std::to_string(i) + " * " + prev + " - d * " + s;

@@ -127,6 +127,18 @@ TEST(BadModels, MissingImportNamesTheFoldersSearched) {
   }
 }
 
+TEST(BadModels, MissingFileAndEmptyModel) {
+  try {
+    Model::from_file((kDir / "does_not_exist.json").string());
+    FAIL() << "no error";
+  } catch (const ModelError& e) {
+    EXPECT_NE(std::string(e.what()).find("does_not_exist.json"), std::string::npos);
+  }
+  const Model empty;  // default-constructed: a typed error, not a crash
+  EXPECT_THROW(empty.species(), ModelError);
+  EXPECT_THROW(empty.rhs(0, {}, {}), ModelError);
+}
+
 TEST(BadModels, EveryBadFileFailsFromTextToo) {
   // No crash and a typed error whatever the input: also for truncated files.
   for (const auto& entry : fs::directory_iterator(kDir)) {

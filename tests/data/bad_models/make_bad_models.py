@@ -107,5 +107,6 @@ assert raw_dup.count('"Runx2": {"initial": 3}') == 1
 case("duplicate_json_key.json", None, "ModelError", "/species/Runx2", ["duplicate key 'Runx2'"], raw=raw_dup)
 raw_arr = json.dumps(dict(base, perturbations=[{"knockout": "Sp7"}, {"parameter": "k", "value": "HUGE"}]), indent=2).replace('"HUGE"', '1e400')
 case("nonfinite_in_array.json", None, "ModelError", "/perturbations/1/value", ["out of range"], raw=raw_arr)
+case("connect_cycle.json", many(setp(["imports"], ["lib_runx"]), setp(["connect"], {"signal": "drive + 0.1 * Osx"}), setp(["expressions", "drive"], "k * signal")), "ModelError", "/expressions/drive", ["cycle", "drive -> signal -> drive"])
 json.dump(cases, open("expected.json", "w"), indent=2, sort_keys=True)
 print(len(cases))
