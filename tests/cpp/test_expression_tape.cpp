@@ -1,9 +1,8 @@
 // The compiled tape: agrees with the reference evaluator, shares common subexpressions,
-// handles edge cases, is thread-safe, and is fast.
+// handles edge cases and is thread-safe.
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <thread>
@@ -160,20 +159,6 @@ TEST(Tape, ConcurrentEvaluationWithSeparateWorkBuffers) {
   for (int m : mismatches) EXPECT_EQ(m, 0);
 }
 
-/// Best of several timings (ns per call) of fn(r) for r in [0, reps): the machine is shared, so
-/// the minimum is the least noisy estimate.
-template <class F>
-double best_ns(int reps, F fn) {
-  double best = 1e300;
-  for (int trial = 0; trial < 7; ++trial) {
-    const auto t0 = std::chrono::steady_clock::now();
-    for (int r = 0; r < reps; ++r) fn(r);
-    const auto t1 = std::chrono::steady_clock::now();
-    best = std::min(best, std::chrono::duration<double, std::nano>(t1 - t0).count() / reps);
-  }
-  return best;
-}
-
 // A GRN-like right-hand side: 12 species, Hill activation/repression, shared drives.
 std::vector<Expr> grn_rhs() {
   std::vector<Expr> out;
@@ -186,75 +171,15 @@ std::vector<Expr> grn_rhs() {
   return out;
 }
 
-TEST(Tape, SpeedAgainstHandWrittenCode) {
-  const std::vector<Expr> rhs = grn_rhs();
-  const Tape tape = Tape::compile(rhs);
-  std::vector<double> work(tape.work_size()), out(tape.n_outputs());
-  Point pt;
-  const int reps = 50000;
-  double sink = 0;
-  const double tape_ns = best_ns(reps, [&](int r) {
-    pt.y[0] = 1.0 + 1e-7 * r;
-    tape.eval(pt.args(), out.data(), work.data());
-    sink += out[0];
-  });
-  // The same three distinct right-hand sides written by hand (what a tape cannot beat).
-  auto hill = [](double x, double k, double n) {
-    const double xn = std::pow(x > 0 ? x : 0, n);
-    return xn / (std::pow(k, n) + xn);
-  };
-  auto hill_rep = [](double x, double k, double n) {
-    const double kn = std::pow(k, n);
-    return kn / (kn + std::pow(x > 0 ? x : 0, n));
-  };
-  volatile double vol = 0;
-  const double hand_ns = best_ns(reps, [&](int r) {
-    const double x = 1.0 + 1e-7 * r, y = pt.y[1], z = pt.y[2];
-    const double K = pt.p[0], n = pt.p[1], k1 = pt.p[2], k2 = pt.p[3];
-    const double hx = hill(x, K, n);
-    const double a = k1 * hx * hill_rep(y, k2, n) - k2 * z + 0.1 * pt.u[0];
-    const double b = k2 * hill(z, K, 2) - k1 * y + pt.u[1] * hx;
-    const double c = k1 * (1 - hill_rep(x * pt.u[0], K, n)) - 0.3 * z * std::exp(-pt.t / 10);
-    vol = vol + a + b + c;
-  });
-  std::printf("hill tape: %zu instructions, %zu work slots, %.1f ns/eval; hand-written: %.1f ns\n",
-              tape.n_instructions(), tape.work_size(), tape_ns, hand_ns);
-  RecordProperty("tape_ns_per_eval", std::to_string(tape_ns));
-  RecordProperty("hand_ns_per_eval", std::to_string(hand_ns));
-  EXPECT_TRUE(std::isfinite(sink));
+TEST(Tape, SharesRepeatedRightHandSides) {
   // 12 outputs made of 3 distinct expressions: CSE must leave about 3 expressions' worth.
+  // (Speed against hand-written code is measured in benchmarks/, not asserted in tests.)
+  const Tape tape = Tape::compile(grn_rhs());
+  EXPECT_EQ(tape.n_outputs(), 12u);
   EXPECT_LT(tape.n_instructions(), 30u);
-  // Generous bound (shared, noisy machine): pow dominates, so the tape stays near hand code.
-  EXPECT_LT(tape_ns, 5 * hand_ns + 100);
-}
-
-TEST(Tape, SpeedOnPlainArithmetic) {
-  // Mass-action terms only (no pow/exp): here the interpreter's own overhead shows.
-  const Tape tape = Tape::compile({resolved("k1 * x * y - k2 * z"),
-                                   resolved("k2 * z - k1 * x * y + u0 * (1 - x)"),
-                                   resolved("x * y / (K + x) - z * k1")});
-  std::vector<double> work(tape.work_size()), out(tape.n_outputs());
   Point pt;
-  const int reps = 200000;
-  double sink = 0;
-  const double tape_ns = best_ns(reps, [&](int r) {
-    pt.y[0] = 1.0 + 1e-9 * r;
-    tape.eval(pt.args(), out.data(), work.data());
-    sink += out[0] + out[1] + out[2];
-  });
-  volatile double vol = 0;
-  const double hand_ns = best_ns(reps, [&](int r) {
-    const double x = 1.0 + 1e-9 * r, y = pt.y[1], z = pt.y[2];
-    const double K = pt.p[0], k1 = pt.p[2], k2 = pt.p[3];
-    const double a = k1 * x * y - k2 * z;
-    const double b = k2 * z - k1 * x * y + pt.u[0] * (1 - x);
-    const double c = x * y / (K + x) - z * k1;
-    vol = vol + a + b + c;
-  });
-  std::printf("arithmetic tape: %zu instructions, %.1f ns/eval; hand-written: %.1f ns/eval\n",
-              tape.n_instructions(), tape_ns, hand_ns);
-  EXPECT_TRUE(std::isfinite(sink));
-  EXPECT_LT(tape_ns, 30 * hand_ns + 100);
+  const auto out = run(tape, pt);
+  for (int i = 3; i < 12; ++i) EXPECT_TRUE(same_value(out[i], out[i % 3]));
 }
 
 }  // namespace

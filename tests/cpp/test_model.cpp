@@ -3,7 +3,6 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <chrono>
 #include <iostream>
 #include <map>
 #include <cmath>
@@ -343,12 +342,8 @@ TEST(LargeModel, ThousandSpeciesChainCompilesFast) {
     doc["expressions"]["act" + std::to_string(i)] = "hill(" + s + ", K, 2)";
     doc["odes"][s] = "k" + std::to_string(i) + " * " + prev + " - d * " + s;
   }
-  const auto start = std::chrono::steady_clock::now();
+  // Load/compile time of large models is measured in benchmarks/, not asserted here.
   const Model m = Model::from_json(doc.dump());
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::cout << "[ measured ] load+compile of " << n << " species: " << seconds << " s\n";
-  EXPECT_LT(seconds, 10.0);
   const auto& c = m.compiled();
   EXPECT_EQ(c.jac_y_pattern.nnz(), std::size_t(2 * n - 1));  // diagonal + sub-diagonal
   EXPECT_EQ(c.jac_p_pattern.nnz(), std::size_t(3 * n - 1));  // k_i, d everywhere, K below row 0
