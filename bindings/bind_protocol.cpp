@@ -1,0 +1,94 @@
+// osteogrn/protocol.hpp: protocols parse and validate in C++; Python reads their fields as
+// plain dicts/lists and edits them by round-tripping through JSON (so every edit is validated).
+#include <cmath>
+
+#include <pybind11/stl.h>
+
+#include "bindings.hpp"
+#include "osteogrn/protocol.hpp"
+
+namespace osteogrn::bindings {
+namespace {
+
+py::object finite_or_none(double v) {
+  return std::isfinite(v) ? py::object(py::float_(v)) : py::object(py::none());
+}
+
+py::dict component_dict(const Component& c) {
+  py::dict d;
+  d["concentration"] = c.concentration;
+  d["unit"] = c.unit;
+  d["half_life"] = c.half_life ? py::object(py::float_(*c.half_life)) : py::object(py::none());
+  d["from"] = c.from;
+  d["until"] = finite_or_none(c.until);
+  d["optional"] = c.optional;
+  d["description"] = c.description;
+  return d;
+}
+
+}  // namespace
+
+py::dict perturbation_dict(const Perturbation& p) {
+  py::dict d;
+  d["kind"] = to_string(p.kind);
+  d["target"] = p.target;
+  d["value"] = p.value;
+  d["scale"] = p.scale;
+  d["from"] = p.from;
+  d["until"] = finite_or_none(p.until);
+  return d;
+}
+
+void bind_protocol(py::module_& m) {
+  py::class_<Protocol>(m, "Protocol", "A validated osteogrn-protocol/1 protocol (immutable).")
+      .def_static("from_json", &Protocol::from_json, py::arg("text"),
+                  py::arg("source") = "<string>")
+      .def_static("from_file", &Protocol::from_file, py::arg("path"))
+      .def("to_json", &Protocol::to_json)
+      .def_property_readonly("name", [](const Protocol& p) { return p.name; })
+      .def_property_readonly("description", [](const Protocol& p) { return p.description; })
+      .def_property_readonly("duration", [](const Protocol& p) { return p.duration; })
+      .def_property_readonly("replace_fraction",
+                             [](const Protocol& p) { return p.replace_fraction; })
+      .def_property_readonly("source", [](const Protocol& p) { return p.source; })
+      .def_property_readonly("media_changes",
+                             [](const Protocol& p) {
+                               py::dict d;
+                               if (p.media_changes.every) d["every"] = *p.media_changes.every;
+                               if (!p.media_changes.days.empty())
+                                 d["days"] = p.media_changes.days;
+                               return d;
+                             })
+      .def_property_readonly("components",
+                             [](const Protocol& p) {
+                               py::dict d;  // insertion order = file order
+                               for (const auto& c : p.components)
+                                 d[py::str(c.name)] = component_dict(c);
+                               return d;
+                             })
+      .def_property_readonly("additions",
+                             [](const Protocol& p) {
+                               py::list l;
+                               for (const auto& a : p.additions) {
+                                 py::dict d;
+                                 d["day"] = a.day;
+                                 d["component"] = a.component;
+                                 d["concentration"] = a.concentration;
+                                 d["unit"] = a.unit;
+                                 l.append(d);
+                               }
+                               return l;
+                             })
+      .def_property_readonly("perturbations",
+                             [](const Protocol& p) {
+                               py::list l;
+                               for (const auto& x : p.perturbations) l.append(perturbation_dict(x));
+                               return l;
+                             })
+      .def("media_change_days", &Protocol::media_change_days);
+
+  m.def("convert_unit", &convert_unit, py::arg("value"), py::arg("from_unit"),
+        py::arg("to_unit"), "Converts a concentration within one dimension (ProtocolError if not).");
+}
+
+}  // namespace osteogrn::bindings

@@ -1,0 +1,73 @@
+"""osteogrn: gene-regulatory-network models of osteogenic differentiation under media protocols.
+
+A fast C++ core (expression compiler, CVODES/odeint integrators) behind a small
+Python API::
+
+    import osteogrn as og
+    model = og.load_model("osteogenic")
+    proto = og.load_protocol("osteogenic_medium")
+    res = og.simulate(model, proto)
+    res.to_frame(); res.plot()
+
+See ``help(og.simulate)``, :class:`Model`, :class:`Protocol`, :class:`Result`.
+"""
+
+from __future__ import annotations
+
+from . import _core
+from .errors import (ModelError, OptionError, OsteogrnError, ParseError, ProtocolError,
+                     SolverError)
+from .library import (list_models, list_protocols, load_model, load_protocol, models_dir,
+                      protocols_dir)
+from .model import Model
+from .plotting import plot_results
+from .protocol import Protocol
+from .result import Result
+from .simulation import METHODS, simulate
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "__version__",
+    "simulate",
+    "load_model",
+    "load_protocol",
+    "list_models",
+    "list_protocols",
+    "models_dir",
+    "protocols_dir",
+    "parse_expression",
+    "Model",
+    "Protocol",
+    "Result",
+    "METHODS",
+    "plot_results",
+    "OsteogrnError",
+    "ParseError",
+    "ModelError",
+    "ProtocolError",
+    "OptionError",
+    "SolverError",
+]
+
+
+def parse_expression(text: str) -> str:
+    """Parses an expression of the model grammar and prints it back normalised.
+
+    Parameters
+    ----------
+    text : str
+        E.g. ``"v * hill(Runx2, K, n) - d * Osx"``.
+
+    Returns
+    -------
+    str
+        The expression as the C++ compiler reads it (fully parenthesised where
+        needed).
+
+    Raises
+    ------
+    ParseError
+        With ``position``, the 0-based offset of the offending character.
+    """
+    return _core.parse_expression(str(text)).to_string()

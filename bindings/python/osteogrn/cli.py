@@ -1,0 +1,299 @@
+"""The ``osteogrn`` command line: list, validate, simulate, compare.
+
+Exit status: 0 success, 1 invalid input (the message names the file and field),
+2 bad usage. Errors print one line ``error: <message>``, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Dict, List, NoReturn, Optional, Sequence
+
+from . import __version__
+from .errors import OsteogrnError
+from .library import list_models, list_protocols, load_model, load_protocol, models_dir, \
+    protocols_dir
+from .simulation import METHODS, simulate
+
+__all__ = ["main", "build_parser"]
+
+
+class _UsageError(Exception):
+    """Bad command-line usage (exit status 2)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    # argparse prints the usage and exits itself; we want one line and our exit codes.
+    def error(self, message: str) -> NoReturn:
+        raise _UsageError(f"{message} (see '{self.prog} --help')")
+
+
+def _add_solver_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--method", choices=METHODS, default="cvode_bdf",
+                   help="integrator (default: %(default)s)")
+    p.add_argument("--rtol", type=float, default=1e-6, help="relative tolerance (default: %(default)g)")
+    p.add_argument("--atol", type=float, default=1e-9, help="absolute tolerance (default: %(default)g)")
+    p.add_argument("--max-steps", type=int, default=100_000,
+                   help="most integrator steps per run (default: %(default)d)")
+    p.add_argument("--dt", type=float, default=None,
+                   help="sample every DT days (default: 0.1)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argparse parser of the ``osteogrn`` command (documented by ``--help``)."""
+    parser = _Parser(
+        prog="osteogrn",
+        description="Simulate gene-regulatory-network models of osteogenic differentiation "
+                    "under cell-culture media protocols.",
+        epilog="Exit status: 0 ok, 1 invalid input, 2 bad usage. "
+               "'osteogrn COMMAND --help' explains each command.")
+    parser.add_argument("--version", action="version", version=f"osteogrn {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    sub.add_parser("list", help="list the built-in models and protocols",
+                   description="List the built-in models and protocols with their descriptions; "
+                               "each name works wherever a MODEL or PROTOCOL is asked for.")
+
+    p = sub.add_parser("validate", help="check a model or protocol file",
+                       description="Check a model or protocol JSON file (chosen by its 'schema' "
+                                   "field). Prints OK and a summary, or the error with the file "
+                                   "and JSON pointer of the field; exit status 1 if invalid.")
+    p.add_argument("file", metavar="FILE", help="a model or protocol JSON file")
+    p.add_argument("--model", metavar="MODEL",
+                   help="for a protocol: also check that it fits this model (name or path)")
+
+    p = sub.add_parser("simulate", help="simulate a model under a protocol",
+                       description="Simulate MODEL under PROTOCOL (built-in names or JSON paths). "
+                                   "Prints a summary of each observable (final value, peak and "
+                                   "its day) and the solver statistics.")
+    p.add_argument("model", metavar="MODEL", help="built-in model name or model JSON path")
+    p.add_argument("protocol", metavar="PROTOCOL", help="built-in protocol name or JSON path")
+    p.add_argument("-o", "--output", metavar="CSV",
+                   help="write the time courses (index t; species, observables, inputs) as CSV")
+    p.add_argument("--plot", metavar="PNG", help="write a figure, one panel per observable")
+    _add_solver_options(p)
+
+    p = sub.add_parser("compare", help="run one model under several protocols",
+                       description="Run MODEL under each protocol and compare: writes "
+                                   "DIR/compare.csv (columns protocol,time,name,kind,value) and "
+                                   "DIR/compare.png (a panel per observable, a line per protocol, "
+                                   "media changes marked), and prints the peak value and day of "
+                                   "each observable under each protocol.")
+    p.add_argument("--model", metavar="MODEL",
+                   help="model name or path (default: 'osteogenic' if built in, else the first "
+                        "built-in model)")
+    p.add_argument("--protocols", metavar="PROTOCOL", nargs="+",
+                   help="protocol names or paths (default: every built-in protocol that fits "
+                        "the model)")
+    p.add_argument("-o", "--output-dir", metavar="DIR", default="results",
+                   help="output folder (default: %(default)s)")
+    _add_solver_options(p)
+    return parser
+
+
+def _first_line(message: str) -> str:
+    return message.strip().splitlines()[0] if message.strip() else message
+
+
+def _times(duration: float, dt: Optional[float]) -> Optional[List[float]]:
+    if dt is None:
+        return None
+    if not dt > 0:
+        raise _UsageError(f"--dt must be positive, got {dt}")
+    n = int(duration / dt + 1e-9)
+    times = [i * dt for i in range(n + 1)]
+    if duration - times[-1] > 1e-9 * max(1.0, duration):
+        times.append(duration)
+    return [min(x, duration) for x in times]
+
+
+def _solver_kwargs(args: argparse.Namespace) -> Dict[str, object]:
+    return dict(method=args.method, rtol=args.rtol, atol=args.atol, max_steps=args.max_steps)
+
+
+def _description(path: Path) -> str:
+    try:
+        return str(json.loads(path.read_text(encoding="utf-8")).get("description", ""))
+    except (OSError, ValueError, AttributeError):
+        return "(unreadable)"
+
+
+def _cmd_list(args: argparse.Namespace) -> int:
+    models, protocols = list_models(), list_protocols()
+    print(f"models ({models_dir()}):")
+    for name in models:
+        print(f"  {name:<28} {_description(models_dir() / (name + '.json'))}")
+    if not models:
+        print("  (none)")
+    print(f"protocols ({protocols_dir()}):")
+    for name in protocols:
+        print(f"  {name:<28} {_description(protocols_dir() / (name + '.json'))}")
+    if not protocols:
+        print("  (none)")
+    return 0
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    path = Path(args.file)
+    if not path.is_file():
+        raise OsteogrnError(f"{path}: no such file")
+    try:
+        schema = json.loads(path.read_text(encoding="utf-8")).get("schema", "")
+    except (ValueError, AttributeError, UnicodeDecodeError):
+        schema = ""  # let the model loader report what is wrong with it
+    if str(schema).startswith("osteogrn-protocol"):
+        proto = load_protocol(path)
+        days = ", ".join(f"{d:g}" for d in proto.media_change_days) or "none"
+        print(f"OK: protocol '{proto.name}' ({path}): {proto.duration:g} days, "
+              f"{len(proto.components)} components ({', '.join(proto.components) or 'none'}), "
+              f"media changes on days {days}, {len(proto.perturbations)} perturbations, "
+              f"{len(proto.additions)} additions")
+        if args.model:
+            from . import _core
+            model = load_model(args.model)
+            _core.Schedule(proto._core, model._core)
+            print(f"OK: fits model '{model.name}'")
+        return 0
+    model = load_model(path)
+    print(f"OK: model '{model.name}' ({path}): {len(model.species)} species, "
+          f"{len(model.parameters)} parameters, {len(model.inputs)} inputs "
+          f"({', '.join(model.inputs) or 'none'}), {len(model.observables)} observables "
+          f"({', '.join(model.observables) or 'none'}), modules: {', '.join(model.modules)}")
+    return 0
+
+
+def _summary_rows(label: str, res) -> List[Dict[str, object]]:
+    import numpy as np
+    rows = []
+    names = res.observable_names or res.species_names
+    for name in names:
+        y = res[name]
+        finite = np.isfinite(y)
+        i = int(np.nanargmax(np.where(finite, y, -np.inf))) if finite.any() else 0
+        rows.append({"protocol": label, "name": name, "final": float(y[-1]),
+                     "peak": float(y[i]), "peak_day": float(res.t[i])})
+    return rows
+
+
+def _cmd_simulate(args: argparse.Namespace) -> int:
+    import pandas as pd
+    model = load_model(args.model)
+    proto = load_protocol(args.protocol)
+    res = simulate(model, proto, t=_times(proto.duration, args.dt), **_solver_kwargs(args))
+    if args.output:
+        out = Path(args.output)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        res.to_frame().to_csv(out)
+    if args.plot:
+        out = Path(args.plot)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        res.plot().savefig(out, dpi=120)
+    s = res.stats
+    print(f"model '{model.name}' under protocol '{proto.name}' ({proto.duration:g} days, "
+          f"media changes on {len(proto.media_change_days)} days), method {res.method}: "
+          f"{res.status}")
+    print(f"solver: {s['steps']} steps, {s['rhs_evals']} rhs evaluations, {s['jac_evals']} "
+          f"Jacobians, {s['restarts']} restarts, {s['wall_seconds'] * 1e3:.1f} ms")
+    table = pd.DataFrame(_summary_rows(proto.name, res)).drop(columns="protocol")
+    print(table.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    for label, path in (("time courses", args.output), ("figure", args.plot)):
+        if path:
+            print(f"wrote {label}: {path}")
+    return 0
+
+
+def _default_model() -> str:
+    models = list_models()
+    if not models:
+        raise OsteogrnError("no built-in models installed; pass --model PATH")
+    return "osteogenic" if "osteogenic" in models else models[0]
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from . import _core
+    from .errors import ProtocolError
+    from .plotting import plot_results
+
+    model = load_model(args.model or _default_model())
+    if args.protocols:
+        protocols = [load_protocol(p) for p in args.protocols]
+    else:
+        protocols = []
+        for name in list_protocols():
+            proto = load_protocol(name)
+            try:
+                _core.Schedule(proto._core, model._core)  # does it fit the model?
+            except ProtocolError as e:
+                print(f"note: skipping protocol '{name}': {_first_line(str(e))}", file=sys.stderr)
+                continue
+            protocols.append(proto)
+        if not protocols:
+            raise OsteogrnError(f"no built-in protocol fits model '{model.name}'; "
+                                "pass --protocols")
+    results = {}
+    for proto in protocols:
+        label = proto.name
+        while label in results:
+            label += "'"
+        results[label] = simulate(model, proto, t=_times(proto.duration, args.dt),
+                                  **_solver_kwargs(args))
+    out_dir = Path(args.output_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    frames = []
+    for label, res in results.items():
+        frame = res.to_frame(tidy=True)
+        frame.insert(0, "protocol", label)
+        frames.append(frame)
+    pd.concat(frames, ignore_index=True).to_csv(out_dir / "compare.csv", index=False)
+    fig = plot_results(results, title=f"{model.name}: {len(results)} protocols")
+    fig.savefig(out_dir / "compare.png", dpi=120)
+    rows = [row for label, res in results.items() for row in _summary_rows(label, res)]
+    table = pd.DataFrame(rows).set_index(["name", "protocol"]).sort_index(level=0, sort_remaining=False)
+    print(f"model '{model.name}' under {len(results)} protocols: peak value and day per observable")
+    print(table.to_string(float_format=lambda v: f"{v:.4g}"))
+    print(f"wrote {out_dir / 'compare.csv'} and {out_dir / 'compare.png'}")
+    return 0
+
+
+_COMMANDS = {"list": _cmd_list, "validate": _cmd_validate, "simulate": _cmd_simulate,
+             "compare": _cmd_compare}
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Runs the command line; returns the exit status.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        Arguments without the program name (default ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        0 success, 1 invalid input, 2 bad usage.
+    """
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        if not args.command:
+            parser.print_help()
+            return 2
+        return _COMMANDS[args.command](args)
+    except _UsageError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except (OsteogrnError, OSError) as e:
+        print(f"error: {_first_line(str(e))}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:  # never a traceback at the command line
+        print(f"error: unexpected {type(e).__name__}: {_first_line(str(e))} (please report)",
+              file=sys.stderr)
+        return 1

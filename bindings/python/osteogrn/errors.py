@@ -1,0 +1,129 @@
+"""The error classes of osteogrn.
+
+Every error that osteogrn raises on purpose derives from :class:`OsteogrnError`.
+Errors about bad input also derive from :class:`ValueError`, and a failed
+integration also derives from :class:`RuntimeError`, so ordinary ``except``
+clauses keep working. The C++ core raises the same classes (see
+``bindings/bind_errors.cpp``); the message is the C++ message, unchanged.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "OsteogrnError",
+    "ParseError",
+    "ModelError",
+    "ProtocolError",
+    "OptionError",
+    "SolverError",
+]
+
+
+class OsteogrnError(Exception):
+    """Base class of every error osteogrn raises on purpose.
+
+    Parameters
+    ----------
+    message : str
+        The full message (what ``str(error)`` returns).
+    **attributes
+        Extra fields set as attributes (``file``, ``pointer``, ``time``...).
+    """
+
+    def __init__(self, message: str = "", /, **attributes: object) -> None:
+        super().__init__(message)
+        for key, value in attributes.items():
+            setattr(self, key, value)
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+class _Located(OsteogrnError):
+    """An error in a file: carries ``file`` and ``pointer`` (a JSON pointer)."""
+
+    file: str
+    pointer: str
+    message: str
+
+    def __init__(self, message: str = "", /, *, file: str = "", pointer: str = "",
+                 **attributes: object) -> None:
+        attributes.setdefault("message", message)
+        super().__init__(message, file=file, pointer=pointer, **attributes)
+
+
+class ParseError(_Located, ValueError):
+    """An expression that does not parse.
+
+    Attributes
+    ----------
+    position : int
+        0-based character offset of the offending character in ``text``.
+    text : str
+        The expression text.
+    file, pointer : str
+        Where the expression is (file path and JSON pointer; empty if unknown).
+    message : str
+        The bare message without location.
+    """
+
+    position: int
+    text: str
+
+    def __init__(self, message: str = "", /, *, position: int = 0, text: str = "",
+                 **attributes: object) -> None:
+        super().__init__(message, position=position, text=text, **attributes)
+
+
+class ModelError(_Located, ValueError):
+    """An invalid model file or model edit.
+
+    Attributes
+    ----------
+    file : str
+        The model file ("<string>" for JSON text).
+    pointer : str
+        JSON pointer of the offending field, e.g. ``/odes/Runx2``.
+    message : str
+        The bare message without location.
+    """
+
+
+class ProtocolError(_Located, ValueError):
+    """A protocol that is invalid, or that does not fit the model it is used with.
+
+    Attributes
+    ----------
+    file : str
+        The protocol file ("<string>" for JSON text).
+    pointer : str
+        JSON pointer of the offending field, e.g. ``/components/dex/unit``.
+    message : str
+        The bare message without location.
+    """
+
+
+class OptionError(OsteogrnError, ValueError):
+    """Invalid solver options or call arguments (unknown method, rtol <= 0, bad times...)."""
+
+
+class SolverError(OsteogrnError, RuntimeError):
+    """The integrator failed.
+
+    Attributes
+    ----------
+    time : float
+        Model time (days) at which it failed.
+    reason : str
+        What went wrong and, where known, how to fix it.
+    flag : str
+        The solver's flag name, e.g. ``CV_TOO_MUCH_WORK`` (may be empty).
+    """
+
+    time: float
+    reason: str
+    flag: str
+
+    def __init__(self, message: str = "", /, *, time: float = float("nan"), reason: str = "",
+                 flag: str = "", **attributes: object) -> None:
+        super().__init__(message, time=time, reason=reason, flag=flag, **attributes)

@@ -1,0 +1,138 @@
+"""Finding models and protocols: built-in names or paths.
+
+Built-in models live in the ``models/`` folder shipped inside the package
+(``models/*.json``) and protocols in ``models/protocols/*.json``. In a source
+checkout without an installed package, the repository's ``models/`` folder is
+used instead.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import List, Union
+
+from .errors import ModelError, ProtocolError
+from .model import Model
+from .protocol import Protocol
+
+__all__ = ["models_dir", "protocols_dir", "list_models", "list_protocols", "load_model",
+           "load_protocol"]
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+
+def models_dir() -> Path:
+    """The folder of the built-in models.
+
+    Returns
+    -------
+    pathlib.Path
+        ``<package>/models`` when installed; the repository's ``models/`` in a
+        source checkout.
+    """
+    here = Path(__file__).resolve().parent
+    installed = here / "models"
+    if installed.is_dir():
+        return installed
+    checkout = here.parents[2] / "models"  # bindings/python/osteogrn -> repository root
+    return checkout if checkout.is_dir() else installed
+
+
+def protocols_dir() -> Path:
+    """The folder of the built-in protocols (``models/protocols``)."""
+    return models_dir() / "protocols"
+
+
+def _names(folder: Path) -> List[str]:
+    if not folder.is_dir():
+        return []
+    return sorted(p.stem for p in folder.glob("*.json") if p.is_file())
+
+
+def list_models() -> List[str]:
+    """Names of the built-in models, sorted.
+
+    Returns
+    -------
+    list of str
+        Each name loads with :func:`load_model`.
+    """
+    return _names(models_dir())
+
+
+def list_protocols() -> List[str]:
+    """Names of the built-in protocols, sorted.
+
+    Returns
+    -------
+    list of str
+        Each name loads with :func:`load_protocol`.
+    """
+    return _names(protocols_dir())
+
+
+def _looks_like_path(name: str) -> bool:
+    return name.endswith(".json") or os.sep in name or "/" in name or Path(name).is_file()
+
+
+def load_model(name_or_path: PathLike) -> Model:
+    """Loads a model by built-in name or from a JSON file.
+
+    Parameters
+    ----------
+    name_or_path : str or path-like
+        A name from :func:`list_models`, or the path of an ``osteogrn-model/1``
+        JSON file. Imports are looked up in the file's directory, then among
+        the built-in models.
+
+    Returns
+    -------
+    Model
+
+    Raises
+    ------
+    ModelError
+        Unknown name, missing file, or an invalid model (the message names the
+        file and the JSON pointer of the field).
+    ParseError
+        An expression in the model does not parse.
+    """
+    if isinstance(name_or_path, os.PathLike) or _looks_like_path(str(name_or_path)):
+        return Model.from_file(name_or_path, search_paths=[str(models_dir())])
+    name = str(name_or_path)
+    path = models_dir() / f"{name}.json"
+    if not path.is_file():
+        known = ", ".join(list_models()) or "(none installed)"
+        raise ModelError(f"unknown model '{name}'; built-in models: {known}; "
+                         "or give the path of a JSON file", file=name)
+    return Model.from_file(path, search_paths=[str(models_dir())])
+
+
+def load_protocol(name_or_path: PathLike) -> Protocol:
+    """Loads a protocol by built-in name or from a JSON file.
+
+    Parameters
+    ----------
+    name_or_path : str or path-like
+        A name from :func:`list_protocols`, or the path of an
+        ``osteogrn-protocol/1`` JSON file.
+
+    Returns
+    -------
+    Protocol
+
+    Raises
+    ------
+    ProtocolError
+        Unknown name, missing file, or an invalid protocol.
+    """
+    if isinstance(name_or_path, os.PathLike) or _looks_like_path(str(name_or_path)):
+        return Protocol.from_file(name_or_path)
+    name = str(name_or_path)
+    path = protocols_dir() / f"{name}.json"
+    if not path.is_file():
+        known = ", ".join(list_protocols()) or "(none installed)"
+        raise ProtocolError(f"unknown protocol '{name}'; built-in protocols: {known}; "
+                            "or give the path of a JSON file", file=name)
+    return Protocol.from_file(path)

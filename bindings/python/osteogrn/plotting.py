@@ -1,0 +1,93 @@
+"""Matplotlib figures of results: one panel per observable, a line per run, media changes marked.
+
+Figures are built with :class:`matplotlib.figure.Figure` directly (not pyplot), so plotting
+keeps no global state, works without a display and from several threads.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Mapping, Optional, Sequence
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from .result import Result
+
+__all__ = ["plot_results"]
+
+
+def _default_names(results: Sequence["Result"]) -> list:
+    first = results[0]
+    names = list(first.observable_names) or list(first.species_names)
+    return names
+
+
+def plot_results(results: Mapping[str, "Result"], names: Optional[Sequence[str]] = None, *,
+                 ncols: int = 3, figsize: Optional[Sequence[float]] = None,
+                 title: Optional[str] = None) -> "Figure":
+    """One panel per name, one line per result, media changes as vertical lines.
+
+    Parameters
+    ----------
+    results : mapping of str to Result
+        Label -> result (e.g. one per protocol).
+    names : sequence of str, optional
+        Species, observables or inputs to plot; default: the observables of the
+        first result (its species if it has none). A result without a name is
+        left out of that panel.
+    ncols : int, optional
+        Panels per row.
+    figsize : (float, float), optional
+        Figure size in inches (default 4 x 3 per panel).
+    title : str, optional
+        Figure title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    KeyError
+        If a name is in none of the results.
+    ValueError
+        If there is nothing to plot.
+    """
+    from matplotlib.figure import Figure
+
+    runs = list(results.items())
+    if not runs:
+        raise ValueError("plot_results: no results to plot")
+    names = list(names) if names is not None else _default_names([r for _, r in runs])
+    if not names:
+        raise ValueError("plot_results: the model has neither observables nor species to plot")
+    for name in names:
+        if not any(name in r for _, r in runs):
+            runs[0][1][name]  # raises KeyError listing the valid names
+    ncols = max(1, min(int(ncols), len(names)))
+    nrows = math.ceil(len(names) / ncols)
+    if figsize is None:
+        figsize = (4.0 * ncols, 3.0 * nrows)
+    fig = Figure(figsize=tuple(figsize), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(nrows, ncols, squeeze=False)).ravel()
+    colors = [f"C{i % 10}" for i in range(len(runs))]
+    for ax, name in zip(axes, names):
+        for (label, res), color in zip(runs, colors):
+            if name not in res:
+                continue
+            ax.plot(res.t, res[name], color=color, label=label)
+            for day in res.media_change_days:
+                ax.axvline(day, color=color, linestyle=":", linewidth=0.7, alpha=0.5)
+        ax.set_title(name)
+        ax.set_xlabel("time (day)")
+    for ax in axes[len(names):]:
+        ax.set_visible(False)
+    handles, labels = axes[0].get_legend_handles_labels()
+    if labels and (len(runs) > 1 or labels[0]):
+        axes[0].legend(handles, labels, fontsize="small")
+    if title:
+        fig.suptitle(title)
+    return fig

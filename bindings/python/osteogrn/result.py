@@ -1,0 +1,246 @@
+"""The Result class: time courses, solver statistics and status of one simulation."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence
+
+import numpy as np
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from matplotlib.figure import Figure
+
+__all__ = ["Result"]
+
+_ARRAYS = ("t", "species", "observables", "inputs", "sensitivities", "media_change_days",
+           "breakpoints", "step_log")
+_LISTS = ("species_names", "observable_names", "input_names", "sensitivity_parameters")
+_SCALARS = ("model_name", "protocol_name", "method", "success", "status", "failure_time")
+
+
+def _nan_to_none(x: Any) -> Any:
+    if isinstance(x, list):
+        return [_nan_to_none(v) for v in x]
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    return x
+
+
+class Result:
+    """Time courses of one simulation.
+
+    Attributes
+    ----------
+    t : numpy.ndarray
+        Sample times (days), shape (n_t,).
+    species : numpy.ndarray
+        Species values, shape (n_t, n_species), columns ``species_names``.
+    observables : numpy.ndarray
+        Observable values, shape (n_t, n_observables), columns ``observable_names``.
+    inputs : numpy.ndarray
+        Input (medium) values in the model's units, shape (n_t, n_inputs).
+    sensitivities : numpy.ndarray
+        d output / d parameter, shape (n_t, len(output_names), n_sens_params);
+        empty unless requested with ``simulate(..., sensitivities=[...])``.
+    media_change_days, breakpoints : numpy.ndarray
+        Days of media changes; every breakpoint the integrator stopped at.
+    stats : dict
+        Solver counters (steps, rhs_evals, jac_evals, ..., wall_seconds).
+    status : str
+        ``"success"`` or the failure message (with ``raise_on_failure=False``).
+    success : bool
+        False if the integration failed; samples after ``failure_time`` are NaN.
+
+    Notes
+    -----
+    ``res["name"]`` gives the time course of any species, observable or input.
+    A Result owns plain numpy arrays: it pickles, and round-trips through
+    :meth:`to_json` / :meth:`from_json`.
+    """
+
+    t: np.ndarray
+    species: np.ndarray
+    observables: np.ndarray
+    inputs: np.ndarray
+    sensitivities: np.ndarray
+    media_change_days: np.ndarray
+    breakpoints: np.ndarray
+    step_log: np.ndarray
+    species_names: List[str]
+    observable_names: List[str]
+    input_names: List[str]
+    sensitivity_parameters: List[str]
+    model_name: str
+    protocol_name: str
+    method: str
+    success: bool
+    status: str
+    failure_time: float
+    stats: Dict[str, float]
+
+    def __init__(self, data: Dict[str, Any]) -> None:
+        for key in _ARRAYS:
+            self.__dict__[key] = np.asarray(data[key], dtype=float)
+        for key in _LISTS:
+            self.__dict__[key] = [str(x) for x in data[key]]
+        for key in _SCALARS:
+            self.__dict__[key] = data[key]
+        self.__dict__["stats"] = dict(data["stats"])
+        n_t = len(self.t)
+        shapes = {"species": (n_t, len(self.species_names)),
+                  "observables": (n_t, len(self.observable_names)),
+                  "inputs": (n_t, len(self.input_names)),
+                  "sensitivities": (n_t, len(self.output_names), len(self.sensitivity_parameters)),
+                  "step_log": (-1, 2)}
+        for key, shape in shapes.items():
+            self.__dict__[key] = self.__dict__[key].reshape(shape)
+
+    @classmethod
+    def _from_core(cls, core: Any) -> "Result":
+        data = {key: getattr(core, key) for key in _ARRAYS + _LISTS + _SCALARS + ("stats",)}
+        return cls(data)
+
+    # -- access ---------------------------------------------------------------------
+    @property
+    def output_names(self) -> List[str]:
+        """Species names, then observable names: the columns of ``sensitivities``."""
+        return self.species_names + self.observable_names
+
+    @property
+    def names(self) -> List[str]:
+        """Every name ``res[...]`` accepts: species, observables, inputs."""
+        return self.species_names + self.observable_names + self.input_names
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        """Time course of a species, observable or input (in that order of lookup).
+
+        Raises
+        ------
+        KeyError
+            Listing the valid names.
+        """
+        for names, table in ((self.species_names, self.species),
+                             (self.observable_names, self.observables),
+                             (self.input_names, self.inputs)):
+            if name in names:
+                return table[:, names.index(name)]
+        raise KeyError(f"no species, observable or input named {name!r}; valid names: "
+                       f"{', '.join(self.names)}")
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.names
+
+    def __len__(self) -> int:
+        return len(self.t)
+
+    def to_frame(self, tidy: bool = False,
+                 kinds: Sequence[str] = ("species", "observable", "input")) -> "pd.DataFrame":
+        """The time courses as a pandas DataFrame.
+
+        Parameters
+        ----------
+        tidy : bool, optional
+            False (default): wide, index ``t``, one column per name. True: long
+            format with columns ``time, name, kind, value``.
+        kinds : sequence of str, optional
+            Which of "species", "observable", "input" to include.
+
+        Returns
+        -------
+        pandas.DataFrame
+        """
+        import pandas as pd
+        blocks = {"species": (self.species_names, self.species),
+                  "observable": (self.observable_names, self.observables),
+                  "input": (self.input_names, self.inputs)}
+        bad = [k for k in kinds if k not in blocks]
+        if bad:
+            raise ValueError(f"unknown kind(s) {bad}; valid: {list(blocks)}")
+        if not tidy:
+            columns: Dict[str, np.ndarray] = {}
+            for kind in kinds:
+                names, table = blocks[kind]
+                for j, name in enumerate(names):
+                    columns.setdefault(name, table[:, j])
+            frame = pd.DataFrame(columns, index=pd.Index(self.t, name="t"))
+            return frame
+        parts = []
+        for kind in kinds:
+            names, table = blocks[kind]
+            if not names:
+                continue
+            n_t = len(self.t)
+            parts.append(pd.DataFrame({
+                "time": np.tile(self.t, len(names)),
+                "name": np.repeat(np.asarray(names, dtype=object), n_t),
+                "kind": kind,
+                "value": table.T.reshape(-1),
+            }))
+        if not parts:
+            return pd.DataFrame({"time": [], "name": [], "kind": [], "value": []})
+        return pd.concat(parts, ignore_index=True)
+
+    def plot(self, names: Optional[Sequence[str]] = None, *, ncols: int = 3,
+             figsize: Optional[Sequence[float]] = None, label: Optional[str] = None) -> "Figure":
+        """Plots time courses: one panel per observable (or per given name).
+
+        Media changes are marked as dotted vertical lines.
+
+        Parameters
+        ----------
+        names : sequence of str, optional
+            What to plot; default all observables (all species if the model has
+            none).
+        ncols : int, optional
+            Panels per row.
+        figsize : (float, float), optional
+            Figure size in inches.
+        label : str, optional
+            Legend label of the line (default: the protocol name).
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+            Not attached to pyplot: save it with ``fig.savefig(...)``; Jupyter
+            shows it when it is the value of a cell.
+        """
+        from .plotting import plot_results
+        return plot_results({label or self.protocol_name: self}, names=names, ncols=ncols,
+                            figsize=figsize)
+
+    # -- serialisation --------------------------------------------------------------
+    def to_dict(self) -> Dict[str, Any]:
+        """Plain-Python dict of every field (NaN written as None)."""
+        data: Dict[str, Any] = {key: _nan_to_none(getattr(self, key).tolist()) for key in _ARRAYS}
+        data.update({key: list(getattr(self, key)) for key in _LISTS})
+        data.update({key: getattr(self, key) for key in _SCALARS})
+        data["failure_time"] = _nan_to_none(float(self.failure_time))
+        data["stats"] = dict(self.stats)
+        return data
+
+    def to_json(self) -> str:
+        """JSON text of the result; :meth:`from_json` reads it back exactly."""
+        return json.dumps(self.to_dict(), allow_nan=False)
+
+    @classmethod
+    def from_json(cls, text: str) -> "Result":
+        """Reads a result written by :meth:`to_json`."""
+        data = json.loads(text)
+        for key in _ARRAYS:
+            data[key] = _none_to_nan(data[key])
+        if data.get("failure_time") is None:
+            data["failure_time"] = float("nan")
+        return cls(data)
+
+    def __repr__(self) -> str:
+        return (f"<osteogrn.Result {self.model_name!r} under {self.protocol_name!r}: "
+                f"{len(self.t)} times, {len(self.species_names)} species, "
+                f"{len(self.observable_names)} observables, status={self.status!r}>")
+
+
+def _none_to_nan(x: Any) -> Any:
+    if isinstance(x, list):
+        return [_none_to_nan(v) for v in x]
+    return float("nan") if x is None else x
