@@ -173,6 +173,7 @@ class LocatingSax {
   bool string(std::string& v) { return value(dom_.string(v)); }
   bool binary(json::binary_t& v) { return value(dom_.binary(v)); }
   bool start_object(std::size_t n) {
+    check_depth();
     stack_.push_back({false, {}, 0, {}});
     return dom_.start_object(n);
   }
@@ -187,6 +188,7 @@ class LocatingSax {
     return value(dom_.end_object());
   }
   bool start_array(std::size_t n) {
+    check_depth();
     stack_.push_back({true, {}, 0, {}});
     return dom_.start_array(n);
   }
@@ -206,6 +208,14 @@ class LocatingSax {
   }
 
  private:
+  // nlohmann copies values recursively: refuse absurd nesting before it can overflow the stack
+  // (no valid model nests deeper than 4).
+  static constexpr std::size_t kMaxDepth = 64;
+  void check_depth() const {
+    if (stack_.size() >= kMaxDepth)
+      throw ModelError("JSON nested deeper than " + std::to_string(kMaxDepth) + " levels", file_,
+                       pointer());
+  }
   struct Frame {
     bool array;
     std::string key;

@@ -24,6 +24,7 @@ constexpr const char* kSchema = "osteogrn-protocol/1";
 // More media changes than this is a typo (e.g. every 1e-9 days), not an experiment; refusing it
 // keeps a bad file from exhausting memory.
 constexpr double kMaxMediaChanges = 1e6;
+constexpr std::size_t kMaxJsonDepth = 64;  // deeper nesting is refused (see parse())
 
 /// RFC 6901 escaping of one reference token.
 std::string escape_token(const std::string& s) {
@@ -110,8 +111,15 @@ class Reader {
     };
     Json::parser_callback_t callback = [&](int, Json::parse_event_t event, Json& parsed) {
       switch (event) {
-        case Json::parse_event_t::object_start: frames.push_back({true, {}, {}, 0}); break;
-        case Json::parse_event_t::array_start: frames.push_back({false, {}, {}, 0}); break;
+        case Json::parse_event_t::object_start:
+        case Json::parse_event_t::array_start:
+          // nlohmann copies values recursively: refuse absurd nesting before it can overflow
+          // the stack (no valid protocol nests deeper than 4).
+          if (frames.size() >= kMaxJsonDepth)
+            fail(path(frames.size()), "JSON nested deeper than " + std::to_string(kMaxJsonDepth) +
+                                          " levels");
+          frames.push_back({event == Json::parse_event_t::object_start, {}, {}, 0});
+          break;
         case Json::parse_event_t::key: {
           auto& top = frames.back();
           top.key = parsed.get<std::string>();

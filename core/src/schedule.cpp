@@ -117,7 +117,7 @@ Schedule::Schedule(const Protocol& protocol, const Model& model) : duration_(pro
     }
     events.push_back({a.day, Event::Add, *component_input[ci], amount});
   }
-  // --- Perturbations: the model's overlays (whole run) first, then the protocol's own.
+  // --- Perturbations: the model's overlays first, then the protocol's own.
   struct Bound { Perturbation pert; std::size_t index; };
   std::vector<Bound> perts;
   auto bind = [&](const Perturbation& pt, const std::string& pointer, bool overlay) {
@@ -142,12 +142,9 @@ Schedule::Schedule(const Protocol& protocol, const Model& model) : duration_(pro
       throw ProtocolError("perturbation value must be finite", src, pointer);
     perts.push_back({pt, *idx});
   };
-  for (const auto& pt : model.overlays()) {
-    Perturbation whole = pt;
-    whole.from = 0.0;
-    whole.until = kForever;
-    bind(whole, "", true);
-  }
+  // Overlays keep their own windows (Model.knockout gives [0, inf)); a window reaching past this
+  // protocol's end simply ends with the run.
+  for (const auto& pt : model.overlays()) bind(pt, "", true);
   for (std::size_t i = 0; i < protocol.perturbations.size(); ++i) {
     const Perturbation& pt = protocol.perturbations[i];
     bind(pt, "/perturbations/" + std::to_string(i) + "/" + to_string(pt.kind), false);

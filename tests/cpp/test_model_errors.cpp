@@ -153,3 +153,20 @@ TEST(BadModels, EveryBadFileFailsFromTextToo) {
 }
 
 }  // namespace
+
+namespace {
+TEST(BadModels, AbsurdNestingIsATypedErrorNotAStackOverflow) {
+  // 100,000 nested arrays: nlohmann would recurse when copying such a value.
+  const std::string deep = std::string(100000, '[') + std::string(100000, ']');
+  const std::string head = R"({"schema": "osteogrn-model/1", "name": "deep", "species": )";
+  for (const std::string& text : {deep, head + deep + "}"}) {
+    try {
+      Model::from_json(text, "deep.json");
+      FAIL() << "no error";
+    } catch (const ModelError& e) {
+      EXPECT_EQ(e.file(), "deep.json");
+      EXPECT_NE(std::string(e.what()).find("nested deeper than"), std::string::npos) << e.what();
+    }
+  }
+}
+}  // namespace

@@ -310,3 +310,17 @@ TEST(Protocol, UnknownTopLevelKeyListsTheValidKeys) {
         << e.what();
   }
 }
+
+TEST(Protocol, AbsurdNestingIsATypedErrorNotAStackOverflow) {
+  const std::string text = R"({"schema": "osteogrn-protocol/1", "components": )" +
+                           std::string(100000, '[') + std::string(100000, ']') + "}";
+  for (const std::string& t : {text, std::string(100000, '[') + std::string(100000, ']')}) {
+    try {
+      Protocol::from_json(t, "deep.json");
+      FAIL() << "no error";
+    } catch (const ProtocolError& e) {
+      EXPECT_EQ(e.file(), "deep.json");
+      EXPECT_NE(std::string(e.what()).find("nested deeper than"), std::string::npos) << e.what();
+    }
+  }
+}

@@ -301,3 +301,22 @@ TEST(Schedule, EventsOnTheLastDayNeedNoSegment) {
   ASSERT_EQ(s.segments().size(), 1u);
   EXPECT_EQ(s.segment_at(3), 0u);
 }
+
+TEST(Schedule, ModelFilePerturbationsKeepTheirWindows) {
+  // A perturbation written in the model file holds only on its own [from, until), like a
+  // protocol's; its ends become breakpoints. A window past the run's end ends with the run.
+  std::string text = kModel;
+  text.insert(text.rfind('}'), R"(, "perturbations": [
+      {"parameter": "k", "scale": 0.5, "from": 2, "until": 5},
+      {"clamp": "y", "value": 3, "from": 8, "until": 50}])");
+  const Model m = Model::from_json(text, "windowed.json");
+  const Schedule s(protocol(R"("duration": 10)"), m);
+  EXPECT_EQ(s.breakpoints(), (std::vector<double>{0, 2, 5, 8, 10}));
+  const std::size_t k = *m.find_parameter("k");
+  for (std::size_t i = 0; i < s.segments().size(); ++i) {
+    std::vector<double> p(m.parameter_values().size());
+    s.parameters(i, m.parameter_values(), p.data());
+    EXPECT_EQ(p[k], i == 1 ? 0.75 : 1.5) << "segment " << i;
+    EXPECT_EQ(s.segments()[i].clamps.size(), i == 3 ? 1u : 0u) << "segment " << i;
+  }
+}
