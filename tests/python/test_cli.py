@@ -140,11 +140,18 @@ def test_compare_given_protocols(tmp_path, protocol_file, dex_protocol):
     assert high == pytest.approx(500)
 
 
-def test_compare_defaults_to_builtin_protocols_that_fit(tmp_path):
-    if not og.list_models() or not og.list_protocols():
-        pytest.skip("no built-in models installed")
+def test_compare_without_arguments_is_the_main_job(tmp_path):
+    # The README's first command ends with this: the osteogenic model under every preset.
     out = run("compare", cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     frame = pd.read_csv(tmp_path / "results" / "compare.csv")
-    assert frame.protocol.nunique() >= 1
-    assert (tmp_path / "results" / "compare.png").exists()
+    assert set(frame.protocol) == set(og.list_protocols())
+    assert (tmp_path / "results" / "compare.png").stat().st_size > 10_000
+    assert "relative to 'osteogenic_medium'" in out.stdout
+    header = next(line for line in out.stdout.splitlines() if "ALP peak day" in line)
+    for column in ("ALP peak (rel)", "OCN day 21 (rel)", "mineral day 21 (rel)"):
+        assert column in header
+    rows = {line.split()[0]: line.split()[1:] for line in out.stdout.splitlines()
+            if line.split() and line.split()[0] in og.list_protocols()}
+    assert [float(v) for v in rows["osteogenic_medium"][1:]] == [1.0, 1.0, 1.0]
+    assert float(rows["om_no_bgp"][3]) < 0.1  # no beta-glycerophosphate, no mineral

@@ -80,8 +80,11 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Run MODEL under each protocol and compare: writes "
                                    "DIR/compare.csv (columns protocol,time,name,kind,value) and "
                                    "DIR/compare.png (a panel per observable, a line per protocol, "
-                                   "media changes marked), and prints the peak value and day of "
-                                   "each observable under each protocol.")
+                                   "media changes marked), and prints a table: the first "
+                                   "observable's peak day and peak, and the others on the "
+                                   "read-out day, relative to the reference protocol. With no "
+                                   "arguments: the 'osteogenic' model under every built-in "
+                                   "protocol.")
     p.add_argument("--model", metavar="MODEL",
                    help="model name or path (default: 'osteogenic' if built in, else the first "
                         "built-in model)")
@@ -90,6 +93,16 @@ def build_parser() -> argparse.ArgumentParser:
                         "the model)")
     p.add_argument("-o", "--output-dir", metavar="DIR", default="results",
                    help="output folder (default: %(default)s)")
+    p.add_argument("--observables", metavar="NAME", nargs="+",
+                   help="what to plot and tabulate (default: ALP, OCN and mineral where the "
+                        "model has them, else all its observables); the first is summarised by "
+                        "its peak and peak day, the others by their value on --day")
+    p.add_argument("--reference", metavar="PROTOCOL",
+                   help="protocol the table is relative to (default: osteogenic_medium if "
+                        "compared, else none: absolute values)")
+    p.add_argument("--day", type=float, default=21.0,
+                   help="read-out day for the table (default: %(default)g; a protocol shorter "
+                        "than that is read at its end)")
     _add_solver_options(p)
     return parser
 
@@ -250,14 +263,52 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         frame.insert(0, "protocol", label)
         frames.append(frame)
     pd.concat(frames, ignore_index=True).to_csv(out_dir / "compare.csv", index=False)
-    fig = plot_results(results, title=f"{model.name}: {len(results)} protocols")
+    names = args.observables or _default_observables(results)
+    fig = plot_results(results, names, title=f"{model.name}: {len(results)} protocols")
     fig.savefig(out_dir / "compare.png", dpi=120)
-    rows = [row for label, res in results.items() for row in _summary_rows(label, res)]
-    table = pd.DataFrame(rows).set_index(["name", "protocol"]).sort_index(level=0, sort_remaining=False)
-    print(f"model '{model.name}' under {len(results)} protocols: peak value and day per observable")
-    print(table.to_string(float_format=lambda v: f"{v:.4g}"))
+    reference = args.reference or ("osteogenic_medium" if "osteogenic_medium" in results else None)
+    if reference is not None and reference not in results:
+        raise _UsageError(f"--reference '{reference}' is not among the compared protocols "
+                          f"({', '.join(results)})")
+    table = _comparison_table(results, names, args.day, reference)
+    rel = f", relative to '{reference}'" if reference else ""
+    print(f"model '{model.name}' under {len(results)} protocols{rel}:")
+    print(table.to_string(float_format=lambda v: f"{v:.3g}"))
     print(f"wrote {out_dir / 'compare.csv'} and {out_dir / 'compare.png'}")
     return 0
+
+
+def _default_observables(results) -> List[str]:
+    first = next(iter(results.values()))
+    markers = [n for n in ("ALP", "OCN", "mineral") if n in first.observable_names]
+    return markers or list(first.observable_names) or list(first.species_names)
+
+
+def _comparison_table(results, names: Sequence[str], day: float, reference: Optional[str]):
+    """One row per protocol: peak day and peak of names[0], the others on `day` (or at the end of
+    a shorter protocol), divided by the reference protocol's values when one is given."""
+    import numpy as np
+    import pandas as pd
+
+    def values(res) -> Dict[str, float]:
+        y0 = np.where(np.isfinite(res[names[0]]), res[names[0]], -np.inf)
+        i = int(np.argmax(y0))
+        j = int(np.argmin(np.abs(res.t - min(day, res.t[-1]))))
+        out = {f"{names[0]} peak": float(res[names[0]][i])}
+        out.update({f"{n} day {res.t[j]:g}": float(res[n][j]) for n in names[1:]})
+        return out, float(res.t[i])
+
+    rows = {}
+    ref_vals = values(results[reference])[0] if reference else None
+    for label, res in results.items():
+        vals, peak_day = values(res)
+        row = {f"{names[0]} peak day": peak_day}
+        for (key, v), ref in zip(vals.items(), (ref_vals or vals).values()):
+            row[key + (" (rel)" if ref_vals else "")] = v / ref if ref_vals and ref != 0 else v
+        rows[label] = row
+    table = pd.DataFrame.from_dict(rows, orient="index")
+    table.index.name = "protocol"
+    return table
 
 
 _COMMANDS = {"list": _cmd_list, "validate": _cmd_validate, "simulate": _cmd_simulate,

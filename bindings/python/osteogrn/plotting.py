@@ -73,12 +73,20 @@ def plot_results(results: Mapping[str, "Result"], names: Optional[Sequence[str]]
         figsize = (4.0 * ncols, 3.0 * nrows)
     fig = Figure(figsize=tuple(figsize), layout="constrained")
     axes = np.atleast_1d(fig.subplots(nrows, ncols, squeeze=False)).ravel()
-    colors = [f"C{i % 10}" for i in range(len(runs))]
+    # tab10 repeats after ten runs; a protocol comparison often has more (14 presets).
+    if len(runs) <= 10:
+        colors = [f"C{i}" for i in range(len(runs))]
+    else:
+        from matplotlib import colormaps
+        cmap = colormaps["tab20"]
+        colors = [cmap(i % 20) for i in range(len(runs))]
+    styles = ["-", "--", "-.", ":"]
     for ax, name in zip(axes, names):
-        for (label, res), color in zip(runs, colors):
+        for j, ((label, res), color) in enumerate(zip(runs, colors)):
             if name not in res:
                 continue
-            ax.plot(res.t, res[name], color=color, label=label)
+            ax.plot(res.t, res[name], color=color, label=label,
+                    linestyle=styles[(j // 20) % len(styles)])
             for day in res.media_change_days:
                 ax.axvline(day, color=color, linestyle=":", linewidth=0.7, alpha=0.5)
         ax.set_title(name)
@@ -87,7 +95,10 @@ def plot_results(results: Mapping[str, "Result"], names: Optional[Sequence[str]]
         ax.set_visible(False)
     handles, labels = axes[0].get_legend_handles_labels()
     if labels and (len(runs) > 1 or labels[0]):
-        axes[0].legend(handles, labels, fontsize="small")
+        if len(runs) > 5:  # a long legend would hide the curves: put it beside the panels
+            fig.legend(handles, labels, fontsize="small", loc="outside right upper")
+        else:
+            axes[0].legend(handles, labels, fontsize="small")
     if title:
         fig.suptitle(title)
     return fig
