@@ -187,6 +187,9 @@ def test_protocol_from_keywords(dex_protocol):
     assert p.perturbations[0]["kind"] == "knockout" and p.perturbations[0]["target"] == "Sp7"
     assert "dex_test" in repr(p) and "14 days" in repr(p)
     assert og.Protocol("days", 10, media_changes=[2, 5]).media_change_days.tolist() == [2, 5]
+    # components as read (None = absent) are accepted back
+    copy = og.Protocol("copy", 14, media_changes=3, components=p.components)
+    assert copy.components == p.components
     assert len(og.Protocol("never", 10).media_change_days) == 0
 
 

@@ -57,7 +57,8 @@ class Protocol:
         ``{"every": 3}`` / ``{"days": [...]}``. None: the medium is never changed.
     components : dict, optional
         name -> {"concentration": c, "unit": u, "half_life": h, "from": a,
-        "until": b, "optional": bool}.
+        "until": b, "optional": bool}; a field set to None is left out (the form
+        :attr:`components` returns, so components can be copied between protocols).
     replace_fraction : float, optional
         Fraction of medium replaced at each change (default 1).
     perturbations : list of dict, optional
@@ -94,7 +95,10 @@ class Protocol:
             data["media_changes"] = _media_changes(media_changes)
         if replace_fraction is not None:
             data["replace_fraction"] = replace_fraction
-        data["components"] = {k: dict(v) for k, v in (components or {}).items()}
+        # None means "absent" (as Protocol.components reports it), so components read from one
+        # protocol can be passed straight to another.
+        data["components"] = {k: {f: x for f, x in dict(v).items() if x is not None}
+                              for k, v in (components or {}).items()}
         if perturbations:
             data["perturbations"] = [dict(p) for p in perturbations]
         if additions:
