@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "model_loader.hpp"
+#include "text_util.hpp"
 #include "osteogrn/errors.hpp"
 
 namespace osteogrn::detail {
@@ -34,15 +35,6 @@ const std::set<std::string>& reserved_words() {
   return words;
 }
 
-std::string escape_pointer(const std::string& key) {
-  std::string out;
-  for (char c : key) {
-    if (c == '~') out += "~0";
-    else if (c == '/') out += "~1";
-    else out += c;
-  }
-  return out;
-}
 
 std::string join(const std::vector<std::string>& parts, const std::string& sep) {
   std::string out;
@@ -57,30 +49,12 @@ bool is_identifier(const std::string& s) {
   });
 }
 
-std::size_t edit_distance(const std::string& a, const std::string& b) {
-  std::vector<std::size_t> row(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    std::size_t diag = row[0];
-    row[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      const std::size_t up = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diag = up;
-    }
-  }
-  return row[b.size()];
-}
 
 // " (did you mean 'Runx2'?)" when a known name is close enough to be a likely typo.
 std::string suggestion(const std::string& name, const std::vector<std::string>& known) {
-  std::string best;
-  std::size_t best_d = std::max<std::size_t>(1, std::min<std::size_t>(3, name.size() / 3 + 1)) + 1;
-  for (const auto& k : known) {
-    const std::size_t d = edit_distance(name, k);
-    if (d < best_d) { best_d = d; best = k; }
-  }
-  return best.empty() ? std::string() : " (did you mean '" + best + "'?)";
+  const std::size_t limit =
+      std::max<std::size_t>(1, std::min<std::size_t>(3, name.size() / 3 + 1)) + 1;
+  return detail::did_you_mean(name, known, limit);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -124,7 +98,7 @@ struct Reader {
                   const std::vector<std::string>& allowed) const {
     for (auto it = obj.begin(); it != obj.end(); ++it) {
       if (std::find(allowed.begin(), allowed.end(), it.key()) == allowed.end())
-        fail(ptr + "/" + escape_pointer(it.key()),
+        fail(ptr + "/" + detail::escape_pointer_token(it.key()),
              "unknown key '" + it.key() + "' (valid keys: " + join(allowed, ", ") + ")");
     }
   }
@@ -229,7 +203,7 @@ class LocatingSax {
   std::string pointer() const {
     std::string out;
     for (const Frame& f : stack_)
-      out += "/" + (f.array ? std::to_string(f.index) : escape_pointer(f.key));
+      out += "/" + (f.array ? std::to_string(f.index) : detail::escape_pointer_token(f.key));
     return out;
   }
 
@@ -286,7 +260,7 @@ Module parse_module(const json& doc, const std::string& file, const std::string&
     const json& refs = doc["references"];
     r.expect_object(refs, "/references");
     for (auto it = refs.begin(); it != refs.end(); ++it) {
-      const std::string ptr = "/references/" + escape_pointer(it.key());
+      const std::string ptr = "/references/" + detail::escape_pointer_token(it.key());
       if (it.key().empty()) r.fail(ptr, "empty reference key");
       m.references.emplace_back(it.key(), r.string(it.value(), ptr));
     }
@@ -321,7 +295,7 @@ Module parse_module(const json& doc, const std::string& file, const std::string&
 
   if (const json* sp = section("species")) {
     for (auto it = sp->begin(); it != sp->end(); ++it) {
-      const std::string ptr = "/species/" + escape_pointer(it.key());
+      const std::string ptr = "/species/" + detail::escape_pointer_token(it.key());
       declare(it.key(), ptr);
       r.expect_object(it.value(), ptr);
       r.check_keys(it.value(), ptr, {"initial", "unit", "description"});
@@ -343,7 +317,7 @@ Module parse_module(const json& doc, const std::string& file, const std::string&
 
   if (const json* ps = section("parameters")) {
     for (auto it = ps->begin(); it != ps->end(); ++it) {
-      const std::string ptr = "/parameters/" + escape_pointer(it.key());
+      const std::string ptr = "/parameters/" + detail::escape_pointer_token(it.key());
       declare(it.key(), ptr);
       r.expect_object(it.value(), ptr);
       r.check_keys(it.value(), ptr, {"value", "unit", "min", "max", "source", "description"});
@@ -375,7 +349,7 @@ Module parse_module(const json& doc, const std::string& file, const std::string&
 
   if (const json* is = section("inputs")) {
     for (auto it = is->begin(); it != is->end(); ++it) {
-      const std::string ptr = "/inputs/" + escape_pointer(it.key());
+      const std::string ptr = "/inputs/" + detail::escape_pointer_token(it.key());
       declare(it.key(), ptr);
       r.expect_object(it.value(), ptr);
       r.check_keys(it.value(), ptr, {"default", "unit", "description"});
@@ -394,7 +368,7 @@ Module parse_module(const json& doc, const std::string& file, const std::string&
 
   if (const json* es = section("expressions")) {
     for (auto it = es->begin(); it != es->end(); ++it) {
-      const std::string ptr = "/expressions/" + escape_pointer(it.key());
+      const std::string ptr = "/expressions/" + detail::escape_pointer_token(it.key());
       declare(it.key(), ptr);
       const std::string text = r.string(it.value(), ptr);
       m.expressions.push_back({it.key(), text, m.name, file, ptr, parse_located(text, file, ptr)});
@@ -403,7 +377,7 @@ Module parse_module(const json& doc, const std::string& file, const std::string&
 
   if (const json* os = section("observables")) {
     for (auto it = os->begin(); it != os->end(); ++it) {
-      const std::string ptr = "/observables/" + escape_pointer(it.key());
+      const std::string ptr = "/observables/" + detail::escape_pointer_token(it.key());
       declare(it.key(), ptr);
       ObservableInfo o;
       o.name = it.key();
@@ -432,7 +406,7 @@ Module parse_module(const json& doc, const std::string& file, const std::string&
     r.fail("/odes", "missing; every species needs an ODE");
   if (const json* od = section("odes")) {
     for (auto it = od->begin(); it != od->end(); ++it) {
-      const std::string ptr = "/odes/" + escape_pointer(it.key());
+      const std::string ptr = "/odes/" + detail::escape_pointer_token(it.key());
       const std::string text = r.string(it.value(), ptr);
       m.odes.push_back({it.key(), text, m.name, file, ptr, parse_located(text, file, ptr)});
     }
@@ -440,7 +414,7 @@ Module parse_module(const json& doc, const std::string& file, const std::string&
 
   if (const json* cs = section("connect")) {
     for (auto it = cs->begin(); it != cs->end(); ++it) {
-      const std::string ptr = "/connect/" + escape_pointer(it.key());
+      const std::string ptr = "/connect/" + detail::escape_pointer_token(it.key());
       if (!is_identifier(it.key())) r.fail(ptr, "'" + it.key() + "' is not a valid input name");
       if (declared.count(it.key()))
         r.fail(ptr, "'" + it.key() + "' is declared in this module (" + declared[it.key()] +
@@ -817,7 +791,7 @@ class Composer {
       for (std::size_t i = 0; i < mod.species.size(); ++i)
         if (!by_species.count(mod.species[i].name))
           throw ModelError("species '" + mod.species[i].name + "' has no ODE in \"odes\"",
-                           mod.file, "/odes/" + escape_pointer(mod.species[i].name));
+                           mod.file, "/odes/" + detail::escape_pointer_token(mod.species[i].name));
     }
   }
 

@@ -13,6 +13,7 @@
 
 #include "osteogrn/errors.hpp"
 #include "osteogrn/protocol.hpp"
+#include "text_util.hpp"
 
 namespace osteogrn {
 namespace {
@@ -26,38 +27,14 @@ constexpr const char* kSchema = "osteogrn-protocol/1";
 constexpr double kMaxMediaChanges = 1e6;
 constexpr std::size_t kMaxJsonDepth = 64;  // deeper nesting is refused (see parse())
 
-/// RFC 6901 escaping of one reference token.
-std::string escape_token(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    if (c == '~') out += "~0";
-    else if (c == '/') out += "~1";
-    else out += c;
-  }
-  return out;
-}
 
 std::string child(const std::string& pointer, const std::string& key) {
-  return pointer + "/" + escape_token(key);
+  return pointer + "/" + detail::escape_pointer_token(key);
 }
 std::string child(const std::string& pointer, std::size_t index) {
   return pointer + "/" + std::to_string(index);
 }
 
-std::size_t edit_distance(const std::string& a, const std::string& b) {
-  std::vector<std::size_t> row(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    std::size_t diag = row[0];
-    row[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      const std::size_t up = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diag = up;
-    }
-  }
-  return row[b.size()];
-}
 
 std::string join(const std::vector<std::string>& items) {
   std::string out;
@@ -172,15 +149,10 @@ class Reader {
                   const std::vector<std::string>& allowed) const {
     for (const auto& item : obj.items()) {
       if (std::find(allowed.begin(), allowed.end(), item.key()) != allowed.end()) continue;
-      std::string message = "unknown key '" + item.key() + "'";
-      std::string best;
-      std::size_t best_d = 3;  // suggest only close matches
-      for (const auto& a : allowed) {
-        const std::size_t d = edit_distance(item.key(), a);
-        if (d < best_d) { best_d = d; best = a; }
-      }
-      if (!best.empty()) message += " (did you mean '" + best + "'?)";
-      fail(child(pointer, item.key()), message + "; valid keys: " + join(allowed));
+      // Suggest only close matches (distance < 3).
+      fail(child(pointer, item.key()), "unknown key '" + item.key() + "'" +
+                                           detail::did_you_mean(item.key(), allowed, 3) +
+                                           "; valid keys: " + join(allowed));
     }
   }
 

@@ -10,19 +10,10 @@
 #include <string>
 
 #include "osteogrn/errors.hpp"
+#include "text_util.hpp"
 
 namespace osteogrn {
 namespace {
-
-std::string escape_token(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    if (c == '~') out += "~0";
-    else if (c == '/') out += "~1";
-    else out += c;
-  }
-  return out;
-}
 
 template <class Info>
 std::string list_names(const std::vector<Info>& items) {
@@ -63,7 +54,7 @@ Schedule::Schedule(const Protocol& protocol, const Model& model) : duration_(pro
   std::vector<Drive> drives;
   for (std::size_t ci = 0; ci < protocol.components.size(); ++ci) {
     const Component& c = protocol.components[ci];
-    const std::string p = "/components/" + escape_token(c.name);
+    const std::string p = "/components/" + detail::escape_pointer_token(c.name);
     const auto idx = model.find_input(c.name);
     if (!idx) {
       if (c.optional) continue;

@@ -1,0 +1,21 @@
+#pragma once
+// Internal text helpers shared by the JSON readers (model loader, protocol parser, schedule):
+// JSON-pointer escaping and "did you mean" suggestions for misspelt names.
+#include <cstddef>
+#include <string>
+#include <vector>
+
+namespace osteogrn::detail {
+
+/// RFC 6901 escaping of one reference token ('~' -> "~0", '/' -> "~1").
+std::string escape_pointer_token(const std::string& token);
+
+/// Levenshtein distance (insertions, deletions, substitutions).
+std::size_t edit_distance(const std::string& a, const std::string& b);
+
+/// " (did you mean 'x'?)" for the known name closest to `name` if its distance is below `limit`,
+/// else "".
+std::string did_you_mean(const std::string& name, const std::vector<std::string>& known,
+                         std::size_t limit);
+
+}  // namespace osteogrn::detail
