@@ -12,6 +12,8 @@ py::str to_py_str(const std::string& s) {
 
 }  // namespace osteogrn::bindings
 
+namespace osteogrn::bindings { void bind_batch(py::module_& m); }  // in bind_batch.cpp
+
 PYBIND11_MODULE(_core, m) {
   using namespace osteogrn::bindings;
   m.doc() = "osteogrn C++ core (private: import osteogrn instead)";
@@ -22,4 +24,5 @@ PYBIND11_MODULE(_core, m) {
   bind_schedule(m);
   bind_result(m);
   bind_simulate(m);
+  bind_batch(m);
 }

@@ -15,6 +15,7 @@ See ``help(og.simulate)``, :class:`Model`, :class:`Protocol`, :class:`Result`.
 from __future__ import annotations
 
 from . import _core
+from .batch import BatchResult, simulate_batch
 from .errors import (ModelError, OptionError, OsteogrnError, ParseError, ProtocolError,
                      SolverError)
 from .library import (list_models, list_protocols, load_model, load_protocol, models_dir,
@@ -30,6 +31,8 @@ __version__ = "0.1.0"
 __all__ = [
     "__version__",
     "simulate",
+    "simulate_batch",
+    "BatchResult",
     "load_model",
     "load_protocol",
     "list_models",

@@ -1,0 +1,630 @@
+"""simulate_batch(): many parameter sets x several protocols, on all cores or on a cluster.
+
+The C++ batch runner (``core/src/batch.cpp``) runs every (set, protocol) task as one
+:func:`osteogrn.simulate` call on a fixed pool of threads, with the GIL released for the
+whole batch, so the results are bit-for-bit those of serial runs. With ``executor=`` the
+sets are cut into chunks, each chunk runs the same C++ batch in a worker (any
+:class:`concurrent.futures.Executor`, or a ``dask.distributed.Client``), and the chunks
+are put back together in order.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import os
+import sys
+import warnings
+from typing import (TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, Sequence,
+                    Tuple, Union)
+
+import numpy as np
+
+from . import _core
+from .errors import ModelError, OptionError
+from .model import Model
+from .protocol import Protocol
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from matplotlib.figure import Figure
+
+__all__ = ["simulate_batch", "BatchResult"]
+
+#: Solver options a batch accepts (as :func:`osteogrn.simulate`); every task uses the same.
+BATCH_SOLVER_OPTIONS = ("method", "rtol", "atol", "max_steps", "max_step", "linear_solver")
+_DEFAULTS: Dict[str, Any] = dict(method="cvode_bdf", rtol=1e-6, atol=1e-9, max_steps=100_000,
+                                 max_step=0.0, linear_solver="dense")
+
+
+# -- argument handling ------------------------------------------------------------------
+def _solver_options(options: Mapping[str, Any]) -> Dict[str, Any]:
+    unknown = sorted(set(options) - set(BATCH_SOLVER_OPTIONS))
+    if unknown:
+        raise OptionError(f"simulate_batch: unknown or unsupported option(s) "
+                          f"{', '.join(unknown)}; solver options of a batch: "
+                          f"{', '.join(BATCH_SOLVER_OPTIONS)} (a failed task is always recorded, "
+                          f"never raised; step logs and sensitivities need osteogrn.simulate)")
+    merged = dict(_DEFAULTS, **options)
+    try:
+        out = dict(method=str(merged["method"]), rtol=float(merged["rtol"]),
+                   atol=float(merged["atol"]), max_steps=int(merged["max_steps"]),
+                   max_step=float(merged["max_step"]),
+                   linear_solver=str(merged["linear_solver"]))
+    except (TypeError, ValueError, OverflowError) as e:
+        raise OptionError(f"invalid solver option: {e}") from None
+    if not 0 < out["max_steps"] < 2**62:
+        raise OptionError(f"max_steps must be a positive integer below 2**62, "
+                          f"got {merged['max_steps']}")
+    return out
+
+
+def _threads(threads: Any) -> int:
+    if threads is None:
+        return 0  # C++: std::thread::hardware_concurrency()
+    if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1:
+        raise OptionError(f"threads must be a positive integer or None (all cores), "
+                          f"got {threads!r}")
+    return min(int(threads), 4096)
+
+
+def _protocols(protocols: Any) -> List[Protocol]:
+    from .library import load_protocol
+    if isinstance(protocols, (Protocol, str, os.PathLike)):
+        protocols = [protocols]
+    try:
+        items = list(protocols)
+    except TypeError:
+        raise OptionError(f"protocols must be a Protocol, a name or a list of them, "
+                          f"got {type(protocols).__name__}") from None
+    if not items:
+        raise OptionError("simulate_batch needs at least one protocol")
+    return [p if isinstance(p, Protocol) else load_protocol(p) for p in items]
+
+
+def _as_float(value: Any, name: str, row: int) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise ModelError(f"parameter set {row}: '{name}' = {value!r} is not a number",
+                         pointer=f"/parameters/{name}") from None
+
+
+def _parameter_matrix(model: Model, parameters: Any,
+                      param_names: Optional[Sequence[str]]) -> Tuple[List[str], np.ndarray]:
+    """-> (names, float matrix [n_sets, len(names)]). See simulate_batch for the forms."""
+    model_values = model.parameters
+    if param_names is not None:
+        if isinstance(param_names, str):
+            param_names = [param_names]
+        param_names = [str(n) for n in param_names]
+    if parameters is None:  # one run with the model's own values
+        if param_names:
+            raise OptionError("param_names given without parameters")
+        return [], np.empty((1, 0))
+
+    if hasattr(parameters, "columns") and hasattr(parameters, "to_numpy"):  # a DataFrame
+        names = param_names if param_names is not None else [str(c) for c in parameters.columns]
+        frame = parameters[names] if param_names is not None else parameters
+        try:
+            return names, np.asarray(frame.to_numpy(dtype=float), dtype=float).reshape(
+                len(frame), len(names))
+        except (TypeError, ValueError) as e:
+            raise ModelError(f"parameters: a value is not a number ({e})") from None
+
+    if isinstance(parameters, Mapping):
+        parameters = [parameters]
+    if isinstance(parameters, (list, tuple)) and parameters and all(
+            isinstance(row, Mapping) for row in parameters):
+        # Names: param_names, else the union of the keys in first-seen order. A set that
+        # leaves a name out takes the model's current value for it.
+        if param_names is None:
+            seen: Dict[str, None] = {}
+            for row in parameters:
+                for key in row:
+                    seen.setdefault(str(key), None)
+            names = list(seen)
+        else:
+            names = param_names
+        for name in names:
+            if name not in model_values:
+                raise ModelError(f"unknown parameter '{name}' in the parameter sets (model "
+                                 f"'{model.name}' has {len(model_values)} parameters; "
+                                 f"Model.parameters lists them)", pointer=f"/parameters/{name}")
+        allowed = set(names)
+        matrix = np.empty((len(parameters), len(names)))
+        for i, row in enumerate(parameters):
+            extra = sorted(str(k) for k in row if str(k) not in allowed)
+            if extra:
+                raise OptionError(f"parameter set {i} names {', '.join(extra)}, which are not "
+                                  f"in param_names")
+            for j, name in enumerate(names):
+                matrix[i, j] = _as_float(row[name], name, i) if name in row else model_values[name]
+        return names, matrix
+
+    try:
+        matrix = np.array(parameters, dtype=float)
+    except (TypeError, ValueError):
+        raise OptionError(f"parameters must be an [n_sets x n_params] array, a DataFrame or a "
+                          f"list of dicts, got {type(parameters).__name__}") from None
+    names = param_names if param_names is not None else list(model_values)
+    if matrix.ndim == 1 and len(names) == 1:
+        matrix = matrix.reshape(-1, 1)  # one parameter: a plain vector of values
+    if matrix.ndim != 2 or matrix.shape[1] != len(names):
+        hint = ("" if param_names is not None else
+                f" (without param_names, one column per model parameter in Model.parameters "
+                f"order: {len(names)})")
+        raise OptionError(f"parameters has shape {matrix.shape}; expected (n_sets, "
+                          f"{len(names)}){hint}")
+    return names, matrix
+
+
+def _times(t: Any) -> List[float]:
+    if t is None:
+        return []
+    try:
+        arr = np.asarray(t, dtype=float).reshape(-1)
+    except (TypeError, ValueError):
+        raise OptionError(f"t must be an array of numbers, got {type(t).__name__}") from None
+    if np.ndim(t) > 1:
+        raise OptionError(f"t must be one-dimensional, got shape {np.shape(t)}")
+    if arr.size == 0:
+        raise OptionError("t is empty; pass None for the default sample times")
+    return arr.tolist()
+
+
+def _outputs(outputs: Any) -> List[str]:
+    if outputs is None:
+        return []
+    if isinstance(outputs, str):
+        return [outputs]
+    names = [str(o) for o in outputs]
+    if not names:
+        raise OptionError("outputs is empty; pass None for every species and observable")
+    return names
+
+
+# -- progress -------------------------------------------------------------------------
+class _TextProgress:
+    """A one-line progress report on stderr (tqdm is used instead when it is installed)."""
+
+    def __init__(self) -> None:
+        self._last = -1
+
+    def __call__(self, done: int, total: int) -> None:
+        percent = 100 if total == 0 else int(100 * done / total)
+        if percent != self._last:
+            self._last = percent
+            end = "\n" if done >= total else ""
+            sys.stderr.write(f"\rsimulate_batch: {done}/{total} tasks ({percent}%)" + end)
+            sys.stderr.flush()
+
+
+def _progress_callback(progress: Any) -> Tuple[Optional[Callable[[int, int], None]],
+                                                Callable[[], None]]:
+    """-> (callback(done, total) or None, close())."""
+    if progress is False or progress is None:
+        return None, lambda: None
+    if callable(progress):
+        return progress, lambda: None
+    if progress is not True:
+        raise OptionError(f"progress must be True, False or a callable (done, total), "
+                          f"got {progress!r}")
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        return _TextProgress(), lambda: None
+    bar = tqdm(total=0, desc="simulate_batch", unit="task")
+
+    def update(done: int, total: int) -> None:
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+
+    return update, bar.close
+
+
+# -- execution ------------------------------------------------------------------------
+@functools.lru_cache(maxsize=8)
+def _model_from_text(text: str) -> Model:
+    # A worker compiles a model once per process, not once per chunk.
+    return Model.from_json(text, source="<simulate_batch>")
+
+
+@functools.lru_cache(maxsize=64)
+def _protocol_from_text(text: str) -> Protocol:
+    return Protocol.from_json(text, source="<simulate_batch>")
+
+
+def _run_chunk(model_json: str, protocol_jsons: Sequence[str], names: Sequence[str],
+               matrix: np.ndarray, t: Sequence[float], options: Mapping[str, Any],
+               threads: int, outputs: Sequence[str]) -> Tuple[np.ndarray, np.ndarray, list]:
+    """One chunk of a batch in a worker: small, picklable arguments (JSON text, an array)."""
+    model = _model_from_text(model_json)
+    protocols = [_protocol_from_text(p) for p in protocol_jsons]
+    values, failed, messages, _, _ = _core.simulate_batch(
+        model._core, [p._core for p in protocols], list(names), matrix, list(t),
+        threads=threads, outputs=list(outputs), **options)
+    return values, failed, messages
+
+
+def _executor_workers(executor: Any) -> int:
+    nthreads = getattr(executor, "nthreads", None)  # dask.distributed.Client
+    if callable(nthreads):
+        try:
+            return max(1, sum(dict(nthreads()).values()))
+        except Exception:  # noqa: BLE001 - a client without workers yet: fall through
+            pass
+    workers = getattr(executor, "_max_workers", None)  # concurrent.futures pools
+    if isinstance(workers, int) and workers > 0:
+        return workers
+    return os.cpu_count() or 1
+
+
+def _run_on_executor(executor: Any, model: Model, protocols: List[Protocol], names: List[str],
+                     matrix: np.ndarray, t: List[float], options: Dict[str, Any], threads: int,
+                     outputs: List[str], chunk_size: Optional[int],
+                     progress: Optional[Callable[[int, int], None]]
+                     ) -> Tuple[np.ndarray, np.ndarray, list]:
+    if not callable(getattr(executor, "submit", None)):
+        raise OptionError(f"executor must have submit() (a concurrent.futures.Executor or a "
+                          f"dask.distributed.Client), got {type(executor).__name__}")
+    n_sets = matrix.shape[0]
+    if chunk_size is None:
+        chunk_size = max(1, n_sets // (4 * _executor_workers(executor)))
+    elif isinstance(chunk_size, bool) or not isinstance(chunk_size, (int, np.integer)) \
+            or chunk_size < 1:
+        raise OptionError(f"chunk_size must be a positive integer, got {chunk_size!r}")
+    model_json = model.to_json()
+    protocol_jsons = [p.to_json() for p in protocols]
+    starts = range(0, n_sets, int(chunk_size))
+    futures = [executor.submit(_run_chunk, model_json, protocol_jsons, names,
+                               matrix[s:s + chunk_size], t, options, threads, outputs)
+               for s in starts]
+    parts = []
+    done = 0
+    try:
+        for start, future in zip(starts, futures):
+            parts.append(future.result())
+            done = min(n_sets, start + chunk_size) * len(protocols)
+            if progress:
+                progress(done, n_sets * len(protocols))
+    except BaseException:
+        for future in futures:
+            future.cancel()
+        raise
+    values = np.concatenate([p[0] for p in parts], axis=0)
+    failed = np.concatenate([p[1] for p in parts], axis=0)
+    messages = [m for p in parts for m in p[2]]
+    return values, failed, messages
+
+
+def simulate_batch(model: Union[Model, str, "os.PathLike[str]"],
+                   protocols: Any,
+                   parameters: Any = None,
+                   param_names: Optional[Sequence[str]] = None,
+                   t: Optional[Sequence[float]] = None,
+                   threads: Optional[int] = None,
+                   progress: Union[bool, Callable[[int, int], None]] = False,
+                   executor: Any = None, *,
+                   chunk_size: Optional[int] = None,
+                   outputs: Optional[Sequence[str]] = None,
+                   **solver_options: Any) -> "BatchResult":
+    """Simulates many parameter sets under one or several protocols, on all cores.
+
+    Every (set, protocol) pair is one task, run by C++ threads with the GIL
+    released; each task is exactly :func:`osteogrn.simulate` with those
+    parameters, so the values equal serial runs bit for bit, whatever the
+    number of threads or workers. A task whose integration fails is recorded
+    in ``failed``/``messages`` (values NaN from the failure on) and the others
+    complete.
+
+    Parameters
+    ----------
+    model : Model or str
+        A model, or a built-in name / path.
+    protocols : Protocol, str, or a sequence of them
+        One protocol or several (built-in names or paths are loaded).
+    parameters : array_like, DataFrame, dict or list of dicts, optional
+        The parameter sets. An ``[n_sets x n_params]`` array whose columns are
+        ``param_names`` (without ``param_names``: every model parameter, in
+        :attr:`Model.parameters` order); a 1-D array if there is one name; a
+        DataFrame (columns are the names); or a list of dicts name -> value,
+        where the names are the union of the keys (or ``param_names``) and a
+        set that leaves a name out takes the model's current value. None: one
+        run of the model as it is.
+    param_names : sequence of str, optional
+        Names of the varied parameters.
+    t : array_like, optional
+        Sample times shared by all protocols; they must lie within the shortest
+        protocol. Default: every 0.1 day up to the longest protocol; a shorter
+        protocol has NaN after its end.
+    threads : int, optional
+        C++ worker threads; None = every core (``hardware_concurrency``). With
+        an ``executor``: threads per chunk (default 1, one per worker slot).
+    progress : bool or callable, optional
+        True: a progress bar (tqdm if installed, else a line on stderr). A
+        callable gets ``(done, total)`` tasks about every 0.1 s. Ctrl-C, or an
+        exception raised by the callable, cancels the batch.
+    executor : concurrent.futures.Executor or dask.distributed.Client, optional
+        Run chunks of parameter sets through ``executor.submit``; the model and
+        protocols travel as JSON text.
+    chunk_size : int, optional
+        Parameter sets per chunk with an ``executor``; default
+        ``max(1, n_sets // (4 * workers))``.
+    outputs : sequence of str, optional
+        Species/observables to keep (default all species, then all observables);
+        fewer outputs mean less memory for large batches.
+    **solver_options
+        ``method``, ``rtol``, ``atol``, ``max_steps``, ``max_step``,
+        ``linear_solver`` as in :func:`osteogrn.simulate`.
+
+    Returns
+    -------
+    BatchResult
+
+    Raises
+    ------
+    OptionError
+        Bad options, shapes, sample times, or unknown keyword options.
+    ModelError
+        Unknown parameter names, non-finite values, values outside the
+        parameters' bounds (the message names the set).
+    ProtocolError
+        A protocol that does not fit the model.
+    """
+    if not isinstance(model, Model):
+        from .library import load_model
+        model = load_model(model)
+    protocol_list = _protocols(protocols)
+    seen_names = [p.name for p in protocol_list]
+    if len(set(seen_names)) != len(seen_names):
+        raise OptionError(f"protocol names must be unique in a batch (they label the results), "
+                          f"got {', '.join(seen_names)}")
+    names, matrix = _parameter_matrix(model, parameters, param_names)
+    times = _times(t)
+    options = _solver_options(solver_options)
+    n_threads = _threads(threads)
+    output_names_requested = _outputs(outputs)
+    callback, close = _progress_callback(progress)
+    cores = [p._core for p in protocol_list]
+    try:
+        if executor is None:
+            values, failed, messages, grid, output_names = _core.simulate_batch(
+                model._core, cores, names, matrix, times, threads=n_threads,
+                outputs=output_names_requested, progress=callback, **options)
+        else:
+            # Validate everything here so that input errors raise before any chunk is sent.
+            grid, output_names = _core.check_batch(model._core, cores, names, matrix, times,
+                                                   threads=n_threads,
+                                                   outputs=output_names_requested, **options)
+            values, failed, messages = _run_on_executor(
+                executor, model, protocol_list, names, matrix, times, options,
+                n_threads if threads is not None else 1, output_names_requested, chunk_size,
+                callback)
+    finally:
+        close()
+    n_sets, n_protocols = failed.shape
+    import pandas as pd
+    frame = pd.DataFrame(matrix, columns=names)
+    frame.index.name = "set"
+    return BatchResult(values=values, failed=np.asarray(failed, dtype=bool),
+                       messages=np.array(messages, dtype=object).reshape(n_sets, n_protocols),
+                       t=np.asarray(grid, dtype=float), parameters=frame,
+                       protocol_names=[p.name for p in protocol_list],
+                       output_names=list(output_names), model_name=model.name,
+                       observable_names=[o for o in model.observables if o in output_names],
+                       solver_options=options)
+
+
+class BatchResult:
+    """The results of :func:`simulate_batch`.
+
+    Attributes
+    ----------
+    values : numpy.ndarray
+        Shape ``[n_sets, n_protocols, n_t, n_outputs]``; outputs are the species
+        then the observables (``output_names``). NaN after a failure and after
+        the end of a protocol shorter than ``t``.
+    failed : numpy.ndarray of bool
+        ``[n_sets, n_protocols]``: True where the task failed.
+    messages : numpy.ndarray of str
+        ``[n_sets, n_protocols]``: the failure message, ``""`` where it succeeded.
+    t : numpy.ndarray
+        Sample times (days), shared by all protocols.
+    parameters : pandas.DataFrame
+        One row per set (index ``set``), one column per varied parameter.
+    protocol_names, output_names : list of str
+    model_name : str
+    solver_options : dict
+    """
+
+    def __init__(self, *, values: np.ndarray, failed: np.ndarray, messages: np.ndarray,
+                 t: np.ndarray, parameters: "pd.DataFrame", protocol_names: List[str],
+                 output_names: List[str], model_name: str = "",
+                 observable_names: Sequence[str] = (),
+                 solver_options: Optional[Mapping[str, Any]] = None) -> None:
+        self.values = values
+        self.failed = failed
+        self.messages = messages
+        self.t = t
+        self.parameters = parameters
+        self.protocol_names = list(protocol_names)
+        self.output_names = list(output_names)
+        self.model_name = model_name
+        self.observable_names = list(observable_names)
+        self.solver_options = dict(solver_options or {})
+
+    @property
+    def n_sets(self) -> int:
+        """Number of parameter sets."""
+        return self.values.shape[0]
+
+    @property
+    def n_protocols(self) -> int:
+        """Number of protocols."""
+        return self.values.shape[1]
+
+    def _output(self, name: str) -> int:
+        try:
+            return self.output_names.index(name)
+        except ValueError:
+            raise KeyError(f"no output '{name}'; outputs: {', '.join(self.output_names)}") \
+                from None
+
+    def _protocol(self, name: str) -> int:
+        try:
+            return self.protocol_names.index(name)
+        except ValueError:
+            raise KeyError(f"no protocol '{name}'; protocols: "
+                           f"{', '.join(self.protocol_names)}") from None
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        """Values of one output, shape ``[n_sets, n_protocols, n_t]``."""
+        return self.values[..., self._output(name)]
+
+    def to_frame(self, parameters: bool = False,
+                 names: Optional[Sequence[str]] = None) -> "pd.DataFrame":
+        """A tidy table: one row per (set, protocol, time, output).
+
+        Parameters
+        ----------
+        parameters : bool, optional
+            Add one column per varied parameter (the set's value).
+        names : sequence of str, optional
+            Outputs to include (default all).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``set``, ``protocol``, ``time``, ``name``, ``value`` (then the
+            parameters); ``protocol`` and ``name`` are categorical. Failed tasks
+            keep their rows (NaN after the failure); see ``failed``.
+        """
+        import pandas as pd
+        cols = [self._output(n) for n in names] if names is not None else \
+            list(range(len(self.output_names)))
+        out_names = [self.output_names[c] for c in cols]
+        v = self.values[..., cols]
+        n_s, n_p, n_t, n_o = v.shape
+        inner = n_p * n_t * n_o
+        frame = pd.DataFrame({
+            "set": np.repeat(np.arange(n_s), inner),
+            "protocol": pd.Categorical.from_codes(
+                np.tile(np.repeat(np.arange(n_p), n_t * n_o), n_s), self.protocol_names),
+            "time": np.tile(np.repeat(self.t, n_o), n_s * n_p),
+            "name": pd.Categorical.from_codes(np.tile(np.arange(n_o), n_s * n_p * n_t),
+                                              out_names),
+            "value": v.reshape(-1),
+        })
+        if parameters:
+            for column in self.parameters.columns:
+                frame[column] = np.repeat(self.parameters[column].to_numpy(), inner)
+        return frame
+
+    def quantiles(self, q: Sequence[float] = (0.05, 0.5, 0.95),
+                  names: Optional[Sequence[str]] = None) -> "pd.DataFrame":
+        """Quantiles over the parameter sets, for plotting bands.
+
+        Failed tasks are left out; so are times after a protocol's end (NaN).
+
+        Parameters
+        ----------
+        q : sequence of float
+            Quantiles in [0, 1].
+        names : sequence of str, optional
+            Outputs (default all).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Index (``protocol``, ``name``, ``time``), one column per quantile
+            (the float q), and ``n``: the number of sets that contributed.
+        """
+        import pandas as pd
+        qs = np.atleast_1d(np.asarray(q, dtype=float))
+        if qs.ndim != 1 or qs.size == 0 or not np.all((qs >= 0) & (qs <= 1)):
+            raise OptionError(f"q must be quantiles in [0, 1], got {q!r}")
+        cols = [self._output(n) for n in names] if names is not None else \
+            list(range(len(self.output_names)))
+        v = self.values[..., cols].copy()
+        v[self.failed] = np.nan
+        with warnings.catch_warnings():  # all-NaN columns (no set succeeded) give NaN quietly
+            warnings.simplefilter("ignore", RuntimeWarning)
+            quant = np.nanquantile(v, qs, axis=0) if v.shape[0] else \
+                np.full((qs.size,) + v.shape[1:], np.nan)
+        count = np.sum(~np.isnan(v), axis=0)  # [n_p, n_t, n_o]
+        # Levels in batch order (not sorted), so that the index is lexsorted and .loc is fast.
+        n_p, n_t, n_o = count.shape
+        times, time_codes = np.unique(self.t, return_inverse=True)
+        index = pd.MultiIndex(
+            levels=[self.protocol_names, [self.output_names[c] for c in cols], times],
+            codes=[np.repeat(np.arange(n_p), n_o * n_t),
+                   np.tile(np.repeat(np.arange(n_o), n_t), n_p),
+                   np.tile(time_codes.reshape(-1), n_p * n_o)],
+            names=["protocol", "name", "time"])
+        # [.., n_p, n_t, n_o] -> rows in (protocol, name, time) order
+        data = {float(x): quant[i].transpose(0, 2, 1).reshape(-1) for i, x in enumerate(qs)}
+        data["n"] = count.transpose(0, 2, 1).reshape(-1)
+        return pd.DataFrame(data, index=index)
+
+    def plot_quantiles(self, names: Optional[Sequence[str]] = None,
+                       q: Sequence[float] = (0.05, 0.5, 0.95), *, ncols: int = 3,
+                       figsize: Optional[Sequence[float]] = None,
+                       title: Optional[str] = None) -> "Figure":
+        """One panel per output: per protocol, the band between the lowest and highest
+        quantile and a line at the middle one (the median by default).
+
+        Parameters
+        ----------
+        names : sequence of str, optional
+            Outputs; default the observables (all outputs if there are none).
+        q : sequence of float
+            Quantiles; the first and last bound the band, the middle one is drawn.
+        ncols : int, optional
+            Panels per row.
+        figsize : (float, float), optional
+        title : str, optional
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+            Built without pyplot.
+        """
+        from matplotlib.figure import Figure
+        qs = sorted(float(x) for x in np.atleast_1d(q))
+        if names is None:
+            names = [n for n in self.observable_names if n in self.output_names] or \
+                list(self.output_names)
+        names = list(names)
+        if not names:
+            raise ValueError("plot_quantiles: nothing to plot")
+        table = self.quantiles(qs, names)
+        ncols = max(1, min(int(ncols), len(names)))
+        nrows = math.ceil(len(names) / ncols)
+        if figsize is None:
+            figsize = (4.0 * ncols, 3.0 * nrows)
+        fig = Figure(figsize=tuple(figsize), layout="constrained")
+        axes = np.atleast_1d(fig.subplots(nrows, ncols, squeeze=False)).ravel()
+        mid = qs[len(qs) // 2]
+        for ax, name in zip(axes, names):
+            for j, protocol in enumerate(self.protocol_names):
+                part = table.loc[(protocol, name)]
+                color = f"C{j % 10}"
+                if len(qs) > 1:
+                    ax.fill_between(part.index, part[qs[0]], part[qs[-1]], color=color,
+                                    alpha=0.25, linewidth=0)
+                ax.plot(part.index, part[mid], color=color, label=protocol)
+            ax.set_title(name)
+            ax.set_xlabel("time (day)")
+        for ax in axes[len(names):]:
+            ax.set_visible(False)
+        axes[0].legend(fontsize="small")
+        band = f"{qs[0]:g}-{qs[-1]:g} quantiles, line {mid:g}"
+        fig.suptitle(title or f"{self.model_name}: {self.n_sets} parameter sets ({band})")
+        return fig
+
+    def __repr__(self) -> str:
+        return (f"<osteogrn.BatchResult '{self.model_name}': {self.n_sets} sets x "
+                f"{self.n_protocols} protocols x {len(self.t)} times x "
+                f"{len(self.output_names)} outputs, {int(self.failed.sum())} failed>")
