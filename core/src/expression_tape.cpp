@@ -1,9 +1,11 @@
 // The instruction tape: a list of expressions compiled to straight-line register code over a
-// caller-owned work array, evaluated by one dispatch loop (no allocation, no virtual calls).
+// caller-owned work array (no allocation, no virtual calls). Instructions are scheduled into
+// runs of the same op, so that eval dispatches once per run, not once per instruction.
 //
 // Work layout: constants (copied in at the start of eval), then the leaves the program uses
 // (gathered from y, p, u, t), then one slot per instruction result (SSA; hash-consing gives
 // each distinct subexpression exactly one slot, across all outputs).
+#include <algorithm>
 #include <cstring>
 #include <unordered_map>
 
@@ -16,7 +18,7 @@ namespace osteogrn {
 namespace detail {
 
 /// Tape opcodes: Op lowered to fixed arity (n-ary min/max folded to binary, piecewise to
-/// selects) plus a few cheap special cases. End is the sentinel closing every program.
+/// selects) plus a few cheap special cases.
 #define OSTEOGRN_TAPE_OPS(X)                                                           \
   X(Neg, -w[i.a])                                                                      \
   X(Add, w[i.a] + w[i.b])                                                              \
@@ -43,18 +45,56 @@ namespace detail {
   X(Max, detail::max_fn(w[i.a], w[i.b]))                                               \
   X(Hill, detail::hill_fn(w[i.a], w[i.b], w[i.c]))                                     \
   X(HillRep, detail::hill_rep_fn(w[i.a], w[i.b], w[i.c]))                              \
+  X(Hill1, detail::hill1(w[i.a], w[i.b]))                                              \
+  X(Hill2, detail::hill2(w[i.a], w[i.b]))                                              \
+  X(HillRep1, detail::hill_rep1(w[i.a], w[i.b]))                                       \
+  X(HillRep2, detail::hill_rep2(w[i.a], w[i.b]))                                       \
+  X(MulAdd, w[i.a] * w[i.b] + w[i.c])                                                  \
+  X(MulSub, w[i.a] * w[i.b] - w[i.c])                                                  \
+  X(SubMul, w[i.c] - w[i.a] * w[i.b])                                                  \
+  X(Mul3, w[i.a] * w[i.b] * w[i.c])                                                    \
   X(Select, detail::truth(w[i.a]) ? w[i.b] : w[i.c])                                   \
   X(Heaviside, detail::heaviside_fn(w[i.a]))                                           \
   X(PowLog, detail::pow_log_fn(w[i.a], w[i.b]))
 
+// Hill functions with the literal exponents 1 and 2 that models write most: no call to pow and
+// no test of n. Bit-identical to hill_fn/hill_rep_fn, because pow_fn(v, 1) == std::pow(v, 1)
+// == v exactly and pow_fn(v, 2) is v*v by definition.
+inline double hill1(double x, double k) noexcept {
+  const double v = x > 0.0 ? x : 0.0;
+  return v / (k + v);
+}
+inline double hill2(double x, double k) noexcept {
+  const double v = x > 0.0 ? x : 0.0;
+  const double vv = v * v;
+  return vv / (k * k + vv);
+}
+inline double hill_rep1(double x, double k) noexcept { return k / (k + (x > 0.0 ? x : 0.0)); }
+inline double hill_rep2(double x, double k) noexcept {
+  const double v = x > 0.0 ? x : 0.0;
+  const double kk = k * k;
+  return kk / (kk + v * v);
+}
+
 #define OSTEOGRN_TAPE_ENUM(name, ...) name,
-enum class TOp : std::uint8_t { OSTEOGRN_TAPE_OPS(OSTEOGRN_TAPE_ENUM) End };
+enum class TOp : std::uint8_t { OSTEOGRN_TAPE_OPS(OSTEOGRN_TAPE_ENUM) Count };
 #undef OSTEOGRN_TAPE_ENUM
 
-/// work[dst] = op(work[a], work[b], work[c]).
+/// work[dst] = op(work[a], work[b], work[c]) (compile-time form).
 struct Instr {
   TOp op;
   std::uint32_t dst, a, b, c;
+};
+
+/// Operands of one instruction at run time; its op is that of the group holding it.
+struct Operands {
+  std::uint32_t dst, a, b, c;
+};
+
+/// A run of instructions with the same op: code[begin, end).
+struct Group {
+  TOp op;
+  std::uint32_t begin, end;
 };
 
 /// work[slot] = y/p/u[index]: leaves are gathered before the program runs, by tight loops that
@@ -68,9 +108,11 @@ struct TapeCode {
   std::vector<Load> load_y, load_p, load_u;
   std::uint32_t time_slot = 0;
   bool uses_time = false;
-  std::vector<Instr> code;             // ends with TOp::End
+  std::vector<Operands> code;          // in an order that respects dependencies
+  std::vector<Group> groups;           // partition of code into same-op runs
   std::vector<std::uint32_t> outputs;  // work slot of each output
   std::size_t work_size = 0;
+  std::size_t n_operations = 0;        // before fusion (a fused instruction counts as two)
 };
 
 }  // namespace detail
@@ -216,6 +258,21 @@ struct Compiler {
         }
         break;
       }
+      case Op::Hill: case Op::HillRep: {
+        detail::check_arity(n.op, m);
+        const auto& e = *n.args[2];
+        if (e.op == Op::Const && (e.value == 1.0 || e.value == 2.0)) {
+          const bool hill = n.op == Op::Hill, one = e.value == 1.0;
+          const TOp op = hill ? (one ? TOp::Hill1 : TOp::Hill2)
+                              : (one ? TOp::HillRep1 : TOp::HillRep2);
+          const std::uint32_t a = run(*n.args[0]);
+          slot = emit(op, 0, a, run(*n.args[1]));
+          break;
+        }
+        const std::uint32_t a = run(*n.args[0]), b = run(*n.args[1]), c = run(*n.args[2]);
+        slot = emit(lower(n.op), 0, a, b, c);
+        break;
+      }
       case Op::Pow:
         if (n.args[1]->op == Op::Const && n.args[1]->value == 2.0) {  // as detail::pow_fn
           slot = emit(TOp::Square, 0, run(*n.args[0]));
@@ -244,6 +301,109 @@ struct Compiler {
     return s;
   }
 };
+
+/// Fuses a product that is used exactly once into its consumer: a*b+c, a*b-c, c-a*b, a*b*c.
+/// Each fused instruction computes the same two roundings, in the same order, as the pair it
+/// replaces (+ and * commute exactly in IEEE arithmetic, and ISO C++ mode does not contract
+/// a*b+c into an FMA), so the values stay bit-identical to evaluate(). The absorbed products
+/// are removed; their slots stay unused. `code` is in dependency order, as the compiler emits.
+void fuse_products(std::vector<Instr>& code, const std::vector<std::uint32_t>& outputs,
+                   std::uint32_t first_instr_slot) {
+  const std::size_t n = code.size();
+  auto instr_of = [&](std::uint32_t s) -> std::size_t {
+    return s < first_instr_slot ? n : s - first_instr_slot;
+  };
+  std::vector<std::uint32_t> uses(n, 0);
+  for (const Instr& ins : code)
+    for (const std::uint32_t s : {ins.a, ins.b, ins.c})
+      if (instr_of(s) < n) ++uses[instr_of(s)];
+  for (const std::uint32_t s : outputs)
+    if (instr_of(s) < n) ++uses[instr_of(s)];
+  std::vector<bool> dead(n, false);
+  // The product feeding operand `s`, if it can be absorbed.
+  auto single_product = [&](std::uint32_t s) -> std::size_t {
+    const std::size_t k = instr_of(s);
+    return k < n && code[k].op == TOp::Mul && uses[k] == 1 ? k : n;
+  };
+  for (Instr& ins : code) {
+    if (ins.op != TOp::Add && ins.op != TOp::Sub && ins.op != TOp::Mul) continue;
+    std::size_t k = single_product(ins.a);
+    const bool first = k < n;
+    if (!first) k = single_product(ins.b);
+    if (k == n) continue;
+    const std::uint32_t other = first ? ins.b : ins.a;
+    switch (ins.op) {
+      case TOp::Add: ins.op = TOp::MulAdd; break;
+      case TOp::Sub: ins.op = first ? TOp::MulSub : TOp::SubMul; break;
+      default: ins.op = TOp::Mul3; break;
+    }
+    ins.a = code[k].a;
+    ins.b = code[k].b;
+    ins.c = other;
+    dead[k] = true;
+  }
+  std::size_t m = 0;
+  for (std::size_t k = 0; k < n; ++k)
+    if (!dead[k]) code[m++] = code[k];
+  code.resize(m);
+}
+
+/// Orders the instructions (dependencies first) so that instructions with the same op form
+/// long runs, and records the runs as groups. Greedy list scheduling: among the instructions
+/// whose operands are ready, take the op with the most of them and emit them all, including
+/// those that become ready on the way. The values are those of any dependency order: every
+/// instruction writes its own slot once (SSA), so only the dispatch changes, not the arithmetic.
+void schedule(const std::vector<Instr>& code, std::uint32_t first_instr_slot,
+              detail::TapeCode& out) {
+  const std::size_t n = code.size();
+  constexpr std::size_t n_ops = static_cast<std::size_t>(TOp::Count);
+  // Instruction writing each slot (fusion removed some instructions, so it is not the slot
+  // minus first_instr_slot any more).
+  std::uint32_t last_slot = first_instr_slot;
+  for (const Instr& ins : code) last_slot = std::max(last_slot, ins.dst + 1);
+  std::vector<std::uint32_t> writer(last_slot - first_instr_slot, 0);
+  for (std::size_t k = 0; k < n; ++k)
+    writer[code[k].dst - first_instr_slot] = static_cast<std::uint32_t>(k);
+  std::vector<std::uint32_t> pending(n, 0);
+  std::vector<std::vector<std::uint32_t>> users(n);
+  for (std::size_t k = 0; k < n; ++k) {
+    for (const std::uint32_t s : {code[k].a, code[k].b, code[k].c}) {
+      if (s < first_instr_slot) continue;  // constant or leaf (unused operands are slot 0)
+      users[writer[s - first_instr_slot]].push_back(static_cast<std::uint32_t>(k));
+      ++pending[k];
+    }
+  }
+  std::vector<std::vector<std::uint32_t>> ready(n_ops);
+  std::size_t n_ready = 0;
+  for (std::size_t k = n; k-- > 0;)  // reversed: the stacks below pop in program order
+    if (pending[k] == 0) {
+      ready[static_cast<std::size_t>(code[k].op)].push_back(static_cast<std::uint32_t>(k));
+      ++n_ready;
+    }
+  out.code.clear();
+  out.code.reserve(n);
+  out.groups.clear();
+  while (n_ready > 0) {
+    std::size_t op = 0;
+    for (std::size_t o = 1; o < n_ops; ++o)
+      if (ready[o].size() > ready[op].size()) op = o;
+    detail::Group g{static_cast<TOp>(op), static_cast<std::uint32_t>(out.code.size()), 0};
+    while (!ready[op].empty()) {
+      const std::uint32_t k = ready[op].back();
+      ready[op].pop_back();
+      --n_ready;
+      const Instr& ins = code[k];
+      out.code.push_back(detail::Operands{ins.dst, ins.a, ins.b, ins.c});
+      for (const std::uint32_t u : users[k])
+        if (--pending[u] == 0) {
+          ready[static_cast<std::size_t>(code[u].op)].push_back(u);
+          ++n_ready;
+        }
+    }
+    g.end = static_cast<std::uint32_t>(out.code.size());
+    out.groups.push_back(g);
+  }
+}
 
 }  // namespace
 
@@ -284,9 +444,12 @@ Tape Tape::compile(const std::vector<Expr>& outputs) {
   }
   for (auto& s : out_slots) s = comp.fix(s);
   code->work_size = comp.constants.size() + comp.leaves.size() + comp.code.size();
+  code->n_operations = comp.code.size();
+  const auto first_instr_slot =
+      static_cast<std::uint32_t>(comp.constants.size() + comp.leaves.size());
+  fuse_products(comp.code, out_slots, first_instr_slot);
+  schedule(comp.code, first_instr_slot, *code);
   code->constants = std::move(comp.constants);
-  code->code = std::move(comp.code);
-  code->code.push_back(Instr{TOp::End, 0, 0, 0, 0});
   code->outputs = std::move(out_slots);
   Tape t;
   t.code_ = std::move(code);
@@ -304,40 +467,24 @@ void Tape::eval(const EvalArgs& args, double* out, double* work) const noexcept 
   for (const auto& l : tc.load_u) w[l.slot] = args.u[l.index];
   if (tc.uses_time) w[tc.time_slot] = args.t;
 
-  const Instr* ip = tc.code.data();
-#if defined(__GNUC__)
-  // Threaded dispatch (GCC/Clang "labels as values"): one indirect jump per handler predicts
-  // far better than the single jump of a switch, which matters for short arithmetic ops.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wpedantic"
-#define OSTEOGRN_TAPE_LABEL(name, ...) &&op_##name,
-  static const void* const kLabels[] = {OSTEOGRN_TAPE_OPS(OSTEOGRN_TAPE_LABEL) &&op_End};
-#undef OSTEOGRN_TAPE_LABEL
-  goto* kLabels[static_cast<int>(ip->op)];
-#define OSTEOGRN_TAPE_CASE(name, ...)                     \
-  op_##name : {                                           \
-    const Instr& i = *ip;                                 \
-    w[i.dst] = __VA_ARGS__;                               \
-    ++ip;                                                 \
-    goto* kLabels[static_cast<int>(ip->op)];              \
-  }
-  OSTEOGRN_TAPE_OPS(OSTEOGRN_TAPE_CASE)
-#undef OSTEOGRN_TAPE_CASE
-op_End:
-#pragma GCC diagnostic pop
-#else
-  for (;; ++ip) {
-    const Instr& i = *ip;
-    switch (i.op) {
-#define OSTEOGRN_TAPE_CASE(name, ...) \
-  case TOp::name: w[i.dst] = __VA_ARGS__; break;
+  // One dispatch per group, then a tight loop over its instructions: the loop branch predicts
+  // well, where one indirect jump per instruction mispredicts often.
+  const detail::Operands* const code = tc.code.data();
+  for (const detail::Group& g : tc.groups) {
+    const detail::Operands* const end = code + g.end;
+    switch (g.op) {
+#define OSTEOGRN_TAPE_CASE(name, ...)                                        \
+  case TOp::name:                                                           \
+    for (const detail::Operands* ip = code + g.begin; ip != end; ++ip) {     \
+      const detail::Operands& i = *ip;                                      \
+      w[i.dst] = __VA_ARGS__;                                               \
+    }                                                                       \
+    break;
       OSTEOGRN_TAPE_OPS(OSTEOGRN_TAPE_CASE)
 #undef OSTEOGRN_TAPE_CASE
-      case TOp::End: goto done;
+      case TOp::Count: break;
     }
   }
-done:
-#endif
   const std::size_t n = tc.outputs.size();
   const std::uint32_t* o = tc.outputs.data();
   for (std::size_t k = 0; k < n; ++k) out[k] = w[o[k]];
@@ -345,7 +492,9 @@ done:
 
 std::size_t Tape::n_outputs() const noexcept { return code_ ? code_->outputs.size() : 0; }
 std::size_t Tape::work_size() const noexcept { return code_ ? code_->work_size : 0; }
-/// Compute instructions, without the End sentinel; leaf loads are not counted.
-std::size_t Tape::n_instructions() const noexcept { return code_ ? code_->code.size() - 1 : 0; }
+/// Arithmetic operations after common-subexpression elimination, counted before fusion (a
+/// fused a*b+c counts as two), so that the count does not depend on how eval dispatches; leaf
+/// loads are not counted.
+std::size_t Tape::n_instructions() const noexcept { return code_ ? code_->n_operations : 0; }
 
 }  // namespace osteogrn

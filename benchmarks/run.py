@@ -1,0 +1,277 @@
+"""osteogrn against its peers: one command, one table of ratios measured in the same run.
+
+    python benchmarks/run.py            # all three parts (about 10 minutes on 2 cores)
+    python benchmarks/run.py --reps 5 --sizes 10,100 --skip rhs   # a quick look
+
+a. per simulation: `osteogenic` under `osteogenic_medium` (21 days, 6 media changes, 7 segments),
+   rtol 1e-6, atol 1e-9: osteogrn (cvode_bdf, rosenbrock4, dopri5) against scipy solve_ivp (BDF,
+   LSODA) on a Python/numpy right-hand side generated from the same model JSON
+   (model_codegen.py), and libRoadRunner on the same model exported as SBML; everyone integrates
+   segment by segment with the same closed-form inputs and restarts at every media change.
+b. right-hand-side cost: the compiled tape against hand-written C++ (bench_rhs, Google Benchmark).
+c. model size: synthetic GRNs (grn_generator.py) of 10-1000 genes, 21 days, 7 media changes:
+   load+compile time and simulate time, dense LU and KLU.
+
+Timings are medians of interleaved repetitions (the contenders alternate inside one loop, in
+a rotating order). Every contender's final state is checked against a tight-tolerance osteogrn
+reference (rtol 1e-10): a disagreement above 1e-4 relative aborts the run. Nothing here asserts
+an absolute time; the tables report ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+
+import grn_generator  # noqa: E402
+import model_codegen  # noqa: E402
+import osteogrn as og  # noqa: E402
+
+RTOL, ATOL = 1e-6, 1e-9
+AGREE = 1e-4
+
+
+def rel_error(y, ref) -> float:
+    """Largest per-species relative difference; values below 1e-6 of the largest species
+    are compared on that absolute scale (a species that decays to ~0 has no relative digits)."""
+    y, ref = np.asarray(y, float), np.asarray(ref, float)
+    scale = np.maximum(np.abs(ref), 1e-6 * np.max(np.abs(ref)))
+    return float(np.max(np.abs(y - ref) / scale))
+
+
+def interleaved(contenders: dict, reps: int) -> dict:
+    """Runs every contender `reps` times, alternating them in a rotating order; returns
+    name -> (median seconds, final state of the last run)."""
+    times = {k: [] for k in contenders}
+    last = {}
+    names = list(contenders)
+    for r in range(reps):
+        for k in names[r % len(names):] + names[:r % len(names)]:
+            t0 = time.perf_counter()
+            last[k] = contenders[k]()
+            times[k].append(time.perf_counter() - t0)
+    return {k: (statistics.median(v), last[k]) for k, v in times.items()}
+
+
+def segments(model: og.Model, proto: og.Protocol):
+    """[(t0, t1, c0)]: the inputs at each segment start (after the change), plus the decay
+    rate of each input; the closed form c0 exp(-k (t - t0)) is checked against osteogrn's
+    Schedule inside every segment."""
+    sched = og._core.Schedule(proto._core, model._core)
+    comps = proto.components
+    names = model.inputs
+    rates = []
+    for u in names:
+        hl = comps.get(u, {}).get("half_life")
+        rates.append(math.log(2.0) / hl if hl else 0.0)
+    bps = list(sched.breakpoints)
+    segs = []
+    for t0, t1 in zip(bps[:-1], bps[1:]):
+        c0 = np.asarray(sched.inputs_at(t0, len(names)), float)
+        for frac in (0.37, 0.99):
+            t = t0 + frac * (t1 - t0)
+            want = np.asarray(sched.inputs_at(t, len(names)), float)
+            got = c0 * np.exp(-np.asarray(rates) * (t - t0))
+            if not np.allclose(got, want, rtol=1e-12, atol=0):
+                raise SystemExit(f"closed-form inputs disagree with the Schedule at t={t}")
+        segs.append((t0, t1, c0))
+    return segs, rates
+
+
+# ---------------------------------------------------------------------------------------------
+def per_simulation(reps: int):
+    from scipy.integrate import solve_ivp
+
+    model = og.load_model("osteogenic")
+    proto = og.load_protocol("osteogenic_medium")
+    flat = json.loads(model.to_json())
+    segs, rates = segments(model, proto)
+    T = [0.0, proto.duration]
+    ref = og.simulate(model, proto, t=T, rtol=1e-10, atol=1e-14).species[-1]
+    y0 = model.initial_state()
+    rhs, _ = model_codegen.python_rhs(flat, rates)
+    if np.max(np.abs(rhs(0.0, y0, segs[0][2], 0.0) - model.rhs(0.0, y0, segs[0][2]))) > 0:
+        raise SystemExit("generated Python RHS differs from osteogrn's")
+
+    contenders = {}
+    for method in ("cvode_bdf", "rosenbrock4", "dopri5"):
+        contenders[f"osteogrn {method}"] = (
+            lambda method=method: og.simulate(model, proto, t=T, method=method, rtol=RTOL,
+                                              atol=ATOL).species[-1])
+
+    def scipy_run(method):
+        y = y0.copy()
+        for t0, t1, c0 in segs:
+            sol = solve_ivp(rhs, (t0, t1), y, method=method, rtol=RTOL, atol=ATOL,
+                            args=(tuple(c0), t0))
+            if not sol.success:
+                raise RuntimeError(sol.message)
+            y = sol.y[:, -1]
+        return y
+
+    contenders["scipy BDF"] = lambda: scipy_run("BDF")
+    contenders["scipy LSODA"] = lambda: scipy_run("LSODA")
+
+    rr_note = ""
+    try:
+        import roadrunner
+
+        rr = roadrunner.RoadRunner(model_codegen.sbml(flat, rates))
+        rr.integrator.relative_tolerance = RTOL
+        rr.integrator.absolute_tolerance = ATOL
+        rr.integrator.setValue("maximum_num_steps", 100000)
+        species = model.species
+        rr.timeCourseSelections = species
+        c0_ids = [f"c0_{u}" for u in model.inputs]
+
+        def rr_run():
+            rr.reset()
+            y = None
+            for t0, t1, c0 in segs:
+                for pid, v in zip(c0_ids, c0):
+                    rr.setValue(pid, float(v))
+                rr.setValue("t0", t0)
+                y = rr.simulate(t0, t1, 2)[-1]
+            return np.asarray(y, float)
+
+        contenders["libRoadRunner " + roadrunner.__version__] = rr_run
+    except ImportError as e:
+        rr_note = f"libRoadRunner not installed ({e}); pip install -r benchmarks/requirements.txt"
+
+    res = interleaved(contenders, reps)
+    base = res["osteogrn cvode_bdf"][0]
+    rows = []
+    for k, (t, y) in res.items():
+        err = rel_error(y, ref)
+        if not err <= AGREE:
+            raise SystemExit(f"{k}: final state differs from the reference by {err:.2e}")
+        rows.append((k, t * 1e3, t / base, err))
+    return rows, rr_note
+
+
+# ---------------------------------------------------------------------------------------------
+def bench_binary(build_dir: Path) -> Path:
+    exe = build_dir / "benchmarks" / "bench_rhs"
+    subprocess.run(["cmake", "-S", str(ROOT), "-B", str(build_dir), "-DCMAKE_BUILD_TYPE=Release",
+                    "-DOSTEOGRN_BUILD_BENCHMARKS=ON", "-DOSTEOGRN_BUILD_TESTS=OFF"],
+                   check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(["cmake", "--build", str(build_dir), "-j", os.environ.get("OSTEOGRN_JOBS", "2"),
+                    "--target", "bench_rhs"], check=True, stdout=subprocess.DEVNULL)
+    return exe
+
+
+def rhs_cost(reps: int, build_dir: Path):
+    exe = bench_binary(build_dir)
+    out = subprocess.run([str(exe), f"--benchmark_repetitions={reps}",
+                          "--benchmark_enable_random_interleaving=true",
+                          "--benchmark_min_time=0.05", "--benchmark_format=json"],
+                         check=True, capture_output=True, text=True).stdout
+    header, _, body = out.partition("\n")
+    data = json.loads(body)
+    med = {b["run_name"]: b["cpu_time"] for b in data["benchmarks"]
+           if b.get("aggregate_name") == "median"}
+    return header.strip(), med
+
+
+# ---------------------------------------------------------------------------------------------
+def model_size(sizes, reps_for):
+    proto = og.Protocol.from_json(grn_generator.protocol(0))
+    T = [0.0, proto.duration]
+    rows = []
+    for n in sizes:
+        text = json.dumps(grn_generator.generate(n, 0))
+        model = og.Model.from_json(text)
+        try:
+            og.simulate(model, proto, t=T, linear_solver="klu")
+            klu = True
+        except (og.OptionError, ValueError):
+            klu = False
+        contenders = {"load+compile": lambda: og.Model.from_json(text),
+                      "dense": lambda: og.simulate(model, proto, t=T, rtol=RTOL, atol=ATOL,
+                                                   linear_solver="dense")}
+        if klu:
+            contenders["klu"] = lambda: og.simulate(model, proto, t=T, rtol=RTOL, atol=ATOL,
+                                                    linear_solver="klu")
+        reps = reps_for(n)
+        res = interleaved(contenders, reps)
+        ref = res["dense"][1]
+        if klu:
+            err = rel_error(res["klu"][1].species[-1], ref.species[-1])
+            if not err <= AGREE:
+                raise SystemExit(f"GRN {n}: KLU and dense LU differ by {err:.2e}")
+        rows.append((n, reps, res["load+compile"][0], res["dense"][0],
+                     res["klu"][0] if klu else None, ref.stats))
+    return rows
+
+
+# ---------------------------------------------------------------------------------------------
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description="osteogrn benchmarks against peers")
+    ap.add_argument("--reps", type=int, default=20, help="interleaved repetitions (default 20)")
+    ap.add_argument("--sizes", default="10,30,100,300,1000")
+    ap.add_argument("--skip", default="", help="comma list of parts to skip: sim,rhs,size")
+    ap.add_argument("--build-dir", default=str(ROOT / "build" / "bench"),
+                    help="where bench_rhs is built (default build/bench)")
+    a = ap.parse_args(argv)
+    skip = set(filter(None, a.skip.split(",")))
+    print(f"osteogrn benchmarks: {a.reps} interleaved repetitions, medians; "
+          f"{os.cpu_count()} CPUs; python {sys.version.split()[0]}\n")
+
+    if "sim" not in skip:
+        rows, note = per_simulation(a.reps)
+        print("### a. Per simulation: osteogenic / osteogenic_medium, 21 d, rtol 1e-6, atol 1e-9\n")
+        print("| contender | median ms | time / osteogrn cvode_bdf | final-state rel. error |")
+        print("|---|---:|---:|---:|")
+        for k, ms, ratio, err in rows:
+            print(f"| {k} | {ms:.2f} | {ratio:.2f}x | {err:.1e} |")
+        if note:
+            print(f"\n{note}")
+        print()
+        sys.stdout.flush()
+
+    if "rhs" not in skip:
+        header, med = rhs_cost(a.reps, Path(a.build_dir))
+        print("### b. Right-hand side of osteogenic (19 species): ns per call (CPU time)\n")
+        print(f"{header}\n")
+        print("| code | ns / call | ratio to hand-written C++ |")
+        print("|---|---:|---:|")
+        hand = med["BM_hand_rhs"]
+        for k, label in (("BM_hand_rhs", "hand-written C++ RHS"), ("BM_tape_rhs", "osteogrn tape (RHS)"),
+                         ("BM_tape_jac_y", "osteogrn tape (Jacobian, for information)")):
+            print(f"| {label} | {med[k]:.0f} | {med[k] / hand:.2f}x |")
+        print()
+        sys.stdout.flush()
+
+    if "size" not in skip:
+        sizes = [int(s) for s in a.sizes.split(",") if s]
+        # Dense LU on 1000 genes costs seconds per run: fewer repetitions for the big ones.
+        rows = model_size(sizes, lambda n: a.reps if n <= 100 else max(3, a.reps // 4)
+                          if n <= 300 else 3)
+        print("### c. Model size: synthetic GRNs, 21 d, 7 media changes, cvode_bdf rtol 1e-6\n")
+        print("| genes | reps | load+compile ms | simulate, dense LU ms | simulate, KLU ms | "
+              "KLU speed-up | steps |")
+        print("|---:|---:|---:|---:|---:|---:|---:|")
+        for n, reps, tl, td, tk, st in rows:
+            klu = f"{tk * 1e3:.1f}" if tk is not None else "n/a (not built yet)"
+            sp = f"{td / tk:.2f}x" if tk is not None else "n/a"
+            print(f"| {n} | {reps} | {tl * 1e3:.1f} | {td * 1e3:.1f} | {klu} | {sp} | "
+                  f"{int(st.get('steps', 0))} |")
+        print()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
