@@ -18,6 +18,7 @@ from . import _core
 from .batch import BatchResult, simulate_batch
 from .errors import (ModelError, OptionError, OsteogrnError, ParseError, ProtocolError,
                      SolverError)
+from .fitting import DataError, FitData, FitResult, Observation, fit
 from .library import (list_models, list_protocols, load_model, load_protocol, models_dir,
                       protocols_dir)
 from .model import Model
@@ -51,6 +52,11 @@ __all__ = [
     "ProtocolError",
     "OptionError",
     "SolverError",
+    "fit",
+    "FitResult",
+    "FitData",
+    "Observation",
+    "DataError",
 ]
 
 

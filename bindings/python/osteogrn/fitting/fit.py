@@ -1,0 +1,243 @@
+"""og.fit: multi-start least squares with Latin-hypercube starts, in parallel threads."""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from ..errors import OptionError, OsteogrnError
+from ..model import Model
+from ..simulation import simulate
+from .data import FitData
+from .objective import GRADIENTS, Evaluator, Problem
+from .observation import resolve_observations
+
+__all__ = ["fit", "make_problem", "run_least_squares"]
+
+#: Solver defaults for fitting: tighter than og.simulate's so that gradients are accurate.
+FIT_SOLVER_DEFAULTS = {"rtol": 1e-8, "atol": 1e-12}
+_SOLVER_KEYS = ("method", "rtol", "atol", "max_steps", "max_step", "linear_solver")
+_LSQ_DEFAULTS = {"ftol": 1e-8, "xtol": 1e-8, "gtol": 1e-8, "max_nfev": 200}
+#: Inner re-optimisations of a profile start next to their optimum: looser tolerances suffice
+#: (the cost must be right to ~1e-3 of the threshold χ²₁/2 ≈ 1.92).
+_PROFILE_LSQ_DEFAULTS = {"ftol": 1e-6, "xtol": 1e-6, "gtol": 1e-8, "max_nfev": 100}
+
+
+def _bounds(model: Model, estimate: Any) -> Dict[str, Tuple[float, float]]:
+    table = model.parameter_table()
+    if estimate is None or isinstance(estimate, str) or len(estimate) == 0:
+        raise OptionError("estimate must name the parameters to fit: a list of names or a dict "
+                          "name -> (lo, hi)")
+    items = estimate.items() if isinstance(estimate, Mapping) else ((n, None) for n in estimate)
+    out: Dict[str, Tuple[float, float]] = {}
+    for name, b in items:
+        name = str(name)
+        if name not in table.index:
+            raise OptionError(f"estimate names {name!r}, which is not a parameter of model "
+                              f"{model.name!r}")
+        if name in out:
+            raise OptionError(f"estimate names {name!r} twice")
+        pmin, pmax = float(table.loc[name, "min"]), float(table.loc[name, "max"])
+        if b is None:
+            lo, hi = pmin, pmax
+        else:
+            try:
+                lo, hi = (float(v) for v in b)
+            except (TypeError, ValueError):
+                raise OptionError(f"estimate[{name!r}] must be (lo, hi), got {b!r}") from None
+        if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
+            raise OptionError(f"estimate[{name!r}]: bounds must be finite with lo < hi, got "
+                              f"({lo:g}, {hi:g})")
+        if lo < pmin or hi > pmax:
+            raise OptionError(f"estimate[{name!r}]: bounds ({lo:g}, {hi:g}) leave the model's "
+                              f"range [{pmin:g}, {pmax:g}] for {name!r}")
+        out[name] = (lo, hi)
+    return out
+
+
+def _choose_gradient(gradient: str, model: Model, data: FitData, names: List[str],
+                     solver_options: Mapping[str, Any]) -> str:
+    if gradient not in GRADIENTS:
+        raise OptionError(f"gradient must be one of {', '.join(GRADIENTS)}, got {gradient!r}")
+    if gradient == "fd":
+        return gradient
+    cond = data.conditions[0]
+    proto = data.protocol(cond)
+    try:  # the core may not provide sensitivities (or not for this method)
+        simulate(model, proto, t=[proto.duration], sensitivities=names[:1], **solver_options)
+    except OptionError as e:
+        if gradient == "sensitivities":
+            raise OptionError(f"gradient='sensitivities' is not available: {e}") from None
+        return "fd"
+    return "sensitivities"
+
+
+def make_problem(model: Model, data: Any, protocols: Optional[Mapping[str, Any]], estimate: Any,
+                 observations: Any, log_scale: Any, gradient: str, fd_step: float,
+                 solver_options: Mapping[str, Any]) -> Problem:
+    """Validates every input and builds the immutable :class:`Problem`."""
+    if isinstance(model, (str, os.PathLike)):
+        from ..library import load_model
+        model = load_model(model)
+    if not isinstance(model, Model):
+        raise OptionError(f"model must be an og.Model or a model name, got {type(model).__name__}")
+    unknown = [k for k in solver_options if k not in _SOLVER_KEYS]
+    if unknown:
+        raise OptionError(f"unknown option {unknown[0]!r}; fit passes {', '.join(_SOLVER_KEYS)} "
+                          f"to og.simulate")
+    opts = dict(FIT_SOLVER_DEFAULTS)
+    opts.update(solver_options)
+    if not isinstance(log_scale, bool):
+        try:
+            log_scale = {str(n) for n in log_scale}
+        except TypeError:
+            raise OptionError(f"log_scale must be True/False or a list of parameter names, "
+                              f"got {log_scale!r}") from None
+    if not (isinstance(fd_step, (int, float)) and 0 < fd_step < 1):
+        raise OptionError(f"fd_step must be in (0, 1), got {fd_step!r}")
+    fdata = data if isinstance(data, FitData) and protocols is None else FitData(
+        data, model, protocols)
+    bounds = _bounds(model, estimate)
+    obs = resolve_observations(observations, fdata.observables)
+    grad = _choose_gradient(gradient, model, fdata, list(bounds), opts)
+    return Problem(model, fdata, obs, bounds, log_scale, opts, grad, fd_step)
+
+
+def run_least_squares(ev: Evaluator, z0: np.ndarray, lb: np.ndarray, ub: np.ndarray,
+                      options: Mapping[str, Any]) -> Dict[str, Any]:
+    """One trust-region-reflective run; never raises for a failed start."""
+    from scipy.optimize import least_squares
+    t0 = time.perf_counter()
+    rec: Dict[str, Any] = {}
+    try:
+        res = least_squares(ev.fun, z0, jac=ev.jac, bounds=(lb, ub), method="trf", **options)
+        ok = res.status > 0 and np.isfinite(res.cost)
+        rec.update(z=np.asarray(res.x, dtype=float), cost=float(res.cost) if ok else math.inf,
+                   status="converged" if res.status > 0 else
+                   ("max_evaluations" if res.status == 0 else "failed"),
+                   message=str(res.message))
+        if res.status == 0 and np.isfinite(res.cost):
+            rec["cost"] = float(res.cost)
+    except (OsteogrnError, ValueError, ArithmeticError, np.linalg.LinAlgError) as e:
+        msg = f"{type(e).__name__}: {e}"
+        if "not finite" in str(e):
+            from .objective import diagnose
+            msg += f" ({diagnose(ev.problem, ev.full(z0))})"
+        rec.update(z=np.full(len(z0), np.nan), cost=math.inf, status="failed", message=msg)
+    rec.update(n_evals=ev.n_fun, n_jac=ev.n_jac, n_sims=ev.n_sims,
+               seconds=time.perf_counter() - t0)
+    return rec
+
+
+def latin_hypercube(lb: np.ndarray, ub: np.ndarray, n: int, seed: Any) -> np.ndarray:
+    """n points in the box [lb, ub] by a scrambled Latin hypercube (scipy.stats.qmc)."""
+    from scipy.stats import qmc
+    u = qmc.LatinHypercube(d=len(lb), rng=np.random.default_rng(seed)).random(n)
+    return lb + u * (ub - lb)
+
+
+def fit(model: Union[Model, str], data: Any, protocols: Optional[Mapping[str, Any]] = None,
+        estimate: Union[Sequence[str], Mapping[str, Optional[Tuple[float, float]]], None] = None,
+        *, observations: Any = None, log_scale: Any = True, n_starts: int = 20, seed: Any = 0,
+        threads: Optional[int] = None, progress: bool = True, gradient: str = "auto",
+        fd_step: float = 1e-4, optimizer_options: Optional[Mapping[str, Any]] = None,
+        **solver_options: Any) -> "FitResult":
+    """Fits model parameters to a tidy table of marker measurements.
+
+    Multi-start trust-region least squares (``scipy.optimize.least_squares``,
+    method "trf", with bounds) from Latin-hypercube starts in the (log)
+    bounds, with the Jacobian from forward sensitivities (chain rule for
+    log-scaled parameters) or finite differences. Starts run in a thread pool
+    (simulate releases the GIL); each start's result depends only on its start
+    point, so a seed gives the same result for any number of threads.
+
+    Parameters
+    ----------
+    model : Model or str
+    data : str, os.PathLike, pandas.DataFrame or FitData
+        Columns ``condition, time, observable, value`` and optional ``sigma,
+        replicate, donor`` (see :class:`FitData`).
+    protocols : mapping, optional
+        Condition name -> Protocol (or protocol name/path). Other conditions
+        must be built-in protocol names.
+    estimate : list of names or dict name -> (lo, hi) or None
+        Model parameters to fit. Bounds default to the parameter's min/max
+        (``model.parameter_table()``) and must lie within them.
+    observations : Observation, str or mapping observable -> Observation
+        Observation models (default: identity, additive noise, sigma from the
+        data or 1). Strings: "identity", "scale", "scale_offset",
+        "fold_change", "lognormal".
+    log_scale : bool or collection of names
+        Optimise log10 of these parameters (bounds must be > 0).
+    n_starts : int
+        Number of Latin-hypercube starts.
+    seed : int or numpy Generator seed
+        Seeds the Latin hypercube; the fit is deterministic for a seed.
+    threads : int, optional
+        Worker threads (default: number of CPUs, at most n_starts).
+    progress : bool
+        Show a tqdm progress bar over starts.
+    gradient : {"auto", "sensitivities", "fd"}
+        Jacobian source; "auto" uses sensitivities where the core provides
+        them (CVODES methods) and finite differences otherwise.
+    fd_step : float
+        Forward-difference step in the optimisation variables.
+    optimizer_options : mapping, optional
+        Extra keywords for ``least_squares`` (default ftol=xtol=gtol=1e-8,
+        max_nfev=200).
+    **solver_options
+        ``method, rtol, atol, max_steps, max_step, linear_solver`` for
+        :func:`osteogrn.simulate` (fitting defaults: rtol=1e-8, atol=1e-12).
+
+    Returns
+    -------
+    FitResult
+
+    Raises
+    ------
+    DataError
+        The data table is invalid (names the column and value).
+    OptionError
+        Bad estimate, bounds, observation models or options.
+    OsteogrnError
+        Every start failed (the first failure's message is included).
+    """
+    from .result import FitResult
+    problem = make_problem(model, data, protocols, estimate, observations, log_scale, gradient,
+                           fd_step, solver_options)
+    if isinstance(n_starts, bool) or not isinstance(n_starts, (int, np.integer)) or n_starts < 1:
+        raise OptionError(f"n_starts must be a positive integer, got {n_starts!r}")
+    if threads is None:
+        threads = min(int(n_starts), os.cpu_count() or 1)
+    if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1:
+        raise OptionError(f"threads must be a positive integer, got {threads!r}")
+    lsq = dict(_LSQ_DEFAULTS)
+    lsq.update(optimizer_options or {})
+    z0s = latin_hypercube(problem.lb, problem.ub, int(n_starts), seed)
+    records: List[Optional[Dict[str, Any]]] = [None] * int(n_starts)
+
+    def run(i: int) -> Dict[str, Any]:
+        return run_least_squares(Evaluator(problem), z0s[i], problem.lb, problem.ub, lsq)
+
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+        bar = tqdm(total=int(n_starts), desc="fit starts", unit="start")
+    t0 = time.perf_counter()
+    try:
+        with ThreadPoolExecutor(max_workers=int(threads)) as pool:
+            futures = {pool.submit(run, i): i for i in range(int(n_starts))}
+            for fut in as_completed(futures):
+                records[futures[fut]] = fut.result()
+                if bar is not None:
+                    bar.update(1)
+    finally:
+        if bar is not None:
+            bar.close()
+    wall = time.perf_counter() - t0
+    return FitResult._from_starts(problem, z0s, records, wall_seconds=wall)

@@ -1,0 +1,347 @@
+"""FitResult: the best fit, every start, predictions, plots and profile-likelihood intervals."""
+
+from __future__ import annotations
+
+import math
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence, Union
+
+import numpy as np
+
+from ..errors import OptionError, OsteogrnError
+from ..protocol import Protocol
+from ..simulation import simulate
+from .objective import Evaluator, Problem
+from .profile import interval_from_profile, profile_parameter, standard_errors, threshold
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from matplotlib.figure import Figure
+
+    from ..model import Model
+    from ..result import Result
+
+__all__ = ["FitResult"]
+
+
+class FitResult:
+    """The outcome of :func:`osteogrn.fit`.
+
+    Attributes
+    ----------
+    parameters : dict
+        Best-fit values of the estimated parameters (model parameters, then
+        estimated ``scale_<obs>``/``offset_<obs>``), in linear units.
+    cost : float
+        Best cost, ½ Σ r² of the weighted residuals (the negative
+        log-likelihood up to a constant).
+    starts : pandas.DataFrame
+        One row per start sorted by cost: start, cost, status, message,
+        n_evals, n_jac, n_sims, seconds and the fitted parameters (cost is inf
+        for a failed start). Plot with :meth:`plot_waterfall`.
+    start_points : pandas.DataFrame
+        The Latin-hypercube start values (linear units), by start.
+    residuals : numpy.ndarray
+        Weighted residuals of the best fit, in data-row order.
+    predictions : numpy.ndarray
+        Predicted assay values of the best fit, in data-row order.
+    observation_parameters : dict
+        Observable -> {"scale", "offset"} used by the best fit (analytic ones solved).
+    model : Model
+        The model with the best-fit parameters.
+    gradient : str
+        "sensitivities" or "fd".
+    n_simulations : int
+        Simulations (one per condition per evaluation) used by all starts.
+    wall_seconds : float
+    """
+
+    def __init__(self) -> None:  # built by _from_starts
+        self._profiles: Dict[tuple, Dict[str, Any]] = {}
+
+    @classmethod
+    def _from_starts(cls, problem: Problem, z0s: np.ndarray, records: List[Dict[str, Any]],
+                     wall_seconds: float) -> "FitResult":
+        import pandas as pd
+        self = cls()
+        self.problem = problem
+        self.gradient = problem.gradient
+        self.wall_seconds = float(wall_seconds)
+        order = sorted(range(len(records)), key=lambda i: (records[i]["cost"], i))
+        rows = []
+        for i in order:
+            rec = records[i]
+            row = {"start": i, "cost": rec["cost"], "status": rec["status"],
+                   "message": rec["message"], "n_evals": rec["n_evals"], "n_jac": rec["n_jac"],
+                   "n_sims": rec["n_sims"], "seconds": rec["seconds"]}
+            p = problem.to_params(rec["z"]) if np.all(np.isfinite(rec["z"])) else \
+                np.full(problem.n, np.nan)
+            row.update(zip(problem.names, map(float, p)))
+            rows.append(row)
+        self.starts = pd.DataFrame(rows).reset_index(drop=True)
+        self.start_points = pd.DataFrame(np.where(problem.log, 10.0 ** z0s, z0s),
+                                         columns=problem.names)
+        self.start_points.index.name = "start"
+        self.n_simulations = int(sum(r["n_sims"] for r in records))
+        best = records[order[0]]
+        if not np.isfinite(best["cost"]):
+            raise OsteogrnError(f"every one of the {len(records)} fit starts failed; first: "
+                                f"{records[0]['message']}")
+        self.x = np.asarray(best["z"], dtype=float)
+        ev = Evaluator(problem)
+        r, J, pred, solved = ev.evaluate(self.x, problem.gradient == "sensitivities")
+        if J is None:
+            J = ev._fd(self.x)
+        self.jacobian = J
+        self.residuals = r
+        self.predictions = pred
+        self.cost = float(0.5 * np.sum(r * r))
+        self.observation_parameters = {k: {"scale": v[0], "offset": v[1]}
+                                       for k, v in solved.items()}
+        p = problem.to_params(self.x)
+        self.parameters = {name: float(v) for name, v in zip(problem.names, p)}
+        self.model = problem.model.with_parameters(problem.model_values(self.x))
+        return self
+
+    # -- basic views -----------------------------------------------------------------
+    @property
+    def data(self) -> "pd.DataFrame":
+        """The validated data table."""
+        return self.problem.data.table
+
+    def to_frame(self) -> "pd.DataFrame":
+        """The data table with ``prediction`` and weighted ``residual`` columns."""
+        df = self.problem.data.table.copy()
+        df["prediction"] = self.predictions
+        df["residual"] = self.residuals
+        return df
+
+    def standard_errors(self) -> Dict[str, float]:
+        """Gauss-Newton (Fisher information) standard errors in the optimisation scale
+        (log10 units for log-scaled parameters)."""
+        se = standard_errors(self.jacobian, self.problem.n)
+        return dict(zip(self.problem.names, map(float, se)))
+
+    def __repr__(self) -> str:
+        pars = ", ".join(f"{k}={v:.4g}" for k, v in self.parameters.items())
+        ok = int((self.starts["status"] != "failed").sum())
+        return (f"FitResult(cost={self.cost:.6g}, {pars}; {ok}/{len(self.starts)} starts ok, "
+                f"gradient={self.gradient})")
+
+    # -- predictions -----------------------------------------------------------------
+    def _protocol(self, protocol: Union[str, Protocol]) -> Protocol:
+        if isinstance(protocol, Protocol):
+            return protocol
+        if protocol in self.problem.protocols:
+            return self.problem.protocols[protocol]
+        return self.problem.data.protocol(str(protocol))
+
+    def predict(self, protocol: Union[str, Protocol], t: Optional[Sequence[float]] = None,
+                **solver_options: Any) -> "Result":
+        """Simulates the fitted model under a protocol (a Protocol, a data condition or a
+        built-in name); model outputs, before the observation models."""
+        opts = dict(self.problem.solver_options)
+        opts.update(solver_options)
+        return simulate(self.model, self._protocol(protocol), t=t, **opts)
+
+    def observe(self, condition: str, observable: str, t: Sequence[float]) -> np.ndarray:
+        """The fitted assay curve (observation model applied) of a condition at times t."""
+        obs = self.problem.observations[observable]
+        t = np.asarray(t, dtype=float)
+        x = self.predict(condition, t=t)[observable]
+        if obs.fold_change == "day0":
+            x0 = self.predict(condition, t=[0.0])[observable][0]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                x = x / x0
+        elif obs.fold_change is not None:
+            ref = self.predict(obs.fold_change, t=t)[observable]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                x = x / ref
+        so = self.observation_parameters[observable]
+        return so["scale"] * x + so["offset"]
+
+    # -- plots -----------------------------------------------------------------------
+    def plot(self, figsize: Optional[Sequence[float]] = None, n_points: int = 200) -> "Figure":
+        """Data (error bars: sigma, or ×exp(±sigma) for log-normal noise) and fitted curves,
+        one panel per observable, one colour per condition."""
+        from matplotlib import colormaps
+        from matplotlib.figure import Figure
+        table = self.problem.data.table
+        observables = list(self.problem.observations)
+        conds = self.problem.data.conditions
+        n = len(observables)
+        fig = Figure(figsize=tuple(figsize) if figsize else (4.2 * n, 3.4), layout="constrained")
+        axes = fig.subplots(1, n, squeeze=False)[0]
+        cmap = colormaps["tab10"]
+        for ax, oname in zip(axes, observables):
+            obs = self.problem.observations[oname]
+            sub = table[table["observable"] == oname]
+            for ci, cond in enumerate(conds):
+                d = sub[sub["condition"] == cond]
+                if len(d) == 0:
+                    continue
+                color = cmap(ci % 10)
+                y = d["value"].to_numpy(dtype=float)
+                if self.problem.data.has_sigma:
+                    s = d["sigma"].to_numpy(dtype=float)
+                else:
+                    s = np.full(len(d), obs.default_sigma)
+                if obs.noise == "lognormal":
+                    err = np.vstack([y - y * np.exp(-s), y * np.exp(s) - y])
+                else:
+                    err = s
+                ax.errorbar(d["time"], y, yerr=err, fmt="o", color=color, ms=4, capsize=2,
+                            label=cond)
+                end = self.problem.protocols[cond].duration
+                tt = np.linspace(0.0, end, n_points)
+                if obs.fold_change not in (None, "day0"):
+                    tt = tt[tt <= self._protocol(obs.fold_change).duration]
+                ax.plot(tt, self.observe(cond, oname, tt), "-", color=color, lw=1.5)
+            if obs.noise == "lognormal":
+                ax.set_yscale("log")
+                lo = float(np.min(sub["value"].to_numpy(dtype=float)))
+                hi = float(np.max(sub["value"].to_numpy(dtype=float)))
+                ax.set_ylim(lo / 5.0, hi * 5.0)
+            ax.set_xlabel("time (days)")
+            label = oname if obs.fold_change is None else f"{oname} fold change " \
+                f"(vs {obs.fold_change})"
+            ax.set_ylabel(label)
+            ax.set_title(oname)
+        axes[0].legend(fontsize="small")
+        fig.suptitle(f"fit of {self.problem.model.name}: cost {self.cost:.4g}")
+        return fig
+
+    def plot_waterfall(self, figsize: Sequence[float] = (5, 3.5)) -> "Figure":
+        """Sorted final costs of every start (pyPESTO's waterfall plot)."""
+        from matplotlib.figure import Figure
+        fig = Figure(figsize=tuple(figsize), layout="constrained")
+        ax = fig.subplots()
+        ok = self.starts[np.isfinite(self.starts["cost"])]
+        cost = ok["cost"].to_numpy(dtype=float)
+        y = cost - self.cost + 1.0 if len(cost) and cost.min() <= 0 else cost
+        ax.plot(np.arange(1, len(y) + 1), y, "o-", ms=4)
+        ax.set_yscale("log")
+        ax.set_xlabel("start (sorted by cost)")
+        ax.set_ylabel("final cost" + (" - best + 1" if y is not cost else ""))
+        n_fail = len(self.starts) - len(ok)
+        ax.set_title(f"waterfall: {len(ok)} starts" + (f", {n_fail} failed" if n_fail else ""))
+        return fig
+
+    # -- profile likelihood ----------------------------------------------------------
+    def profile(self, name: str, level: float = 0.95, max_steps: int = 30,
+                optimizer_options: Optional[Mapping[str, Any]] = None) -> "pd.DataFrame":
+        """Profile likelihood of one estimated parameter.
+
+        Steps the parameter (in its optimisation scale) down and up from the
+        optimum, re-optimising every other parameter at each step, until the
+        cost rises by more than χ²₁(level)/2 (or a bound / max_steps is reached).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns: ``name`` value (linear), ``z``, ``cost``, ``delta`` (cost
+            minus the best cost), ``ratio`` (likelihood ratio exp(-delta)) and
+            the re-optimised other parameters; sorted by value.
+        """
+        import pandas as pd
+        prof = self._profile(name, level, max_steps, optimizer_options)
+        pb = self.problem
+        k = pb.names.index(name)
+        others = [n for n in pb.names if n != name]
+        df = pd.DataFrame({name: pb.to_params_single(k, prof["z"]), "z": prof["z"],
+                           "cost": prof["cost"]})
+        df["delta"] = df["cost"] - min(self.cost, float(np.min(prof["cost"])))
+        df["ratio"] = np.exp(-df["delta"])
+        for j, other in enumerate(others):
+            i = pb.names.index(other)
+            df[other] = pb.to_params_single(i, prof["others"][:, j])
+        return df
+
+    def _profile(self, name: str, level: float, max_steps: int,
+                 optimizer_options: Optional[Mapping[str, Any]]) -> Dict[str, Any]:
+        from .fit import _PROFILE_LSQ_DEFAULTS
+        pb = self.problem
+        if name not in pb.names:
+            raise OptionError(f"cannot profile {name!r}: estimated parameters are "
+                              f"{', '.join(pb.names)}")
+        threshold(level)
+        key = (name, float(level), int(max_steps))
+        if key not in self._profiles:
+            k = pb.names.index(name)
+            lsq = dict(_PROFILE_LSQ_DEFAULTS)
+            lsq.update(optimizer_options or {})
+            se = standard_errors(self.jacobian, pb.n)[k]
+            self._profiles[key] = profile_parameter(pb, self.x, self.cost, k, level, se,
+                                                    max_steps, lsq)
+        return self._profiles[key]
+
+    def confidence_intervals(self, level: float = 0.95, names: Optional[Sequence[str]] = None,
+                             threads: Optional[int] = None, max_steps: int = 30
+                             ) -> "pd.DataFrame":
+        """Profile-likelihood confidence intervals.
+
+        Parameters
+        ----------
+        level : float
+            Confidence level; the bound is where the profile cost exceeds the
+            best cost by χ²₁(level)/2.
+        names : sequence of str, optional
+            Parameters to profile (default: every estimated one).
+        threads : int, optional
+            Profiles computed in parallel (default: number of CPUs).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Index ``parameter``; columns estimate, lower, upper, lower_open,
+            upper_open (True where the profile reached a bound or max_steps
+            without crossing the threshold: the interval is at least that wide,
+            i.e. the parameter is not identifiable on that side).
+        """
+        import os
+
+        import pandas as pd
+        threshold(level)
+        names = list(self.problem.names if names is None else names)
+        todo = [n for n in names if (n, float(level), int(max_steps)) not in self._profiles]
+        for n in todo:
+            if n not in self.problem.names:
+                raise OptionError(f"cannot profile {n!r}: estimated parameters are "
+                                  f"{', '.join(self.problem.names)}")
+        if todo:
+            workers = threads or min(len(todo), os.cpu_count() or 1)
+            with ThreadPoolExecutor(max_workers=int(workers)) as pool:
+                list(pool.map(lambda n: self._profile(n, level, max_steps, None), todo))
+        pb = self.problem
+        rows = []
+        for n in names:
+            prof = self._profiles[(n, float(level), int(max_steps))]
+            k = pb.names.index(n)
+            ref = min(self.cost, float(np.min(prof["cost"])))
+            lo, hi, lo_open, hi_open = interval_from_profile(prof["z"], prof["cost"], self.x[k],
+                                                             ref, level, pb.lb[k], pb.ub[k])
+            lo_p, hi_p = pb.to_params_single(k, np.array([lo, hi]))
+            rows.append({"parameter": n, "estimate": self.parameters[n], "lower": float(lo_p),
+                         "upper": float(hi_p), "lower_open": lo_open, "upper_open": hi_open,
+                         "better_fit_found": bool(ref < self.cost - 1e-6 * max(1.0, self.cost))})
+        return pd.DataFrame(rows).set_index("parameter")
+
+    def plot_profiles(self, names: Optional[Sequence[str]] = None, level: float = 0.95,
+                      figsize: Optional[Sequence[float]] = None) -> "Figure":
+        """Profile likelihood ratio of each parameter, with the level's threshold."""
+        from matplotlib.figure import Figure
+        names = list(self.problem.names if names is None else names)
+        self.confidence_intervals(level=level, names=names)
+        n = len(names)
+        fig = Figure(figsize=tuple(figsize) if figsize else (3.2 * n, 3.0), layout="constrained")
+        axes = fig.subplots(1, n, squeeze=False)[0]
+        thr = math.exp(-threshold(level))
+        for ax, name in zip(axes, names):
+            df = self.profile(name, level=level)
+            ax.plot(df[name], df["ratio"], "o-", ms=3)
+            ax.axhline(thr, color="k", ls="--", lw=0.8)
+            ax.axvline(self.parameters[name], color="C3", lw=0.8)
+            ax.set_xlabel(name)
+            ax.set_ylim(0, 1.05)
+        axes[0].set_ylabel("likelihood ratio")
+        return fig
