@@ -73,6 +73,8 @@ void bind_result(py::module_& m) {
                                d["lin_setups"] = s.lin_setups;
                                d["restarts"] = s.restarts;
                                d["wall_seconds"] = s.wall_seconds;
+                               d["sens_rhs_evals"] = s.sens_rhs_evals;
+                               d["sens_nonlin_iters"] = s.sens_nonlin_iters;
                                return d;
                              })
       .def_property_readonly("step_log", [](const Result& r) {

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "osteogrn/errors.hpp"
 #include "osteogrn/result.hpp"
 #include "osteogrn/simulate.hpp"
 
@@ -26,6 +27,18 @@ class OdeSystem {
   virtual void dfdt(double t, const double* y, double* out) = 0;
   /// Name of state i for error messages.
   virtual std::string state_name(std::size_t i) const { return "y[" + std::to_string(i) + "]"; }
+
+  // Forward sensitivities with respect to parameters θ_0..θ_{m-1} (m = n_sensitivities()).
+  /// Number of sensitivity parameters; 0 = the system has none.
+  virtual std::size_t n_sensitivities() const { return 0; }
+  /// Typical magnitude (> 0) of θ_j: sensitivity j gets absolute tolerance atol / scale.
+  virtual double sensitivity_scale(std::size_t /*j*/) const { return 1.0; }
+  /// sdot[j] = ∂f/∂y · s[j] + ∂f/∂θ_j for every j < n_sensitivities(); each s[j], sdot[j] has
+  /// size() values. All parameters at once, so ∂f/∂y and ∂f/∂θ are evaluated once per call.
+  virtual void sensitivity_rhs(double /*t*/, const double* /*y*/, const double* const* /*s*/,
+                               double* const* /*sdot*/) {
+    throw OptionError("this system has no sensitivity equations");
+  }
 };
 
 /// Integrates an OdeSystem from restart to restart. Not thread-safe; one per simulation.
@@ -40,6 +53,17 @@ class Integrator {
   /// (tout <= tstop; successive calls after a reset have non-decreasing tout).
   /// Throws SolverError(reason, t, flag) on failure, or what a system callback threw.
   virtual void advance(double tout, double tstop, double* y_out) = 0;
+
+  /// (Re)starts the forward sensitivities at the point of the last reset(); call it right after
+  /// every reset() when system.n_sensitivities() > 0. s0[j * n + i] = ds_i/dθ_j (n = size()).
+  /// Only the CVODES integrators support sensitivities.
+  virtual void reset_sensitivities(const double* /*s0*/) {
+    throw OptionError("forward sensitivities need a CVODES method (cvode_bdf or cvode_adams)");
+  }
+  /// Sensitivities at the tout of the last advance() (or at the last restart), layout as s0.
+  virtual void sensitivities(double* /*s_out*/) const {
+    throw OptionError("forward sensitivities need a CVODES method (cvode_bdf or cvode_adams)");
+  }
 
   /// Counters summed over every segment since construction (restarts = reset calls).
   const SolverStats& stats() const { return stats_; }

@@ -9,6 +9,7 @@
 #include <limits>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "compiled_model.hpp"
@@ -61,9 +62,13 @@ void SolverOptions::validate() const {
                         std::string(to_string(method)));
     throw OptionError("linear_solver 'klu' is not available yet; use 'dense'");
   }
-  if (!sensitivities.empty())
-    throw OptionError("sensitivities are not implemented yet (requested for '" +
-                      sensitivities.front() + "'); leave sensitivities empty");
+  if (!sensitivities.empty() && method != Method::cvode_bdf && method != Method::cvode_adams)
+    throw OptionError("sensitivities need a CVODES method (cvode_bdf or cvode_adams); method '" +
+                      std::string(to_string(method)) + "' does not support them");
+  for (std::size_t i = 0; i < sensitivities.size(); ++i)
+    for (std::size_t j = 0; j < i; ++j)
+      if (sensitivities[i] == sensitivities[j])
+        throw OptionError("sensitivities: parameter '" + sensitivities[i] + "' is listed twice");
 }
 
 std::vector<double> default_times(double duration) {
@@ -88,11 +93,26 @@ namespace {
 // (per simulate() call); the callbacks do not allocate.
 class ModelSystem final : public detail::OdeSystem {
  public:
-  ModelSystem(const Model& model, const Schedule& schedule)
+  /// sens: indices of the sensitivity parameters θ_j (distinct, valid).
+  ModelSystem(const Model& model, const Schedule& schedule, std::vector<std::size_t> sens)
       : cm_(model.compiled()), schedule_(schedule), n_(cm_.species.size()),
         p_(cm_.parameters.size()), u_(cm_.inputs.size()), dudt_(cm_.inputs.size()),
         clamped_(n_, 0), work_(std::max<std::size_t>(cm_.max_work_size, 1)),
-        jac_values_(cm_.jac_y_pattern.nnz()), ju_values_(cm_.jac_u_pattern.nnz()) {}
+        jac_values_(cm_.jac_y_pattern.nnz()), ju_values_(cm_.jac_u_pattern.nnz()),
+        sens_(std::move(sens)), slot_(cm_.parameters.size(), -1), dp_dtheta_(sens_.size(), 1.0),
+        scale_(sens_.size(), 1.0) {
+    if (!sens_.empty()) {
+      jp_values_.resize(cm_.jac_p_pattern.nnz());
+      ojy_values_.resize(cm_.obs_jac_y_pattern.nnz());
+      ojp_values_.resize(cm_.obs_jac_p_pattern.nnz());
+    }
+    const std::vector<double>& theta = model.parameter_values();
+    for (std::size_t j = 0; j < sens_.size(); ++j) {
+      slot_[sens_[j]] = static_cast<long>(j);
+      const double a = std::abs(theta[sens_[j]]);
+      scale_[j] = a > 0.0 && std::isfinite(a) ? a : 1.0;
+    }
+  }
 
   std::size_t size() const override { return n_; }
 
@@ -101,7 +121,80 @@ class ModelSystem final : public detail::OdeSystem {
     k_ = k;
     schedule_.parameters(k, base_parameters, p_.data());
     std::fill(clamped_.begin(), clamped_.end(), 0);
-    for (const auto& c : schedule_.segments()[k].clamps) clamped_[c.species] = 1;
+    const Segment& seg = schedule_.segments()[k];
+    for (const auto& c : seg.clamps) clamped_[c.species] = 1;
+    // dp/dθ inside this segment, as Schedule::parameters applies the overrides (later ones
+    // win): 1 without override, 0 under a "value" override (p no longer depends on θ), s
+    // under a "scale" override (p = s·θ).
+    std::fill(dp_dtheta_.begin(), dp_dtheta_.end(), 1.0);
+    for (const auto& o : seg.overrides) {
+      const long j = slot_[o.parameter];
+      if (j >= 0) dp_dtheta_[static_cast<std::size_t>(j)] = o.scale ? o.value : 0.0;
+    }
+  }
+
+  bool clamped(std::size_t i) const { return clamped_[i] != 0; }
+
+  std::size_t n_sensitivities() const override { return sens_.size(); }
+  double sensitivity_scale(std::size_t j) const override { return scale_[j]; }
+
+  // s_j' = J s_j + ∂f/∂p · dp/dθ_j, with the rows of clamped species zero (they are constants).
+  void sensitivity_rhs(double t, const double* y, const double* const* s,
+                       double* const* sdot) override {
+    schedule_.inputs(k_, t, u_.data());
+    const EvalArgs a = args(y, t);
+    const std::size_t m = sens_.size();
+    for (std::size_t j = 0; j < m; ++j) std::fill(sdot[j], sdot[j] + n_, 0.0);
+    if (!jac_values_.empty()) {
+      cm_.jac_y.eval(a, jac_values_.data(), work_.data());
+      const auto& pat = cm_.jac_y_pattern;
+      for (std::size_t e = 0; e < pat.nnz(); ++e) {
+        const std::uint32_t r = pat.rows[e], c = pat.cols[e];
+        if (clamped_[r]) continue;
+        const double v = jac_values_[e];
+        for (std::size_t j = 0; j < m; ++j) sdot[j][r] += v * s[j][c];
+      }
+    }
+    if (!jp_values_.empty()) {
+      cm_.jac_p.eval(a, jp_values_.data(), work_.data());
+      const auto& pat = cm_.jac_p_pattern;
+      for (std::size_t e = 0; e < pat.nnz(); ++e) {
+        const long j = slot_[pat.cols[e]];
+        if (j < 0 || clamped_[pat.rows[e]]) continue;
+        sdot[j][pat.rows[e]] += jp_values_[e] * dp_dtheta_[static_cast<std::size_t>(j)];
+      }
+    }
+  }
+
+  /// Sensitivities of every output at (t, y) in the current segment: out[o * m + j] =
+  /// d output_o / dθ_j for the species (from s, s[j * n + i]) then the observables
+  /// (∂g/∂y · s_j + ∂g/∂p · dp/dθ_j). Call after observe() at the same (t, y).
+  void observe_sensitivities(double t, const double* y, const double* s, double* out) {
+    const std::size_t m = sens_.size(), n_obs = cm_.observables.size();
+    for (std::size_t i = 0; i < n_; ++i)
+      for (std::size_t j = 0; j < m; ++j) out[i * m + j] = clamped_[i] ? 0.0 : s[j * n_ + i];
+    double* obs = out + n_ * m;
+    std::fill(obs, obs + n_obs * m, 0.0);
+    if (n_obs == 0) return;
+    schedule_.inputs(k_, t, u_.data());
+    const EvalArgs a = args(y, t);
+    if (!ojy_values_.empty()) {
+      cm_.obs_jac_y.eval(a, ojy_values_.data(), work_.data());
+      const auto& pat = cm_.obs_jac_y_pattern;
+      for (std::size_t e = 0; e < pat.nnz(); ++e)
+        for (std::size_t j = 0; j < m; ++j)
+          obs[pat.rows[e] * m + j] += ojy_values_[e] * s[j * n_ + pat.cols[e]];
+    }
+    if (!ojp_values_.empty()) {
+      cm_.obs_jac_p.eval(a, ojp_values_.data(), work_.data());
+      const auto& pat = cm_.obs_jac_p_pattern;
+      for (std::size_t e = 0; e < pat.nnz(); ++e) {
+        const long j = slot_[pat.cols[e]];
+        if (j >= 0)
+          obs[pat.rows[e] * m + static_cast<std::size_t>(j)] +=
+              ojp_values_[e] * dp_dtheta_[static_cast<std::size_t>(j)];
+      }
+    }
   }
 
   void rhs(double t, const double* y, double* dydt) override {
@@ -165,7 +258,30 @@ class ModelSystem final : public detail::OdeSystem {
   std::vector<double> p_, u_, dudt_;
   std::vector<char> clamped_;
   std::vector<double> work_, jac_values_, ju_values_;
+  // Forward sensitivities: parameter index of θ_j, slot j of each parameter (-1: none),
+  // dp/dθ_j in the current segment, |θ_j| for the tolerances, tape outputs.
+  std::vector<std::size_t> sens_;
+  std::vector<long> slot_;
+  std::vector<double> dp_dtheta_, scale_;
+  std::vector<double> jp_values_, ojy_values_, ojp_values_;
 };
+
+// Parameter indices of the requested sensitivity names; OptionError listing the valid ones.
+std::vector<std::size_t> sensitivity_indices(const Model& model,
+                                             const std::vector<std::string>& names) {
+  std::vector<std::size_t> idx;
+  for (const auto& name : names) {
+    const auto k = model.find_parameter(name);
+    if (!k) {
+      std::string valid;
+      for (const auto& p : model.parameters()) valid += (valid.empty() ? "" : ", ") + p.name;
+      throw OptionError("sensitivities: model '" + model.name() + "' has no parameter '" + name +
+                        "'; valid parameters: " + valid);
+    }
+    idx.push_back(*k);
+  }
+  return idx;
+}
 
 void check_times(const std::vector<double>& t, double duration) {
   for (std::size_t i = 0; i < t.size(); ++i) {
@@ -193,6 +309,8 @@ Result simulate(const Model& model, const Protocol& protocol, const std::vector<
   const detail::CompiledModel& cm = model.compiled();
   const std::size_t n = cm.species.size(), n_obs = cm.observables.size(),
                     n_in = cm.inputs.size(), n_t = times.size();
+  std::vector<std::size_t> sens = sensitivity_indices(model, options.sensitivities);
+  const std::size_t m = sens.size();
 
   Result res;
   res.t = times;
@@ -208,17 +326,28 @@ Result simulate(const Model& model, const Protocol& protocol, const std::vector<
   res.model_name = model.name();
   res.protocol_name = protocol.name;
   res.method = to_string(options.method);
+  res.sensitivity_parameters = options.sensitivities;
+  res.sensitivities.assign(n_t * (n + n_obs) * m, nan);
 
-  ModelSystem system(model, schedule);
+  ModelSystem system(model, schedule, std::move(sens));
   std::unique_ptr<detail::Integrator> integrator;
   if (n > 0) integrator = detail::make_integrator(system, options);
 
   std::vector<double> y = model.initial_state(), y_sample(n);
   std::vector<double> obs_scratch(n_obs);
-  const auto record = [&](std::size_t i, double ti, const double* yi) {
+  // Sensitivities s[j * n + i] = dy_i/dθ_j: 0 at t = 0 (initial values are not parameters).
+  std::vector<double> s(m * n, 0.0), s_sample(m * n, 0.0);
+  const auto record = [&](std::size_t i, double ti, const double* yi, const double* si) {
     std::copy(yi, yi + n, res.species.begin() + static_cast<std::ptrdiff_t>(i * n));
     system.observe(ti, yi, res.inputs.data() + i * n_in,
                    n_obs ? res.observables.data() + i * n_obs : obs_scratch.data());
+    if (m) system.observe_sensitivities(ti, yi, si, res.sensitivities.data() + i * (n + n_obs) * m);
+  };
+  // A clamped species is a constant: its sensitivities are 0 while (and right after) it is held.
+  const auto hold_sens = [&](std::vector<double>& sv) {
+    for (std::size_t k = 0; k < n; ++k)
+      if (system.clamped(k))
+        for (std::size_t j = 0; j < m; ++j) sv[j * n + k] = 0.0;
   };
 
   // dy/dt = 0 keeps a clamped species constant, but dense-output interpolation (rosenbrock4)
@@ -237,22 +366,32 @@ Result simulate(const Model& model, const Protocol& protocol, const std::vector<
       hold_clamps(seg, y);
       system.set_segment(k, model.parameter_values());
       ++restarts;
+      // The state is continuous across a breakpoint (except clamped species), and nothing
+      // that happens there depends on θ: the sensitivities carry over unchanged.
+      hold_sens(s);
       if (integrator) integrator->reset(seg.start, y.data());
+      if (integrator && m) integrator->reset_sensitivities(s.data());
       // Samples in [start, end), and at end too for the last segment; a sample on a breakpoint
       // belongs to the segment starting there (the value after the change).
       while (i < n_t && (times[i] < seg.end || (last && times[i] <= seg.end))) {
         if (times[i] <= seg.start || !integrator) {
-          record(i, times[i], y.data());  // a model without species only has inputs/observables
+          // a model without species only has inputs/observables
+          record(i, times[i], y.data(), s.data());
         } else {
           integrator->advance(times[i], seg.end, y_sample.data());
           hold_clamps(seg, y_sample);
-          record(i, times[i], y_sample.data());
+          if (m) {
+            integrator->sensitivities(s_sample.data());
+            hold_sens(s_sample);
+          }
+          record(i, times[i], y_sample.data(), s_sample.data());
         }
         ++i;
       }
       if (integrator && !last) {
         integrator->advance(seg.end, seg.end, y.data());
         hold_clamps(seg, y);
+        if (m) integrator->sensitivities(s.data());
       }
     }
   } catch (const SolverError& e) {

@@ -42,12 +42,16 @@ class Result:
     inputs : numpy.ndarray
         Input (medium) values in the model's units, shape (n_t, n_inputs).
     sensitivities : numpy.ndarray
-        d output / d parameter, shape (n_t, len(output_names), n_sens_params);
-        empty unless requested with ``simulate(..., sensitivities=[...])``.
+        d output / d parameter, shape (n_t, len(output_names), n_sens_params): entry
+        [i, k, j] is d output_names[k] / d sensitivity_parameters[j] at t[i]; empty
+        (last axis 0) unless requested with ``simulate(..., sensitivities=[...])``.
+    sensitivity_parameters : list of str
+        The parameters of the last axis of ``sensitivities``.
     media_change_days, breakpoints : numpy.ndarray
         Days of media changes; every breakpoint the integrator stopped at.
     stats : dict
-        Solver counters (steps, rhs_evals, jac_evals, ..., wall_seconds).
+        Solver counters (steps, rhs_evals, jac_evals, ..., wall_seconds; with
+        sensitivities also sens_rhs_evals and sens_nonlin_iters).
     status : str
         ``"success"`` or the failure message (with ``raise_on_failure=False``).
     success : bool

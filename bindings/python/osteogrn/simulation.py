@@ -74,7 +74,13 @@ def simulate(model: Union[Model, str, "os.PathLike[str]"],
     linear_solver : {"dense", "klu"}, optional
         Linear solver of the CVODES methods.
     sensitivities : sequence of str, optional
-        Parameter names for forward sensitivities (CVODES methods).
+        Parameter names θ for forward sensitivities (``cvode_bdf`` / ``cvode_adams``
+        only): ``Result.sensitivities[i, k, j]`` is d output_k / d θ_j at ``t[i]``,
+        outputs in the order of ``Result.output_names`` (species, then observables).
+        Computed by CVODES from the symbolic ∂f/∂y and ∂f/∂p, under error control with
+        tolerances rtol and atol / |θ_j|, and carried through every media change and
+        perturbation window (a "value" override of θ_j cuts the direct dependence inside
+        its window, a "scale" s multiplies it by s; a clamped species has sensitivity 0).
     record_steps : bool, optional
         Keep every accepted step in ``Result.step_log``.
 

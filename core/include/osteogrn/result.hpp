@@ -17,6 +17,8 @@ struct SolverStats {
   long lin_setups = 0;         // linear-solver setups / LU factorisations
   long restarts = 0;           // integrator (re)starts: one per segment
   double wall_seconds = 0.0;   // time spent in simulate()
+  long sens_rhs_evals = 0;     // sensitivity right-hand-side calls (each for all parameters)
+  long sens_nonlin_iters = 0;  // Newton iterations of the sensitivity corrector (staggered)
 };
 
 /// One accepted internal step [t_start, t_end] (recorded when SolverOptions::record_steps).
