@@ -10,6 +10,7 @@ import pytest
 import osteogrn as og
 from osteogrn.fitting import Observation, simulate_data
 from osteogrn.fitting.fit import make_problem
+from osteogrn.fitting.objective import Evaluator
 
 
 @pytest.fixture(scope="module")
@@ -107,19 +108,122 @@ def test_day0_fold_change_and_lognormal_scale(model):
     np.testing.assert_allclose(pred, 4.0 * fold, rtol=1e-5)
 
 
-def test_fd_and_sensitivity_jacobians_agree_when_available(model):
-    """With gradient="sensitivities" the Jacobian comes from res.sensitivities; where the core
-    cannot provide them, asking for them explicitly is an OptionError, and "auto" falls back."""
-    data = simulate_data(model, PROTOS, [7, 14], ["ALP", "OCN"], seed=3)
-    try:
-        pb = problem(model, data, "lognormal", ["k_mat", "d_alp"], gradient="sensitivities")
-    except og.OptionError as e:
-        assert "not available" in str(e)
-        assert problem(model, data, "lognormal", ["k_mat"], gradient="auto").gradient == "fd"
-        return
-    z = pb.to_z(np.array([0.3, 0.4]))
+# -- the sensitivity Jacobian, every observation model, log / linear / mixed scale ----------------
+O = Observation
+# Each case gives every observable one observation model; together they cover identity, fixed,
+# estimated and analytic scale and offset, fold change vs day 0 and vs a reference condition, and
+# additive and log-normal noise. ("ref": observables measured in om_bmp2 only, as a fold change
+# relative to osteogenic_medium.)
+JAC_CASES = {
+    "identity_fixed": {"ALP": O(), "OCN": O(noise="lognormal"),
+                       "mineral": O(scale=2.0, offset=0.1), "Runx2": O(scale=0.5,
+                                                                       noise="lognormal")},
+    "estimated": {"ALP": O(scale="estimate", offset="estimate"),
+                  "OCN": O(scale="estimate", noise="lognormal"),
+                  "mineral": O(offset="estimate"),
+                  "Sp7": O(scale="estimate", offset="estimate", noise="lognormal")},
+    "analytic": {"ALP": O(scale="analytic", offset="analytic"),
+                 "OCN": O(scale="analytic", noise="lognormal"),
+                 "mineral": O(scale="analytic"), "Runx2": O(scale=1.5, offset="analytic"),
+                 "Sp7": O(scale="analytic", offset="estimate")},
+    "fold_change": {"Runx2": O(fold_change="day0", scale="estimate", noise="lognormal"),
+                    "Ihh": O(fold_change="day0", scale="analytic"),
+                    "OCN": O(fold_change="osteogenic_medium", scale="analytic",
+                             noise="lognormal"),
+                    "mineral": O(fold_change="osteogenic_medium", offset="estimate"),
+                    "ALP": O(fold_change="osteogenic_medium", noise="lognormal")},
+}
+JAC_PARAMS = {"k_mat": 0.3, "d_alp": 0.4, "K_dex": 20.0, "w_smad": 10.0}
+JAC_BOUNDS = {"k_mat": (0.025, 2.5), "d_alp": (0.05, 5.0), "K_dex": (1.0, 100.0), "w_smad": (3.0, 50.0)}
+TIGHT = {"rtol": 1e-10, "atol": 1e-14}
+
+
+def _jac_data(model, observations):
+    truth = model.with_parameters(k_mat=0.2, d_alp=0.6, K_dex=15.0, w_smad=25.0)
+    both = [o for o, ob in observations.items()
+            if ob.fold_change in (None, "day0")]
+    ref = [o for o in observations if o not in both]
+    parts = [simulate_data(truth, PROTOS, [3, 7, 14], both, cv=0.1, seed=4, noise="additive")]
+    if ref:
+        parts.append(simulate_data(truth, {"om_bmp2": "om_bmp2"}, [3, 7, 14], ref, cv=0.1,
+                                   seed=5, noise="additive"))
+    data = pd.concat(parts, ignore_index=True)
+    for o, ob in observations.items():  # values of the order of the prediction
+        rows = data["observable"] == o
+        if isinstance(ob.scale, str):
+            data.loc[rows, ["value", "sigma"]] *= 3.0
+        if ob.fold_change is not None:
+            data.loc[rows, ["value", "sigma"]] /= data.loc[rows, "value"].min() / 2.0
+    return data
+
+
+def _central_jacobian(pb, z, rel=1e-4):
+    cols = []
+    for i in range(pb.n):
+        h = rel * max(1.0, abs(z[i]))
+        zp, zm = z.copy(), z.copy()
+        zp[i] += h
+        zm[i] -= h
+        rp = pb.residuals(zp, pb.simulate(zp, False)[0], None)[0]
+        rm = pb.residuals(zm, pb.simulate(zm, False)[0], None)[0]
+        cols.append((rp - rm) / (2 * h))
+    return np.stack(cols, axis=1)
+
+
+@pytest.mark.parametrize("log_scale", [True, False, {"k_mat", "K_dex"}],
+                         ids=["log", "linear", "mixed"])
+@pytest.mark.parametrize("case", list(JAC_CASES))
+def test_sensitivity_jacobian_matches_finite_differences_of_residuals(model, case, log_scale):
+    """The residual Jacobian built from res.sensitivities (chain rule through the observation
+    model and the log10 reparametrisation) equals central differences of the residuals."""
+    obs = JAC_CASES[case]
+    data = _jac_data(model, obs)
+    pb = make_problem(model, data, None, JAC_BOUNDS, obs, log_scale, "auto", 1e-4, TIGHT)
+    assert pb.gradient == "sensitivities"
+    n_obs_params = sum(ob.mode(w) == "estimate" for ob in obs.values()
+                       for w in ("scale", "offset"))
+    assert pb.n == len(JAC_PARAMS) + n_obs_params
+    assert list(pb.log[:4]) == ([True] * 4 if log_scale is True else [False] * 4
+                                if log_scale is False else [True, False, True, False])
+    p = [*JAC_PARAMS.values()] + [1.7 if w == "scale" else 0.05 for _, w in pb.obs_params]
+    z = pb.to_z(np.array(p))
     X, S, _ = pb.simulate(z, True)
-    J = pb.residuals(z, X, S)[1]
-    S_fd = output_sensitivities(pb, z)
-    J_fd = pb.residuals(z, X, S_fd)[1]
-    np.testing.assert_allclose(J, J_fd, rtol=1e-3, atol=1e-6 * np.abs(J_fd).max())
+    # The core's sensitivities, not a fallback: nonzero for every estimated model parameter.
+    assert S.shape == X.shape + (len(JAC_PARAMS),)
+    assert np.all(np.abs(S).max(axis=(0, 1)) > 0)
+    r, J, _, _ = pb.residuals(z, X, S)
+    assert np.all(np.isfinite(r)) and np.all(np.isfinite(J))
+    J_fd = _central_jacobian(pb, z)
+    col = np.abs(J_fd).max(axis=0)
+    assert np.all(col > 0)  # every column carries information (compared relative to its max)
+    np.testing.assert_allclose(J / col, J_fd / col, atol=1e-5, rtol=0)
+    # Through the Evaluator (what least_squares calls): residuals and Jacobian from one
+    # simulation per condition, and a profile's fixed column is neither simulated nor returned.
+    ev = Evaluator(pb)
+    np.testing.assert_array_equal(ev.fun(z), r)
+    np.testing.assert_array_equal(ev.jac(z), J)
+    assert ev.n_sims == len(pb.conditions)
+    ev1 = Evaluator(pb, fixed={1: z[1]})
+    free = np.delete(np.arange(pb.n), 1)
+    ev1.fun(z[free])
+    np.testing.assert_allclose(ev1.jac(z[free]), J[:, free], rtol=1e-6, atol=1e-9 * col.max())
+    assert ev1._sim[1].shape[-1] == len(JAC_PARAMS) and not ev1._sim[1][..., 1].any()
+
+
+def test_gradient_choice(model):
+    data = simulate_data(model, PROTOS, [7, 14], ["ALP", "OCN"], seed=3)
+
+    def grad(gradient, **opts):
+        return make_problem(model, data, None, ["k_mat"], "lognormal", True, gradient, 1e-4,
+                            opts).gradient
+
+    assert grad("auto") == "sensitivities"
+    assert grad("auto", method="cvode_adams") == "sensitivities"
+    assert grad("auto", method="dopri5") == "fd"
+    assert grad("fd") == "fd"
+    with pytest.raises(og.OptionError, match="method='rosenbrock4'"):
+        grad("sensitivities", method="rosenbrock4")
+    # Solver defaults per gradient: finite differences need the tighter tolerance.
+    pb_s = make_problem(model, data, None, ["k_mat"], None, True, "auto", 1e-4, {})
+    pb_f = make_problem(model, data, None, ["k_mat"], None, True, "fd", 1e-4, {})
+    assert pb_s.solver_options["rtol"] == 1e-7 and pb_f.solver_options["rtol"] == 1e-8

@@ -42,7 +42,7 @@ def data(model, protocols) -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def fitted(model, protocols, data):
     return og.fit(model, data, protocols=protocols, estimate=BOUNDS, observations="lognormal",
-                  n_starts=4, seed=3, threads=2, progress=False)
+                  n_starts=4, seed=3, threads=2, progress=False, gradient="sensitivities")
 
 
 def test_truth_differs_from_file_values(model):
@@ -54,6 +54,7 @@ def test_truth_differs_from_file_values(model):
 
 
 def test_every_estimate_within_10_percent(fitted):
+    assert fitted.gradient == "sensitivities"
     for name, truth in TRUTH.items():
         est = fitted.parameters[name]
         assert abs(est - truth) / truth < 0.10, (name, est, truth)
@@ -100,6 +101,10 @@ def test_fit_result_views(fitted, data, protocols):
     ws = fitted.starts
     assert {"start", "cost", "status", "n_evals", "n_sims", *TRUTH} <= set(ws.columns)
     assert fitted.n_simulations == ws["n_sims"].sum() > 0
+    # With sensitivities one simulation per condition gives residuals and Jacobian together:
+    # least_squares' jac calls reuse the evaluation at the same point.
+    np.testing.assert_array_equal(ws["n_sims"], 3 * ws["n_evals"])
+    assert (ws["n_jac"] > 0).all()
 
 
 # -- determinism: a smaller problem (2 parameters, 2 conditions) keeps this fast ---------------
@@ -113,9 +118,9 @@ def small_data(model):
                          ["ALP", "OCN"], cv=0.05, seed=5)
 
 
-def _fit_small(model, data, threads, seed=0):
+def _fit_small(model, data, threads, seed=0, gradient="sensitivities"):
     return og.fit(model, data, estimate=SMALL, observations="lognormal", n_starts=3, seed=seed,
-                  threads=threads, progress=False)
+                  threads=threads, progress=False, gradient=gradient)
 
 
 def test_same_seed_same_result_and_threads_agree(model, small_data):
@@ -129,7 +134,20 @@ def test_same_seed_same_result_and_threads_agree(model, small_data):
     pd.testing.assert_frame_equal(a.start_points, c.start_points)
     d = _fit_small(model, small_data, threads=1, seed=1)
     assert not np.allclose(a.start_points.to_numpy(), d.start_points.to_numpy())
+    assert a.gradient == "sensitivities"
     assert a.parameters["k_mat"] == pytest.approx(0.3, rel=0.1)
+
+
+def test_sensitivities_and_finite_differences_find_the_same_optimum(model, small_data):
+    s = _fit_small(model, small_data, threads=2)
+    f = _fit_small(model, small_data, threads=2, gradient="fd")
+    assert (s.gradient, f.gradient) == ("sensitivities", "fd")
+    # Each at its own solver tolerance (rtol 1e-7 / 1e-8): the same minimum.
+    assert s.cost == pytest.approx(f.cost, rel=1e-4)
+    for name in SMALL:
+        assert s.parameters[name] == pytest.approx(f.parameters[name], rel=1e-3)
+    # Finite differences need one extra simulation per condition and parameter per Jacobian.
+    assert f.n_simulations > 1.5 * s.n_simulations
 
 
 def test_progress_bar_runs(model, small_data, capsys):

@@ -10,17 +10,23 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from ..errors import OptionError, OsteogrnError
+from ..errors import OptionError, OsteogrnError, SolverError
 from ..model import Model
-from ..simulation import simulate
+from ..simulation import METHODS, simulate
 from .data import FitData
 from .objective import GRADIENTS, Evaluator, Problem
 from .observation import resolve_observations
 
 __all__ = ["fit", "make_problem", "run_least_squares"]
 
-#: Solver defaults for fitting: tighter than og.simulate's so that gradients are accurate.
-FIT_SOLVER_DEFAULTS = {"rtol": 1e-8, "atol": 1e-12}
+#: Solver defaults for fitting, tighter than og.simulate's. Forward differences with step h in z
+#: carry an error ~ rtol / h, so they need rtol 1e-8 for a useful Jacobian; sensitivities are
+#: accurate to the solver tolerance, and rtol 1e-7 already puts the cost within ~1e-4 of its
+#: converged value (profile thresholds are ~1.9), at about half the cost of rtol 1e-8.
+FIT_SOLVER_DEFAULTS = {"sensitivities": {"rtol": 1e-7, "atol": 1e-11},
+                       "fd": {"rtol": 1e-8, "atol": 1e-12}}
+#: Methods for which the core computes forward sensitivities (CVODES).
+SENSITIVITY_METHODS = ("cvode_bdf", "cvode_adams")
 _SOLVER_KEYS = ("method", "rtol", "atol", "max_steps", "max_step", "linear_solver")
 _LSQ_DEFAULTS = {"ftol": 1e-8, "xtol": 1e-8, "gtol": 1e-8, "max_nfev": 200}
 #: Inner re-optimisations of a profile start next to their optimum: looser tolerances suffice
@@ -60,21 +66,21 @@ def _bounds(model: Model, estimate: Any) -> Dict[str, Tuple[float, float]]:
     return out
 
 
-def _choose_gradient(gradient: str, model: Model, data: FitData, names: List[str],
-                     solver_options: Mapping[str, Any]) -> str:
+def _choose_gradient(gradient: str, solver_options: Mapping[str, Any]) -> str:
+    """"sensitivities" or "fd": "auto" takes sensitivities wherever the method has them."""
     if gradient not in GRADIENTS:
         raise OptionError(f"gradient must be one of {', '.join(GRADIENTS)}, got {gradient!r}")
-    if gradient == "fd":
-        return gradient
-    cond = data.conditions[0]
-    proto = data.protocol(cond)
-    try:  # the core may not provide sensitivities (or not for this method)
-        simulate(model, proto, t=[proto.duration], sensitivities=names[:1], **solver_options)
-    except OptionError as e:
+    if gradient != "auto":
         if gradient == "sensitivities":
-            raise OptionError(f"gradient='sensitivities' is not available: {e}") from None
-        return "fd"
-    return "sensitivities"
+            method = solver_options.get("method", "cvode_bdf")
+            if method not in SENSITIVITY_METHODS:
+                raise OptionError(f"gradient='sensitivities' needs method "
+                                  f"{' or '.join(map(repr, SENSITIVITY_METHODS))} (forward "
+                                  f"sensitivities come from CVODES), got method={method!r}; "
+                                  f"use gradient='fd' for it")
+        return gradient
+    method = solver_options.get("method", "cvode_bdf")
+    return "sensitivities" if method in SENSITIVITY_METHODS else "fd"
 
 
 def make_problem(model: Model, data: Any, protocols: Optional[Mapping[str, Any]], estimate: Any,
@@ -90,7 +96,11 @@ def make_problem(model: Model, data: Any, protocols: Optional[Mapping[str, Any]]
     if unknown:
         raise OptionError(f"unknown option {unknown[0]!r}; fit passes {', '.join(_SOLVER_KEYS)} "
                           f"to og.simulate")
-    opts = dict(FIT_SOLVER_DEFAULTS)
+    if "method" in solver_options and solver_options["method"] not in METHODS:
+        raise OptionError(f"unknown method {solver_options['method']!r}; valid methods: "
+                          f"{', '.join(METHODS)}")
+    grad = _choose_gradient(gradient, solver_options)
+    opts = dict(FIT_SOLVER_DEFAULTS[grad])
     opts.update(solver_options)
     if not isinstance(log_scale, bool):
         try:
@@ -104,7 +114,14 @@ def make_problem(model: Model, data: Any, protocols: Optional[Mapping[str, Any]]
         data, model, protocols)
     bounds = _bounds(model, estimate)
     obs = resolve_observations(observations, fdata.observables)
-    grad = _choose_gradient(gradient, model, fdata, list(bounds), opts)
+    # Bad solver options are the caller's error, not a failed start: one short run raises them
+    # here (a SolverError at the file's parameter values says nothing about the fit's).
+    proto = fdata.protocol(fdata.conditions[0])
+    try:
+        simulate(model, proto, t=[0.0], sensitivities=list(bounds)[:1] if grad ==
+                 "sensitivities" else None, **opts)
+    except SolverError:
+        pass
     return Problem(model, fdata, obs, bounds, log_scale, opts, grad, fd_step)
 
 
@@ -183,8 +200,11 @@ def fit(model: Union[Model, str], data: Any, protocols: Optional[Mapping[str, An
     progress : bool
         Show a tqdm progress bar over starts.
     gradient : {"auto", "sensitivities", "fd"}
-        Jacobian source; "auto" uses sensitivities where the core provides
-        them (CVODES methods) and finite differences otherwise.
+        Jacobian source. "sensitivities": forward sensitivities from CVODES
+        (one simulation per condition gives residuals and Jacobian; methods
+        cvode_bdf/cvode_adams only). "fd": forward finite differences (one
+        extra simulation per condition and parameter). "auto" (default):
+        sensitivities for the CVODES methods, finite differences otherwise.
     fd_step : float
         Forward-difference step in the optimisation variables.
     optimizer_options : mapping, optional
@@ -192,7 +212,9 @@ def fit(model: Union[Model, str], data: Any, protocols: Optional[Mapping[str, An
         max_nfev=200).
     **solver_options
         ``method, rtol, atol, max_steps, max_step, linear_solver`` for
-        :func:`osteogrn.simulate` (fitting defaults: rtol=1e-8, atol=1e-12).
+        :func:`osteogrn.simulate` (fitting defaults: rtol=1e-7, atol=1e-11 with
+        sensitivities; rtol=1e-8, atol=1e-12 with finite differences, whose
+        Jacobian error grows like rtol / fd_step).
 
     Returns
     -------

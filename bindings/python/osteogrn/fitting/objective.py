@@ -173,15 +173,20 @@ class Problem:
         return {name: float(p[i]) for i, name in enumerate(self.model_params)}
 
     # -- simulation ------------------------------------------------------------------
-    def simulate(self, z: np.ndarray, sens: bool) -> Tuple[np.ndarray, Optional[np.ndarray], int]:
+    def simulate(self, z: np.ndarray, sens: bool, which: Optional[np.ndarray] = None
+                 ) -> Tuple[np.ndarray, Optional[np.ndarray], int]:
         """Stacked outputs [n_grid, n_out] and d outputs / d z_model [n_grid, n_out, n_model].
 
-        Raises SolverError when a condition fails to integrate.
+        ``which`` (indices into the model parameters) limits the sensitivities
+        computed to those columns; the others are zero (a profile holds one
+        parameter fixed and never uses its column). Raises SolverError when a
+        condition fails to integrate.
         """
         values = self.model_values(z)
         model = self.model.with_parameters(values) if values else self.model
+        idx = np.arange(self.n_model) if which is None else np.asarray(which, dtype=int)
+        names = [self.model_params[i] for i in idx] if (sens and len(idx)) else None
         xs, ss = [], []
-        names = self.model_params if (sens and self.n_model) else None
         for c in self.conditions:
             r = simulate(model, self.protocols[c], t=self.times[c], sensitivities=names,
                          **self.solver_options)
@@ -190,8 +195,10 @@ class Problem:
                 ss.append(np.asarray(r.sensitivities))
         X = np.vstack(xs)
         S = None
-        if names:
-            S = np.concatenate(ss, axis=0) * self.dp_dz(z)[: self.n_model]
+        if sens:
+            S = np.zeros(X.shape + (self.n_model,))
+            if names:
+                S[:, :, idx] = np.concatenate(ss, axis=0) * self.dp_dz(z)[idx]
         return X, S, len(self.conditions)
 
     # -- residuals -------------------------------------------------------------------
@@ -346,6 +353,7 @@ class Evaluator:
         self.problem = problem
         self.fixed = dict(fixed or {})
         self.free = np.array([i for i in range(problem.n) if i not in self.fixed], dtype=int)
+        self.free_model = self.free[self.free < problem.n_model]
         self.n_sims = 0
         self.n_fun = 0
         self.n_jac = 0
@@ -367,7 +375,7 @@ class Evaluator:
         if key != self._sim_key:
             self._sim = None
             try:
-                X, S, k = self.problem.simulate(z, sens)
+                X, S, k = self.problem.simulate(z, sens, self.free_model)
                 self.n_sims += k
                 self._sim = (X, S)
             except SolverError:
