@@ -13,7 +13,7 @@ import pytest
 from matplotlib.figure import Figure
 
 import osteogrn as og
-from conftest import DATA, make_dex_protocol
+from conftest import DATA
 
 
 def test_all_names_exist():

@@ -13,7 +13,6 @@ from __future__ import annotations
 import functools
 import math
 import os
-import sys
 import warnings
 from typing import (TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, Sequence,
                     Tuple, Union)
@@ -185,21 +184,6 @@ def _outputs(outputs: Any) -> List[str]:
 
 
 # -- progress -------------------------------------------------------------------------
-class _TextProgress:
-    """A one-line progress report on stderr (tqdm is used instead when it is installed)."""
-
-    def __init__(self) -> None:
-        self._last = -1
-
-    def __call__(self, done: int, total: int) -> None:
-        percent = 100 if total == 0 else int(100 * done / total)
-        if percent != self._last:
-            self._last = percent
-            end = "\n" if done >= total else ""
-            sys.stderr.write(f"\rsimulate_batch: {done}/{total} tasks ({percent}%)" + end)
-            sys.stderr.flush()
-
-
 def _progress_callback(progress: Any) -> Tuple[Optional[Callable[[int, int], None]],
                                                 Callable[[], None]]:
     """-> (callback(done, total) or None, close())."""
@@ -210,10 +194,8 @@ def _progress_callback(progress: Any) -> Tuple[Optional[Callable[[int, int], Non
     if progress is not True:
         raise OptionError(f"progress must be True, False or a callable (done, total), "
                           f"got {progress!r}")
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:
-        return _TextProgress(), lambda: None
+    from tqdm.auto import tqdm  # a dependency of the package (also used by og.fit)
+
     bar = tqdm(total=0, desc="simulate_batch", unit="task")
 
     def update(done: int, total: int) -> None:
@@ -343,7 +325,7 @@ def simulate_batch(model: Union[Model, str, "os.PathLike[str]"],
         C++ worker threads; None = every core (``hardware_concurrency``). With
         an ``executor``: threads per chunk (default 1, one per worker slot).
     progress : bool or callable, optional
-        True: a progress bar (tqdm if installed, else a line on stderr). A
+        True: a tqdm progress bar on stderr. A
         callable gets ``(done, total)`` tasks about every 0.1 s. Ctrl-C, or an
         exception raised by the callable, cancels the batch.
     executor : concurrent.futures.Executor or dask.distributed.Client, optional

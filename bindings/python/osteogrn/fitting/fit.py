@@ -6,13 +6,16 @@ import math
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
 from ..errors import OptionError, OsteogrnError, SolverError
 from ..model import Model
 from ..simulation import METHODS, simulate
+
+if TYPE_CHECKING:
+    from .result import FitResult
 from .data import FitData
 from .objective import GRADIENTS, Evaluator, Problem
 from .observation import resolve_observations

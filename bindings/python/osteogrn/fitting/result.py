@@ -18,7 +18,6 @@ if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.figure import Figure
 
-    from ..model import Model
     from ..result import Result
 
 __all__ = ["FitResult"]
