@@ -3,6 +3,7 @@
 // walks segment by segment (DESIGN.md "Integration"). Implementations: cvode_integrator.cpp
 // (cvode_bdf, cvode_adams) and odeint_integrator.cpp (dopri5, rosenbrock4).
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -23,6 +24,18 @@ class OdeSystem {
   virtual void rhs(double t, const double* y, double* dydt) = 0;
   /// J = ∂f/∂y, dense column-major n×n: J[col * n + row]. Every entry must be written.
   virtual void jacobian(double t, const double* y, double* J) = 0;
+  /// Sparse ∂f/∂y for sparse linear solvers (linear_solver "klu"): the structural non-zeros in
+  /// CSC order, colptr (size()+1 entries) and rows (sorted within each column), with every
+  /// diagonal entry present (the Newton matrix I - γJ needs it). Returns false if the system
+  /// has no sparse Jacobian. Called once per integrator, not per step.
+  virtual bool jacobian_pattern(std::vector<std::int64_t>& /*colptr*/,
+                                std::vector<std::int64_t>& /*rows*/) const {
+    return false;
+  }
+  /// Values of ∂f/∂y at the entries of jacobian_pattern(), in its order; every entry written.
+  virtual void sparse_jacobian(double /*t*/, const double* /*y*/, double* /*values*/) {
+    throw OptionError("this system has no sparse Jacobian");
+  }
   /// out = ∂f/∂t (explicit time dependence; needed by rosenbrock4).
   virtual void dfdt(double t, const double* y, double* out) = 0;
   /// Name of state i for error messages.

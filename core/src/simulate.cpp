@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <limits>
 #include <memory>
@@ -56,12 +57,9 @@ void SolverOptions::validate() const {
                       fmt(max_step));
   if (linear_solver != "dense" && linear_solver != "klu")
     throw OptionError("unknown linear_solver '" + linear_solver + "'; valid: dense, klu");
-  if (linear_solver == "klu") {
-    if (method == Method::dopri5 || method == Method::rosenbrock4)
-      throw OptionError("linear_solver 'klu' applies to cvode_bdf/cvode_adams only, not " +
-                        std::string(to_string(method)));
-    throw OptionError("linear_solver 'klu' is not available yet; use 'dense'");
-  }
+if (linear_solver == "klu" && (method == Method::dopri5 || method == Method::rosenbrock4))
+    throw OptionError("linear_solver 'klu' applies to cvode_bdf/cvode_adams only, not " +
+                      std::string(to_string(method)));
   if (!sensitivities.empty() && method != Method::cvode_bdf && method != Method::cvode_adams)
     throw OptionError("sensitivities need a CVODES method (cvode_bdf or cvode_adams); method '" +
                       std::string(to_string(method)) + "' does not support them");
@@ -106,6 +104,7 @@ class ModelSystem final : public detail::OdeSystem {
       ojy_values_.resize(cm_.obs_jac_y_pattern.nnz());
       ojp_values_.resize(cm_.obs_jac_p_pattern.nnz());
     }
+    build_sparse_pattern();
     const std::vector<double>& theta = model.parameter_values();
     for (std::size_t j = 0; j < sens_.size(); ++j) {
       slot_[sens_[j]] = static_cast<long>(j);
@@ -214,6 +213,25 @@ class ModelSystem final : public detail::OdeSystem {
     }
   }
 
+  bool jacobian_pattern(std::vector<std::int64_t>& colptr,
+                        std::vector<std::int64_t>& rows) const override {
+    colptr = csc_colptr_;
+    rows = csc_rows_;
+    return true;
+  }
+
+  // O(nnz): the tape's values scattered into the pattern; diagonal fill-ins and the rows of
+  // clamped species are 0.
+  void sparse_jacobian(double t, const double* y, double* values) override {
+    schedule_.inputs(k_, t, u_.data());
+    std::fill(values, values + csc_rows_.size(), 0.0);
+    if (jac_values_.empty()) return;
+    cm_.jac_y.eval(args(y, t), jac_values_.data(), work_.data());
+    const auto& pat = cm_.jac_y_pattern;
+    for (std::size_t e = 0; e < pat.nnz(); ++e)
+      if (!clamped_[pat.rows[e]]) values[csc_pos_[e]] = jac_values_[e];
+  }
+
   // ∂f/∂t = explicit ∂f/∂t + Σ_k ∂f/∂u_k · du_k/dt (inputs decay in closed form).
   void dfdt(double t, const double* y, double* out) override {
     schedule_.inputs(k_, t, u_.data());
@@ -242,6 +260,31 @@ class ModelSystem final : public detail::OdeSystem {
   }
 
  private:
+  // jac_y_pattern (CSC order) merged with the diagonal; csc_pos_[e] = where tape output e goes.
+  void build_sparse_pattern() {
+    const auto& pat = cm_.jac_y_pattern;
+    csc_colptr_.assign(n_ + 1, 0);
+    csc_rows_.clear();
+    csc_rows_.reserve(pat.nnz() + n_);
+    csc_pos_.resize(pat.nnz());
+    std::size_t e = 0;
+    for (std::size_t c = 0; c < n_; ++c) {
+      bool diagonal = false;
+      for (; e < pat.nnz() && pat.cols[e] == c; ++e) {
+        if (!diagonal && pat.rows[e] >= c) {
+          if (pat.rows[e] != c) csc_rows_.push_back(static_cast<std::int64_t>(c));
+          diagonal = true;
+        }
+        csc_pos_[e] = csc_rows_.size();
+        csc_rows_.push_back(pat.rows[e]);
+      }
+      if (!diagonal) csc_rows_.push_back(static_cast<std::int64_t>(c));
+      csc_colptr_[c + 1] = static_cast<std::int64_t>(csc_rows_.size());
+    }
+    if (e != pat.nnz())
+      throw Error("internal: jac_y_pattern of model '" + cm_.name + "' is not in CSC order");
+  }
+
   EvalArgs args(const double* y, double t) const {
     EvalArgs a;
     a.y = y;
@@ -264,6 +307,9 @@ class ModelSystem final : public detail::OdeSystem {
   std::vector<long> slot_;
   std::vector<double> dp_dtheta_, scale_;
   std::vector<double> jp_values_, ojy_values_, ojp_values_;
+  // Sparse Jacobian (KLU): CSC pattern with the diagonal, position of each jac_y tape output.
+  std::vector<std::int64_t> csc_colptr_, csc_rows_;
+  std::vector<std::size_t> csc_pos_;
 };
 
 // Parameter indices of the requested sensitivity names; OptionError listing the valid ones.
