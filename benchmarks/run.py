@@ -290,7 +290,7 @@ def main(argv=None) -> int:
               "KLU speed-up | steps |")
         print("|---:|---:|---:|---:|---:|---:|---:|")
         for n, reps, tl, td, tk, st in rows:
-            klu = f"{tk * 1e3:.1f}" if tk is not None else "n/a (not built yet)"
+            klu = f"{tk * 1e3:.1f}" if tk is not None else "n/a (KLU refused)"
             sp = f"{td / tk:.2f}x" if tk is not None else "n/a"
             print(f"| {n} | {reps} | {tl * 1e3:.1f} | {td * 1e3:.1f} | {klu} | {sp} | "
                   f"{int(st.get('steps', 0))} |")
