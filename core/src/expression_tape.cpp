@@ -2,9 +2,11 @@
 // caller-owned work array (no allocation, no virtual calls). Instructions are scheduled into
 // runs of the same op, so that eval dispatches once per run, not once per instruction.
 //
-// Work layout: constants (copied in at the start of eval), then the leaves the program uses
-// (gathered from y, p, u, t), then one slot per instruction result (SSA; hash-consing gives
-// each distinct subexpression exactly one slot, across all outputs).
+// Work layout: constants (copied in at the start of eval), then the leaves as whole blocks
+// y[0..ny), p[0..np), u[0..nu), t (ny = 1 + the largest species index used, and so on: one
+// memcpy per block is much cheaper than gathering the used leaves one by one), then one slot per
+// instruction result (SSA; hash-consing gives each distinct subexpression exactly one slot,
+// across all outputs).
 #include <algorithm>
 #include <cstring>
 #include <unordered_map>
@@ -49,6 +51,9 @@ namespace detail {
   X(Hill2, detail::hill2(w[i.a], w[i.b]))                                              \
   X(HillRep1, detail::hill_rep1(w[i.a], w[i.b]))                                       \
   X(HillRep2, detail::hill_rep2(w[i.a], w[i.b]))                                       \
+  X(PowPos, detail::pow_fn(detail::pos(w[i.a]), w[i.b]))                               \
+  X(HillN, w[i.a] / (w[i.b] + w[i.a]))                                                 \
+  X(HillRepN, w[i.b] / (w[i.b] + w[i.a]))                                              \
   X(MulAdd, w[i.a] * w[i.b] + w[i.c])                                                  \
   X(MulSub, w[i.a] * w[i.b] - w[i.c])                                                  \
   X(SubMul, w[i.c] - w[i.a] * w[i.b])                                                  \
@@ -60,6 +65,7 @@ namespace detail {
 // Hill functions with the literal exponents 1 and 2 that models write most: no call to pow and
 // no test of n. Bit-identical to hill_fn/hill_rep_fn, because pow_fn(v, 1) == std::pow(v, 1)
 // == v exactly and pow_fn(v, 2) is v*v by definition.
+inline double pos(double x) noexcept { return x > 0.0 ? x : 0.0; }
 inline double hill1(double x, double k) noexcept {
   const double v = x > 0.0 ? x : 0.0;
   return v / (k + v);
@@ -97,16 +103,10 @@ struct Group {
   std::uint32_t begin, end;
 };
 
-/// work[slot] = y/p/u[index]: leaves are gathered before the program runs, by tight loops that
-/// need no dispatch.
-struct Load {
-  std::uint32_t index, slot;
-};
-
 struct TapeCode {
   std::vector<double> constants;       // work[0 .. constants.size())
-  std::vector<Load> load_y, load_p, load_u;
-  std::uint32_t time_slot = 0;
+  // Leaf blocks: work[y_slot + k] = y[k] for k < n_y, and so on; time at work[time_slot].
+  std::uint32_t y_slot = 0, n_y = 0, p_slot = 0, n_p = 0, u_slot = 0, n_u = 0, time_slot = 0;
   bool uses_time = false;
   std::vector<Operands> code;          // in an order that respects dependencies
   std::vector<Group> groups;           // partition of code into same-op runs
@@ -154,7 +154,7 @@ struct Compiler {
   std::vector<Instr> code;
   std::unordered_map<Key, std::uint32_t, KeyHash> cse;       // structural key -> slot
   std::unordered_map<const Node*, std::uint32_t> by_node;    // node -> slot (DAG walk)
-  std::vector<std::pair<int, std::uint32_t>> leaves;          // (kind, index)
+  std::uint32_t leaf_count[4] = {0, 0, 0, 0};                // 1 + largest index, per kind
   static constexpr std::uint32_t kInstrBit = 0x80000000u;     // provisional instruction slot
   static constexpr std::uint32_t kLeafBit = 0x40000000u;      // provisional leaf slot
 
@@ -170,15 +170,20 @@ struct Compiler {
     return slot;
   }
 
-  /// A leaf of kind 0..3 (y, p, u, t): one slot per distinct leaf.
+  /// A leaf of kind 0..3 (y, p, u, t): provisional slot kLeafBit | kind << 28 | index.
   std::uint32_t leaf(int kind, std::uint32_t index) {
-    Key k{static_cast<std::uint8_t>(250 + kind), index, kNone, kNone, kNone};
-    auto it = cse.find(k);
-    if (it != cse.end()) return it->second;
-    const std::uint32_t slot = kLeafBit | static_cast<std::uint32_t>(leaves.size());
-    leaves.push_back({kind, index});
-    cse.emplace(k, slot);
-    return slot;
+    if (index >= kLeafIndexLimit) throw Error("Tape::compile: leaf index too large");
+    leaf_count[kind] = std::max(leaf_count[kind], index + 1);
+    return kLeafBit | static_cast<std::uint32_t>(kind) << 28 | index;
+  }
+  static constexpr std::uint32_t kLeafIndexLimit = 1u << 26;
+  std::uint32_t leaf_base(int kind) const {
+    std::uint32_t b = static_cast<std::uint32_t>(constants.size());
+    for (int k = 0; k < kind; ++k) b += leaf_count[k];
+    return b;
+  }
+  std::uint32_t n_leaf_slots() const {
+    return leaf_count[0] + leaf_count[1] + leaf_count[2] + leaf_count[3];
   }
 
   std::uint32_t emit(TOp op, std::uint64_t bits, std::uint32_t a, std::uint32_t b = kNone,
@@ -269,8 +274,12 @@ struct Compiler {
           slot = emit(op, 0, a, run(*n.args[1]));
           break;
         }
+        // General n: the two powers as instructions of their own, so that hill and hill_rep
+        // of the same x and n share x^n. Same operations, in the same order, as hill_fn.
         const std::uint32_t a = run(*n.args[0]), b = run(*n.args[1]), c = run(*n.args[2]);
-        slot = emit(lower(n.op), 0, a, b, c);
+        const std::uint32_t xn = emit(TOp::PowPos, 0, a, c);
+        const std::uint32_t kn = emit(TOp::Pow, 0, b, c);
+        slot = emit(n.op == Op::Hill ? TOp::HillN : TOp::HillRepN, 0, xn, kn);
         break;
       }
       case Op::Pow:
@@ -296,8 +305,9 @@ struct Compiler {
   std::uint32_t fix(std::uint32_t s) const {
     if (s == kNone) return 0;
     const auto nc = static_cast<std::uint32_t>(constants.size());
-    if (s & kInstrBit) return nc + static_cast<std::uint32_t>(leaves.size()) + (s & ~kInstrBit);
-    if (s & kLeafBit) return nc + (s & ~kLeafBit);
+    if (s & kInstrBit) return nc + n_leaf_slots() + (s & ~kInstrBit);
+    if (s & kLeafBit)
+      return leaf_base(static_cast<int>(s >> 28 & 3u)) + (s & (kLeafIndexLimit - 1));
     return s;
   }
 };
@@ -422,20 +432,17 @@ Tape Tape::compile(const std::vector<Expr>& outputs) {
     if (!outputs[i]) throw Error("Tape::compile: output " + std::to_string(i) + " is empty");
     out_slots.push_back(comp.run(*outputs[i].node()));
   }
-  if (comp.constants.size() + comp.leaves.size() + comp.code.size() >= Compiler::kLeafBit)
+  if (comp.constants.size() + comp.n_leaf_slots() + comp.code.size() >= Compiler::kLeafBit)
     throw Error("Tape::compile: program too large");
   auto code = std::make_shared<detail::TapeCode>();
-  for (std::size_t k = 0; k < comp.leaves.size(); ++k) {
-    const auto [kind, index] = comp.leaves[k];
-    const std::uint32_t slot = comp.fix(Compiler::kLeafBit | static_cast<std::uint32_t>(k));
-    if (kind == 0) code->load_y.push_back({index, slot});
-    if (kind == 1) code->load_p.push_back({index, slot});
-    if (kind == 2) code->load_u.push_back({index, slot});
-    if (kind == 3) {
-      code->uses_time = true;
-      code->time_slot = slot;
-    }
-  }
+  code->y_slot = comp.leaf_base(0);
+  code->n_y = comp.leaf_count[0];
+  code->p_slot = comp.leaf_base(1);
+  code->n_p = comp.leaf_count[1];
+  code->u_slot = comp.leaf_base(2);
+  code->n_u = comp.leaf_count[2];
+  code->time_slot = comp.leaf_base(3);
+  code->uses_time = comp.leaf_count[3] > 0;
   for (auto& ins : comp.code) {
     ins.dst = comp.fix(ins.dst);
     ins.a = comp.fix(ins.a);
@@ -443,10 +450,10 @@ Tape Tape::compile(const std::vector<Expr>& outputs) {
     ins.c = comp.fix(ins.c);
   }
   for (auto& s : out_slots) s = comp.fix(s);
-  code->work_size = comp.constants.size() + comp.leaves.size() + comp.code.size();
+  code->work_size = comp.constants.size() + comp.n_leaf_slots() + comp.code.size();
   code->n_operations = comp.code.size();
   const auto first_instr_slot =
-      static_cast<std::uint32_t>(comp.constants.size() + comp.leaves.size());
+      static_cast<std::uint32_t>(comp.constants.size() + comp.n_leaf_slots());
   fuse_products(comp.code, out_slots, first_instr_slot);
   schedule(comp.code, first_instr_slot, *code);
   code->constants = std::move(comp.constants);
@@ -462,9 +469,9 @@ void Tape::eval(const EvalArgs& args, double* out, double* work) const noexcept 
   double* const w = work;
   if (!tc.constants.empty())
     std::memcpy(w, tc.constants.data(), tc.constants.size() * sizeof(double));
-  for (const auto& l : tc.load_y) w[l.slot] = args.y[l.index];
-  for (const auto& l : tc.load_p) w[l.slot] = args.p[l.index];
-  for (const auto& l : tc.load_u) w[l.slot] = args.u[l.index];
+  if (tc.n_y != 0) std::memcpy(w + tc.y_slot, args.y, tc.n_y * sizeof(double));
+  if (tc.n_p != 0) std::memcpy(w + tc.p_slot, args.p, tc.n_p * sizeof(double));
+  if (tc.n_u != 0) std::memcpy(w + tc.u_slot, args.u, tc.n_u * sizeof(double));
   if (tc.uses_time) w[tc.time_slot] = args.t;
 
   // One dispatch per group, then a tight loop over its instructions: the loop branch predicts

@@ -133,6 +133,61 @@ TEST(Tape, EdgeCases) {
   EXPECT_THROW(Tape::compile({Expr()}), Error);
 }
 
+TEST(Tape, HillWithAParameterExponentSharesThePowerOfX) {
+  // hill and hill_rep of the same x and n share x^n (one pow instead of two), and stay
+  // bit-identical to evaluate for n = 2 (pow_fn squares), fractional n, x <= 0, K = 0, NaN.
+  const std::vector<Expr> outs = {resolved("hill(x, K, n)"), resolved("hill_rep(x, k1, n)"),
+                                  resolved("hill(y - 4, k2, n) + hill_rep(z, K, n)")};
+  const Tape shared = Tape::compile({outs[0], outs[1]});
+  EXPECT_EQ(shared.n_instructions(), 5u);  // x^n, K^n, k1^n, hill, hill_rep
+  EXPECT_EQ(Tape::compile({outs[0]}).n_instructions() +
+                Tape::compile({outs[1]}).n_instructions(), 6u);
+  const Tape tape = Tape::compile(outs);
+  const double xs[] = {2.0, 0.0, -1.0, 1e-300, NAN}, ns[] = {2.0, 0.5, 4.0, 1.0, 0.0, NAN},
+               ks[] = {1.5, 0.0, 3.0};
+  int compared = 0;
+  for (double x : xs)
+    for (double n : ns)
+      for (double k : ks) {
+        Point pt;
+        pt.y[0] = x;
+        pt.y[2] = -x;
+        pt.p[0] = k;
+        pt.p[1] = n;
+        const std::vector<double> got = run(tape, pt);
+        for (std::size_t i = 0; i < outs.size(); ++i, ++compared) {
+          const double want = evaluate(outs[i], pt.args());
+          EXPECT_TRUE(same_value(got[i], want)) << to_string(outs[i]) << " at x=" << x
+                                                << " n=" << n << " K=" << k << ": " << got[i]
+                                                << " vs " << want;
+        }
+      }
+  EXPECT_EQ(compared, 5 * 6 * 3 * 3);
+}
+
+TEST(Tape, LeafBlocksWithLargeAndUnusedIndices) {
+  // Leaves are copied as whole blocks y[0..max], p[0..max], u[0..max]: unused indices in
+  // between must not disturb the values, and every block must land in its own slots.
+  std::vector<double> y(1001), p(600), u(8);
+  for (std::size_t i = 0; i < y.size(); ++i) y[i] = 1.0 + 0.5 * static_cast<double>(i);
+  for (std::size_t i = 0; i < p.size(); ++i) p[i] = -2.0 - static_cast<double>(i);
+  for (std::size_t i = 0; i < u.size(); ++i) u[i] = 100.0 + static_cast<double>(i);
+  const Expr y0 = Expr::species(0), y1000 = Expr::species(1000), p599 = Expr::parameter(599),
+             p3 = Expr::parameter(3), u7 = Expr::input(7);
+  const std::vector<Expr> outs = {
+      Expr::make(Op::Mul, {y1000, p599}), Expr::make(Op::Sub, {u7, y0}),
+      Expr::make(Op::Div, {p3, Expr::make(Op::Add, {Expr::time(), Expr::constant(0.25)})}),
+      y1000, p599, u7};
+  const Tape tape = Tape::compile(outs);
+  std::vector<double> work(tape.work_size(), NAN), out(tape.n_outputs());
+  const EvalArgs args{y.data(), p.data(), u.data(), 0.75};
+  tape.eval(args, out.data(), work.data());
+  EXPECT_EQ(out, (std::vector<double>{501.0 * -601.0, 107.0 - 1.0, -5.0 / 1.0, 501.0, -601.0,
+                                      107.0}));
+  for (std::size_t i = 0; i < outs.size(); ++i)
+    EXPECT_TRUE(same_value(out[i], evaluate(outs[i], args))) << i;
+}
+
 TEST(Tape, ConcurrentEvaluationWithSeparateWorkBuffers) {
   testing_util::RandomExpr gen(9);
   std::vector<Expr> outs;
