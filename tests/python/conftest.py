@@ -61,3 +61,37 @@ def dex_protocol() -> og.Protocol:
 @pytest.fixture(scope="session")
 def minimal_protocol() -> og.Protocol:
     return og.load_protocol(DATA / "protocols" / "minimal.json")
+
+
+def gil_released_during(call) -> bool:
+    """True if `call()` releases the GIL while it runs.
+
+    With a huge switch interval, a thread holding the GIL keeps it until it blocks. The main
+    thread sleeps in short steps (releasing the GIL) and looks at a flag the worker sets just
+    around the call: it can only see the flag up if the call released the GIL.
+    """
+    import sys
+    import threading
+    import time
+
+    state = {"in_call": False, "seen": 0}
+    done = threading.Event()
+
+    def run():
+        state["in_call"] = True
+        call()
+        state["in_call"] = False
+        done.set()
+
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(30.0)
+    try:
+        worker = threading.Thread(target=run)
+        worker.start()
+        while not done.is_set():
+            time.sleep(0.001)
+            state["seen"] += state["in_call"]
+        worker.join()
+    finally:
+        sys.setswitchinterval(old)
+    return state["seen"] > 0

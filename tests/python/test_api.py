@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-import threading
-import time
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +10,7 @@ import pytest
 from matplotlib.figure import Figure
 
 import osteogrn as og
-from conftest import DATA
+from conftest import DATA, gil_released_during
 
 
 def test_all_names_exist():
@@ -378,33 +375,10 @@ def test_threads_give_identical_results(small_model, dex_protocol):
 
 
 def test_gil_is_released_during_simulate(small_model, dex_protocol):
-    # With a huge switch interval, a thread holding the GIL keeps it until it blocks. The main
-    # thread sleeps in short steps (releasing the GIL) and looks at a flag the worker sets just
-    # around the C++ call: it can only see the flag up if the C++ call released the GIL.
     from osteogrn import _core
     t = np.linspace(0, 14, 200_001).tolist()
-    state = {"in_cpp": False, "seen": 0}
-    done = threading.Event()
-
-    def run():
-        state["in_cpp"] = True
-        _core.simulate(small_model._core, dex_protocol._core, t, method="dopri5", rtol=1e-12,
-                       atol=1e-14)
-        state["in_cpp"] = False
-        done.set()
-
-    old = sys.getswitchinterval()
-    sys.setswitchinterval(30.0)
-    try:
-        worker = threading.Thread(target=run)
-        worker.start()
-        while not done.is_set():
-            time.sleep(0.001)
-            state["seen"] += state["in_cpp"]
-        worker.join()
-    finally:
-        sys.setswitchinterval(old)
-    assert state["seen"] > 0
+    assert gil_released_during(lambda: _core.simulate(
+        small_model._core, dex_protocol._core, t, method="dopri5", rtol=1e-12, atol=1e-14))
 
 
 def test_parse_expression():

@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import io
 import pickle
-import sys
-import threading
-import time
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
 import numpy as np
@@ -15,6 +12,7 @@ import pandas as pd
 import pytest
 
 import osteogrn as og
+from conftest import gil_released_during
 
 T = [0, 0.5, 3, 3.0001, 7.25, 14, 20, 21]
 NAMES = ["K_dex", "b_runx2", "K_pi"]
@@ -315,29 +313,8 @@ def test_raising_progress_cancels(model):
 
 
 def test_gil_is_released_for_the_whole_batch(model):
-    # As test_api's test for simulate: with a huge switch interval only a released GIL lets
-    # the main thread see the worker inside the C++ call.
     from osteogrn import _core
     om = og.load_protocol("osteogenic_medium")
     sets = np.tile(SETS, (10, 1))
-    state = {"in_cpp": False, "seen": 0}
-    done = threading.Event()
-
-    def run():
-        state["in_cpp"] = True
-        _core.simulate_batch(model._core, [om._core], NAMES, sets, [], threads=1)
-        state["in_cpp"] = False
-        done.set()
-
-    old = sys.getswitchinterval()
-    sys.setswitchinterval(30.0)
-    try:
-        worker = threading.Thread(target=run)
-        worker.start()
-        while not done.is_set():
-            time.sleep(0.001)
-            state["seen"] += state["in_cpp"]
-        worker.join()
-    finally:
-        sys.setswitchinterval(old)
-    assert state["seen"] > 0
+    assert gil_released_during(
+        lambda: _core.simulate_batch(model._core, [om._core], NAMES, sets, [], threads=1))
