@@ -8,7 +8,6 @@
 #include <chrono>
 #include <cmath>
 #include <condition_variable>
-#include <cstdio>
 #include <exception>
 #include <limits>
 #include <mutex>
@@ -20,16 +19,15 @@
 #include "osteogrn/errors.hpp"
 #include "osteogrn/result.hpp"
 #include "osteogrn/schedule.hpp"
+#include "sample_times.hpp"
+#include "text_util.hpp"
 
 namespace osteogrn {
 
+using detail::format_short;
+
 namespace {
 
-std::string fmt(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.10g", v);
-  return buf;
-}
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
@@ -100,16 +98,9 @@ Batch::Batch(const Model& model, std::vector<Protocol> protocols,
   if (t.empty()) {
     t_ = default_times(longest);
   } else {
-    for (std::size_t i = 0; i < t.size(); ++i) {
-      const std::string where = "sample time t[" + std::to_string(i) + "] = " + fmt(t[i]);
-      if (!std::isfinite(t[i])) throw OptionError(where + " is not finite");
-      if (t[i] < 0.0 || t[i] > shortest)
-        throw OptionError(where + " lies outside [0, " + fmt(shortest) +
-                          "], the duration of the shortest protocol in the batch");
-      if (i > 0 && t[i] < t[i - 1])
-        throw OptionError(where + " is smaller than t[" + std::to_string(i - 1) +
-                          "]; sample times must be sorted");
-    }
+    detail::check_sample_times(
+        t, shortest,
+        "[0, " + format_short(shortest) + "], the duration of the shortest protocol in the batch");
     t_ = t;
   }
   for (const Protocol& p : protocols_) {
@@ -135,10 +126,11 @@ void Batch::check_parameters(const double* values, std::size_t n_sets) const {
       const ParameterInfo& info = model_.parameters()[columns_[c]];
       const std::string where = "parameter set " + std::to_string(s) + ": '" + info.name + "' = ";
       if (!std::isfinite(v))
-        throw ModelError(where + fmt(v) + " is not finite", {}, "/parameters/" + info.name);
+        throw ModelError(where + format_short(v) + " is not finite", {},
+                         "/parameters/" + info.name);
       if (v < info.min || v > info.max)
-        throw ModelError(where + fmt(v) + " lies outside its bounds [" + fmt(info.min) + ", " +
-                             fmt(info.max) + "]",
+        throw ModelError(where + format_short(v) + " lies outside its bounds [" +
+                             format_short(info.min) + ", " + format_short(info.max) + "]",
                          {}, "/parameters/" + info.name);
     }
   }

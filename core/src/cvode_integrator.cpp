@@ -11,7 +11,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <cstdio>
 #include <exception>
 #include <string>
 #include <utility>
@@ -20,16 +19,12 @@
 #include "odeint_integrator.hpp"
 #include "osteogrn/errors.hpp"
 #include "sundials_flags.hpp"
+#include "text_util.hpp"
 
 namespace osteogrn::detail {
 
 namespace {
 
-std::string fmt(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.10g", v);
-  return buf;
-}
 
 // RAII handles. Members of CvodeIntegrator are declared context first, so it is freed last.
 struct ContextDeleter {
@@ -459,7 +454,7 @@ class CvodeIntegrator final : public Integrator {
         reason = too_much_work_reason(options_.max_steps, tout, options_.method);
         if (nonfinite_)  // CVODES kept shrinking the step to stay clear of NaN/Inf values
           reason += "; note: the model returned a non-finite value (NaN or Inf) in the " +
-                    nonfinite_where() + " at t = " + fmt(nonfinite_t_) +
+                    nonfinite_where() + " at t = " + format_short(nonfinite_t_) +
                     ", which the solver could not step past";
         break;
       case CV_TOO_MUCH_ACC:
@@ -484,7 +479,7 @@ class CvodeIntegrator final : public Integrator {
         if (nonfinite_) {
           tcur = nonfinite_t_;
           reason = "the model returned a non-finite value (NaN or Inf) in the " +
-                   nonfinite_where() + " at t = " + fmt(nonfinite_t_) +
+                   nonfinite_where() + " at t = " + format_short(nonfinite_t_) +
                    "; check for division by zero, log/sqrt of negative values or overflow";
           break;
         }
@@ -555,7 +550,7 @@ std::string too_much_work_reason(long max_steps, double tout, Method method) {
   else
     advice += " or check the model for stiffness or fast oscillations";
   return "maximum number of steps (" + std::to_string(max_steps) + ") reached before t = " +
-         fmt(tout) + "; " + advice;
+         format_short(tout) + "; " + advice;
 }
 
 }  // namespace osteogrn::detail

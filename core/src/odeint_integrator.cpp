@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 #include <limits>
 #include <optional>
 #include <string>
@@ -14,6 +13,7 @@
 #include <boost/numeric/ublas/vector.hpp>
 
 #include "osteogrn/errors.hpp"
+#include "text_util.hpp"
 
 namespace osteogrn::detail {
 
@@ -22,11 +22,6 @@ namespace {
 namespace odeint = boost::numeric::odeint;
 namespace ublas = boost::numeric::ublas;
 
-std::string fmt(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.10g", v);
-  return buf;
-}
 
 constexpr double kEps = std::numeric_limits<double>::epsilon();
 
@@ -106,7 +101,7 @@ class OdeintIntegrator : public Integrator {
   std::string nonfinite_note() const {
     if (!nonfinite_) return {};
     return "; note: the model returned a non-finite value (NaN or Inf) in the equation of " +
-           system_.state_name(nonfinite_index_) + " at t = " + fmt(nonfinite_t_) +
+           system_.state_name(nonfinite_index_) + " at t = " + format_short(nonfinite_t_) +
            ", which the solver could not step past";
   }
 
@@ -128,7 +123,7 @@ class OdeintIntegrator : public Integrator {
     const double t = dense_->current_time();
     const double dt = dense_->current_time_step();
     if (!(dt > 0.0) || !std::isfinite(dt) || dt < 4.0 * kEps * std::max(1.0, std::abs(t)))
-      throw SolverError("step size underflow (dt = " + fmt(dt) +
+      throw SolverError("step size underflow (dt = " + format_short(dt) +
                             "); the solution may be singular or non-finite near this time; "
                             "try a stiff method or looser tolerances" + nonfinite_note(),
                         t, "STEP_SIZE_UNDERFLOW");

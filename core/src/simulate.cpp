@@ -6,7 +6,6 @@
 #include <chrono>
 #include <cmath>
 #include <cstdint>
-#include <cstdio>
 #include <limits>
 #include <memory>
 #include <string>
@@ -17,16 +16,15 @@
 #include "integrator.hpp"
 #include "osteogrn/errors.hpp"
 #include "osteogrn/schedule.hpp"
+#include "sample_times.hpp"
+#include "text_util.hpp"
 
 namespace osteogrn {
 
+using detail::format_short;
+
 namespace {
 
-std::string fmt(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.10g", v);
-  return buf;
-}
 
 const char* const kMethodNames[] = {"cvode_bdf", "cvode_adams", "dopri5", "rosenbrock4"};
 
@@ -48,13 +46,13 @@ void SolverOptions::validate() const {
   const int m = static_cast<int>(method);
   if (m < 0 || m > 3) throw OptionError("unknown method (enum value " + std::to_string(m) + ")");
   if (!(std::isfinite(rtol) && rtol > 0.0 && rtol < 1.0))
-    throw OptionError("rtol must be a finite number in (0, 1), got " + fmt(rtol));
+    throw OptionError("rtol must be a finite number in (0, 1), got " + format_short(rtol));
   if (!(std::isfinite(atol) && atol > 0.0))
-    throw OptionError("atol must be a finite number > 0, got " + fmt(atol));
+    throw OptionError("atol must be a finite number > 0, got " + format_short(atol));
   if (max_steps < 1) throw OptionError("max_steps must be >= 1, got " + std::to_string(max_steps));
   if (!(std::isfinite(max_step) && max_step >= 0.0))
     throw OptionError("max_step must be a finite number >= 0 (0 = unlimited), got " +
-                      fmt(max_step));
+                      format_short(max_step));
   if (linear_solver != "dense" && linear_solver != "klu")
     throw OptionError("unknown linear_solver '" + linear_solver + "'; valid: dense, klu");
 if (linear_solver == "klu" && (method == Method::dopri5 || method == Method::rosenbrock4))
@@ -69,9 +67,24 @@ if (linear_solver == "klu" && (method == Method::dopri5 || method == Method::ros
         throw OptionError("sensitivities: parameter '" + sensitivities[i] + "' is listed twice");
 }
 
+namespace detail {
+
+void check_sample_times(const std::vector<double>& t, double upper, const std::string& range) {
+  for (std::size_t i = 0; i < t.size(); ++i) {
+    const std::string where = "sample time t[" + std::to_string(i) + "] = " + format_short(t[i]);
+    if (!std::isfinite(t[i])) throw OptionError(where + " is not finite");
+    if (t[i] < 0.0 || t[i] > upper) throw OptionError(where + " lies outside " + range);
+    if (i > 0 && t[i] < t[i - 1])
+      throw OptionError(where + " is smaller than t[" + std::to_string(i - 1) + "] = " +
+                        format_short(t[i - 1]) + "; sample times must be sorted");
+  }
+}
+
+}  // namespace detail
+
 std::vector<double> default_times(double duration) {
   if (!(std::isfinite(duration) && duration >= 0.0))
-    throw OptionError("duration must be finite and >= 0, got " + fmt(duration));
+    throw OptionError("duration must be finite and >= 0, got " + format_short(duration));
   std::vector<double> t;
   // i / 10.0 rather than accumulating 0.1: every time is the double nearest to i/10.
   const long n = static_cast<long>(std::floor(duration * 10.0 + 1e-9));
@@ -329,17 +342,6 @@ std::vector<std::size_t> sensitivity_indices(const Model& model,
   return idx;
 }
 
-void check_times(const std::vector<double>& t, double duration) {
-  for (std::size_t i = 0; i < t.size(); ++i) {
-    const std::string where = "sample time t[" + std::to_string(i) + "] = " + fmt(t[i]);
-    if (!std::isfinite(t[i])) throw OptionError(where + " is not finite");
-    if (t[i] < 0.0 || t[i] > duration)
-      throw OptionError(where + " lies outside [0, duration] = [0, " + fmt(duration) + "]");
-    if (i > 0 && t[i] < t[i - 1])
-      throw OptionError(where + " is smaller than t[" + std::to_string(i - 1) + "] = " +
-                        fmt(t[i - 1]) + "; sample times must be sorted");
-  }
-}
 
 }  // namespace
 
@@ -350,7 +352,8 @@ Result simulate(const Model& model, const Protocol& protocol, const std::vector<
   const Schedule schedule(protocol, model);
   const double duration = schedule.duration();
   std::vector<double> times = t.empty() ? default_times(duration) : t;
-  check_times(times, duration);
+  detail::check_sample_times(times, duration,
+                             "[0, duration] = [0, " + format_short(duration) + "]");
 
   const detail::CompiledModel& cm = model.compiled();
   const std::size_t n = cm.species.size(), n_obs = cm.observables.size(),

@@ -1,6 +1,7 @@
 #include "text_util.hpp"
 
 #include <algorithm>
+#include <cstdio>
 
 namespace osteogrn::detail {
 
@@ -12,6 +13,12 @@ std::string escape_pointer_token(const std::string& token) {
     else out += c;
   }
   return out;
+}
+
+std::string format_short(double value) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.10g", value);
+  return buf;
 }
 
 std::size_t edit_distance(const std::string& a, const std::string& b) {

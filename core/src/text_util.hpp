@@ -1,6 +1,7 @@
 #pragma once
 // Internal text helpers shared by the JSON readers (model loader, protocol parser, schedule):
-// JSON-pointer escaping and "did you mean" suggestions for misspelt names.
+// JSON-pointer escaping, short number formatting and "did you mean" suggestions for misspelt
+// names.
 #include <cstddef>
 #include <string>
 #include <vector>
@@ -9,6 +10,9 @@ namespace osteogrn::detail {
 
 /// RFC 6901 escaping of one reference token ('~' -> "~0", '/' -> "~1").
 std::string escape_pointer_token(const std::string& token);
+
+/// A number for a message: "%.10g" (enough to locate a time or value, short to read).
+std::string format_short(double value);
 
 /// Levenshtein distance (insertions, deletions, substitutions).
 std::size_t edit_distance(const std::string& a, const std::string& b);
