@@ -11,7 +11,6 @@ are put back together in order.
 from __future__ import annotations
 
 import functools
-import math
 import os
 import warnings
 from typing import (TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, Sequence,
@@ -573,7 +572,8 @@ class BatchResult:
         matplotlib.figure.Figure
             Built without pyplot.
         """
-        from matplotlib.figure import Figure
+        from .plotting import panel_grid, run_colors
+
         qs = sorted(float(x) for x in np.atleast_1d(q))
         if names is None:
             names = [n for n in self.observable_names if n in self.output_names] or \
@@ -582,25 +582,18 @@ class BatchResult:
         if not names:
             raise ValueError("plot_quantiles: nothing to plot")
         table = self.quantiles(qs, names)
-        ncols = max(1, min(int(ncols), len(names)))
-        nrows = math.ceil(len(names) / ncols)
-        if figsize is None:
-            figsize = (4.0 * ncols, 3.0 * nrows)
-        fig = Figure(figsize=tuple(figsize), layout="constrained")
-        axes = np.atleast_1d(fig.subplots(nrows, ncols, squeeze=False)).ravel()
+        fig, axes = panel_grid(len(names), ncols, figsize)
+        colors = run_colors(len(self.protocol_names))
         mid = qs[len(qs) // 2]
         for ax, name in zip(axes, names):
-            for j, protocol in enumerate(self.protocol_names):
+            for protocol, color in zip(self.protocol_names, colors):
                 part = table.loc[(protocol, name)]
-                color = f"C{j % 10}"
                 if len(qs) > 1:
                     ax.fill_between(part.index, part[qs[0]], part[qs[-1]], color=color,
                                     alpha=0.25, linewidth=0)
                 ax.plot(part.index, part[mid], color=color, label=protocol)
             ax.set_title(name)
             ax.set_xlabel("time (day)")
-        for ax in axes[len(names):]:
-            ax.set_visible(False)
         axes[0].legend(fontsize="small")
         band = f"{qs[0]:g}-{qs[-1]:g} quantiles, line {mid:g}"
         fig.suptitle(title or f"{self.model_name}: {self.n_sets} parameter sets ({band})")

@@ -7,7 +7,7 @@ keeps no global state, works without a display and from several threads.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Mapping, Optional, Sequence
+from typing import TYPE_CHECKING, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -16,7 +16,34 @@ if TYPE_CHECKING:
 
     from .result import Result
 
-__all__ = ["plot_results"]
+__all__ = ["plot_results", "panel_grid", "run_colors"]
+
+
+def panel_grid(n_panels: int, ncols: int = 3,
+               figsize: Optional[Sequence[float]] = None) -> Tuple["Figure", np.ndarray]:
+    """A figure with `n_panels` axes in rows of `ncols` (4 x 3 inches each by default); the
+    unused cells of the last row are hidden. Returns (figure, flat array of the used axes)."""
+    from matplotlib.figure import Figure
+
+    ncols = max(1, min(int(ncols), n_panels))
+    nrows = math.ceil(n_panels / ncols)
+    if figsize is None:
+        figsize = (4.0 * ncols, 3.0 * nrows)
+    fig = Figure(figsize=tuple(figsize), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(nrows, ncols, squeeze=False)).ravel()
+    for ax in axes[n_panels:]:
+        ax.set_visible(False)
+    return fig, axes[:n_panels]
+
+
+def run_colors(n_runs: int) -> list:
+    """One colour per run: tab10 up to ten runs, else tab20 (a protocol comparison often has more
+    than ten, e.g. the 14 presets), cycling beyond twenty."""
+    if n_runs <= 10:
+        return [f"C{i}" for i in range(n_runs)]
+    from matplotlib import colormaps
+    cmap = colormaps["tab20"]
+    return [cmap(i % 20) for i in range(n_runs)]
 
 
 def _default_names(results: Sequence["Result"]) -> list:
@@ -56,8 +83,6 @@ def plot_results(results: Mapping[str, "Result"], names: Optional[Sequence[str]]
     ValueError
         If there is nothing to plot.
     """
-    from matplotlib.figure import Figure
-
     runs = list(results.items())
     if not runs:
         raise ValueError("plot_results: no results to plot")
@@ -67,19 +92,8 @@ def plot_results(results: Mapping[str, "Result"], names: Optional[Sequence[str]]
     for name in names:
         if not any(name in r for _, r in runs):
             runs[0][1][name]  # raises KeyError listing the valid names
-    ncols = max(1, min(int(ncols), len(names)))
-    nrows = math.ceil(len(names) / ncols)
-    if figsize is None:
-        figsize = (4.0 * ncols, 3.0 * nrows)
-    fig = Figure(figsize=tuple(figsize), layout="constrained")
-    axes = np.atleast_1d(fig.subplots(nrows, ncols, squeeze=False)).ravel()
-    # tab10 repeats after ten runs; a protocol comparison often has more (14 presets).
-    if len(runs) <= 10:
-        colors = [f"C{i}" for i in range(len(runs))]
-    else:
-        from matplotlib import colormaps
-        cmap = colormaps["tab20"]
-        colors = [cmap(i % 20) for i in range(len(runs))]
+    fig, axes = panel_grid(len(names), ncols, figsize)
+    colors = run_colors(len(runs))
     styles = ["-", "--", "-.", ":"]
     for ax, name in zip(axes, names):
         for j, ((label, res), color) in enumerate(zip(runs, colors)):
@@ -91,8 +105,6 @@ def plot_results(results: Mapping[str, "Result"], names: Optional[Sequence[str]]
                 ax.axvline(day, color=color, linestyle=":", linewidth=0.7, alpha=0.5)
         ax.set_title(name)
         ax.set_xlabel("time (day)")
-    for ax in axes[len(names):]:
-        ax.set_visible(False)
     handles, labels = axes[0].get_legend_handles_labels()
     if labels and (len(runs) > 1 or labels[0]):
         if len(runs) > 5:  # a long legend would hide the curves: put it beside the panels
