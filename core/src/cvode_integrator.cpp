@@ -19,6 +19,7 @@
 #include "odeint_integrator.hpp"
 #include "osteogrn/errors.hpp"
 #include "sundials_flags.hpp"
+#include "sundials_kernels.hpp"
 #include "text_util.hpp"
 
 namespace osteogrn::detail {
@@ -82,6 +83,9 @@ class CvodeIntegrator final : public Integrator {
     y_.reset(N_VNew_Serial(static_cast<sunindextype>(n_), ctx_.get()));
     dky_.reset(N_VNew_Serial(static_cast<sunindextype>(n_), ctx_.get()));
     if (!y_ || !dky_) throw SolverError("out of memory creating CVODES vectors", 0.0, "CV_MEM_FAIL");
+    // CVODES clones y_ for all its work vectors, so they all get the optimised kernels.
+    use_fast_vector_ops(y_.get());
+    use_fast_vector_ops(dky_.get());
     const int lmm = options.method == Method::cvode_adams ? CV_ADAMS : CV_BDF;
     mem_.reset(CVodeCreate(lmm, ctx_.get()));
     if (!mem_) throw SolverError("could not create the CVODES solver", 0.0, "CV_MEM_FAIL");
@@ -209,8 +213,10 @@ class CvodeIntegrator final : public Integrator {
     A_.reset(SUNDenseMatrix(static_cast<sunindextype>(n_), static_cast<sunindextype>(n_),
                             ctx_.get()));
     if (!A_) throw SolverError("out of memory creating the Jacobian matrix", t0, "CV_MEM_FAIL");
+    use_fast_dense_ops(A_.get());
     LS_.reset(SUNLinSol_Dense(y_.get(), A_.get(), ctx_.get()));
     if (!LS_) throw SolverError("could not create the dense linear solver", t0, "CV_MEM_FAIL");
+    use_fast_dense_solver(LS_.get());
     check_ls(CVodeSetLinearSolver(mem_.get(), LS_.get(), A_.get()), "CVodeSetLinearSolver", t0);
     check_ls(CVodeSetJacFn(mem_.get(), &CvodeIntegrator::jac_callback), "CVodeSetJacFn", t0);
   }
