@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <random>
 #include <string>
 #include <vector>
@@ -139,6 +140,35 @@ void BM_tape_rhs(benchmark::State& state) {
 }
 BENCHMARK(BM_tape_rhs);
 
+// What the integrators call: the tape bound to the parameters once (Tape::bind, done by
+// simulate() at every segment start), then evaluated at each state (Tape::eval_bound).
+void BM_tape_rhs_bound(benchmark::State& state) {
+  Fixture& f = fixture();
+  std::vector<double> out(f.ys.size()), work(f.rhs().work_size());
+  f.rhs().bind(f.p_model.data(), work.data());
+  int s = 0;
+  for (auto _ : state) {
+    f.rhs().eval_bound({f.y_model[s].data(), f.p_model.data(), f.u_model.data(), 0.0},
+                       out.data(), work.data());
+    benchmark::DoNotOptimize(out.data());
+    benchmark::ClobberMemory();
+    s = (s + 1) & (Fixture::kStates - 1);
+  }
+}
+BENCHMARK(BM_tape_rhs_bound);
+
+// The once-per-segment cost of binding the RHS tape to the parameters.
+void BM_tape_rhs_bind(benchmark::State& state) {
+  Fixture& f = fixture();
+  std::vector<double> work(f.rhs().work_size());
+  for (auto _ : state) {
+    f.rhs().bind(f.p_model.data(), work.data());
+    benchmark::DoNotOptimize(work.data());
+    benchmark::ClobberMemory();
+  }
+}
+BENCHMARK(BM_tape_rhs_bind);
+
 void BM_hand_rhs(benchmark::State& state) {
   Fixture& f = fixture();
   std::vector<double> out(f.ys.size());
@@ -172,11 +202,27 @@ BENCHMARK(BM_tape_jac_y);
 
 int main(int argc, char** argv) {
   const double worst = check_agreement();
+  // The bound tape must reproduce eval() bit for bit at every test state.
+  {
+    Fixture& f = fixture();
+    std::vector<double> a(f.ys.size()), b(f.ys.size()), work(f.rhs().work_size());
+    f.rhs().bind(f.p_model.data(), work.data());
+    for (int s = 0; s < Fixture::kStates; ++s) {
+      const osteogrn::EvalArgs args{f.y_model[s].data(), f.p_model.data(), f.u_model.data(), 0.0};
+      f.rhs().eval(args, a.data(), f.work.data());
+      f.rhs().eval_bound(args, b.data(), work.data());
+      if (std::memcmp(a.data(), b.data(), a.size() * sizeof(double)) != 0) {
+        std::fprintf(stderr, "bench_rhs: bound tape differs from eval at state %d\n", s);
+        std::exit(1);
+      }
+    }
+  }
   const auto& c = fixture().model.compiled();
-  std::printf("bench_rhs: osteogenic, %zu species; tape %zu instructions (rhs), %zu (jac_y, "
-              "%zu non-zeros); tape == hand code at %d states, max relative difference %.3g\n",
-              c.species.size(), c.rhs.n_instructions(), c.jac_y.n_instructions(),
-              c.jac_y_pattern.nnz(), Fixture::kStates, worst);
+  std::printf("bench_rhs: osteogenic, %zu species; tape %zu instructions (rhs; %zu of them "
+              "parameter-only, run by bind), %zu (jac_y, %zu non-zeros); tape == hand code at %d "
+              "states, max relative difference %.3g\n",
+              c.species.size(), c.rhs.n_instructions(), c.rhs.n_bound_instructions(),
+              c.jac_y.n_instructions(), c.jac_y_pattern.nnz(), Fixture::kStates, worst);
   std::fflush(stdout);
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;

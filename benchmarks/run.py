@@ -274,7 +274,11 @@ def main(argv=None) -> int:
         print("| code | ns / call | ratio to hand-written C++ |")
         print("|---|---:|---:|")
         hand = med["BM_hand_rhs"]
-        for k, label in (("BM_hand_rhs", "hand-written C++ RHS"), ("BM_tape_rhs", "osteogrn tape (RHS)"),
+        for k, label in (("BM_hand_rhs", "hand-written C++ RHS"),
+                         ("BM_tape_rhs_bound", "osteogrn tape (RHS, bound to the parameters: "
+                                               "what the integrators call)"),
+                         ("BM_tape_rhs", "osteogrn tape (RHS, eval with the parameters)"),
+                         ("BM_tape_rhs_bind", "osteogrn tape bind (once per segment, for information)"),
                          ("BM_tape_jac_y", "osteogrn tape (Jacobian, for information)")):
             print(f"| {label} | {med[k]:.0f} | {med[k] / hand:.2f}x |")
         print()

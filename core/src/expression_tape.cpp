@@ -110,6 +110,8 @@ struct TapeCode {
   bool uses_time = false;
   std::vector<Operands> code;          // in an order that respects dependencies
   std::vector<Group> groups;           // partition of code into same-op runs
+  // groups[0 .. n_static_groups) depend on constants and parameters only (the bind stage).
+  std::size_t n_static_groups = 0;
   std::vector<std::uint32_t> outputs;  // work slot of each output
   std::size_t work_size = 0;
   std::size_t n_operations = 0;        // before fusion (a fused instruction counts as two)
@@ -317,8 +319,10 @@ struct Compiler {
 /// replaces (+ and * commute exactly in IEEE arithmetic, and ISO C++ mode does not contract
 /// a*b+c into an FMA), so the values stay bit-identical to evaluate(). The absorbed products
 /// are removed; their slots stay unused. `code` is in dependency order, as the compiler emits.
+/// A product that depends on parameters only is not fused into a consumer that depends on the
+/// state (is_static is indexed by slot), so that it stays in the bind stage.
 void fuse_products(std::vector<Instr>& code, const std::vector<std::uint32_t>& outputs,
-                   std::uint32_t first_instr_slot) {
+                   std::uint32_t first_instr_slot, const std::vector<char>& is_static) {
   const std::size_t n = code.size();
   auto instr_of = [&](std::uint32_t s) -> std::size_t {
     return s < first_instr_slot ? n : s - first_instr_slot;
@@ -337,9 +341,13 @@ void fuse_products(std::vector<Instr>& code, const std::vector<std::uint32_t>& o
   };
   for (Instr& ins : code) {
     if (ins.op != TOp::Add && ins.op != TOp::Sub && ins.op != TOp::Mul) continue;
-    std::size_t k = single_product(ins.a);
+    auto fusable = [&](std::uint32_t s) {
+      const std::size_t k = single_product(s);
+      return k < n && (is_static[code[k].dst] == is_static[ins.dst]) ? k : n;
+    };
+    std::size_t k = fusable(ins.a);
     const bool first = k < n;
-    if (!first) k = single_product(ins.b);
+    if (!first) k = fusable(ins.b);
     if (k == n) continue;
     const std::uint32_t other = first ? ins.b : ins.a;
     switch (ins.op) {
@@ -363,8 +371,10 @@ void fuse_products(std::vector<Instr>& code, const std::vector<std::uint32_t>& o
 /// whose operands are ready, take the op with the most of them and emit them all, including
 /// those that become ready on the way. The values are those of any dependency order: every
 /// instruction writes its own slot once (SSA), so only the dispatch changes, not the arithmetic.
+/// Two phases: first the instructions that depend on constants and parameters only (is_static,
+/// by slot), which become groups[0 .. n_static_groups), then the rest.
 void schedule(const std::vector<Instr>& code, std::uint32_t first_instr_slot,
-              detail::TapeCode& out) {
+              const std::vector<char>& is_static, detail::TapeCode& out) {
   const std::size_t n = code.size();
   constexpr std::size_t n_ops = static_cast<std::size_t>(TOp::Count);
   // Instruction writing each slot (fusion removed some instructions, so it is not the slot
@@ -384,16 +394,30 @@ void schedule(const std::vector<Instr>& code, std::uint32_t first_instr_slot,
     }
   }
   std::vector<std::vector<std::uint32_t>> ready(n_ops);
+  std::vector<std::uint32_t> deferred;  // state-dependent instructions that became ready early
   std::size_t n_ready = 0;
-  for (std::size_t k = n; k-- > 0;)  // reversed: the stacks below pop in program order
-    if (pending[k] == 0) {
-      ready[static_cast<std::size_t>(code[k].op)].push_back(static_cast<std::uint32_t>(k));
-      ++n_ready;
+  bool static_phase = true;
+  auto make_ready = [&](std::uint32_t k) {
+    if (static_phase && !is_static[code[k].dst]) {
+      deferred.push_back(k);
+      return;
     }
+    ready[static_cast<std::size_t>(code[k].op)].push_back(k);
+    ++n_ready;
+  };
+  for (std::size_t k = n; k-- > 0;)  // reversed: the stacks below pop in program order
+    if (pending[k] == 0) make_ready(static_cast<std::uint32_t>(k));
   out.code.clear();
   out.code.reserve(n);
   out.groups.clear();
-  while (n_ready > 0) {
+  for (;;) {
+    if (n_ready == 0) {
+      if (!static_phase) break;
+      static_phase = false;
+      out.n_static_groups = out.groups.size();
+      for (const std::uint32_t k : deferred) make_ready(k);
+      if (n_ready == 0) break;
+    }
     std::size_t op = 0;
     for (std::size_t o = 1; o < n_ops; ++o)
       if (ready[o].size() > ready[op].size()) op = o;
@@ -405,10 +429,7 @@ void schedule(const std::vector<Instr>& code, std::uint32_t first_instr_slot,
       const Instr& ins = code[k];
       out.code.push_back(detail::Operands{ins.dst, ins.a, ins.b, ins.c});
       for (const std::uint32_t u : users[k])
-        if (--pending[u] == 0) {
-          ready[static_cast<std::size_t>(code[u].op)].push_back(u);
-          ++n_ready;
-        }
+        if (--pending[u] == 0) make_ready(u);
     }
     g.end = static_cast<std::uint32_t>(out.code.size());
     out.groups.push_back(g);
@@ -443,6 +464,19 @@ Tape Tape::compile(const std::vector<Expr>& outputs) {
   code->n_u = comp.leaf_count[2];
   code->time_slot = comp.leaf_base(3);
   code->uses_time = comp.leaf_count[3] > 0;
+  // Which instructions depend on constants and parameters only (decided on the provisional
+  // slots, where an unused operand is still kNone; the code is in dependency order).
+  std::vector<char> instr_static(comp.code.size(), 0);
+  auto static_operand = [&](std::uint32_t s) {
+    if (s == kNone) return true;
+    if (s & Compiler::kInstrBit) return instr_static[s & ~Compiler::kInstrBit] != 0;
+    if (s & Compiler::kLeafBit) return (s >> 28 & 3u) == 1u;  // parameters are kind 1
+    return true;  // constant
+  };
+  for (std::size_t k = 0; k < comp.code.size(); ++k) {
+    const Instr& ins = comp.code[k];
+    instr_static[k] = static_operand(ins.a) && static_operand(ins.b) && static_operand(ins.c);
+  }
   for (auto& ins : comp.code) {
     ins.dst = comp.fix(ins.dst);
     ins.a = comp.fix(ins.a);
@@ -454,8 +488,13 @@ Tape Tape::compile(const std::vector<Expr>& outputs) {
   code->n_operations = comp.code.size();
   const auto first_instr_slot =
       static_cast<std::uint32_t>(comp.constants.size() + comp.n_leaf_slots());
-  fuse_products(comp.code, out_slots, first_instr_slot);
-  schedule(comp.code, first_instr_slot, *code);
+  // Static slots: constants, parameters, and instructions whose operands are all static.
+  std::vector<char> is_static(code->work_size, 0);
+  std::fill(is_static.begin(), is_static.begin() + comp.constants.size(), 1);
+  std::fill(is_static.begin() + code->p_slot, is_static.begin() + code->p_slot + code->n_p, 1);
+  for (std::size_t k = 0; k < comp.code.size(); ++k) is_static[comp.code[k].dst] = instr_static[k];
+  fuse_products(comp.code, out_slots, first_instr_slot, is_static);
+  schedule(comp.code, first_instr_slot, is_static, *code);
   code->constants = std::move(comp.constants);
   code->outputs = std::move(out_slots);
   Tape t;
@@ -463,21 +502,16 @@ Tape Tape::compile(const std::vector<Expr>& outputs) {
   return t;
 }
 
-void Tape::eval(const EvalArgs& args, double* out, double* work) const noexcept {
-  if (!code_) return;
-  const detail::TapeCode& tc = *code_;
-  double* const w = work;
-  if (!tc.constants.empty())
-    std::memcpy(w, tc.constants.data(), tc.constants.size() * sizeof(double));
-  if (tc.n_y != 0) std::memcpy(w + tc.y_slot, args.y, tc.n_y * sizeof(double));
-  if (tc.n_p != 0) std::memcpy(w + tc.p_slot, args.p, tc.n_p * sizeof(double));
-  if (tc.n_u != 0) std::memcpy(w + tc.u_slot, args.u, tc.n_u * sizeof(double));
-  if (tc.uses_time) w[tc.time_slot] = args.t;
+namespace {
 
+// Runs groups[first, last) over the work array.
+inline void run_groups(const detail::TapeCode& tc, std::size_t first, std::size_t last,
+                       double* const w) noexcept {
   // One dispatch per group, then a tight loop over its instructions: the loop branch predicts
   // well, where one indirect jump per instruction mispredicts often.
   const detail::Operands* const code = tc.code.data();
-  for (const detail::Group& g : tc.groups) {
+  for (std::size_t gi = first; gi < last; ++gi) {
+    const detail::Group& g = tc.groups[gi];
     const detail::Operands* const end = code + g.end;
     switch (g.op) {
 #define OSTEOGRN_TAPE_CASE(name, ...)                                        \
@@ -492,9 +526,41 @@ void Tape::eval(const EvalArgs& args, double* out, double* work) const noexcept 
       case TOp::Count: break;
     }
   }
+}
+
+}  // namespace
+
+void Tape::bind(const double* p, double* work) const noexcept {
+  if (!code_) return;
+  const detail::TapeCode& tc = *code_;
+  if (!tc.constants.empty())
+    std::memcpy(work, tc.constants.data(), tc.constants.size() * sizeof(double));
+  if (tc.n_p != 0) std::memcpy(work + tc.p_slot, p, tc.n_p * sizeof(double));
+  run_groups(tc, 0, tc.n_static_groups, work);
+}
+
+void Tape::eval_bound(const EvalArgs& args, double* out, double* work) const noexcept {
+  if (!code_) return;
+  const detail::TapeCode& tc = *code_;
+  double* const w = work;
+  if (tc.n_y != 0) std::memcpy(w + tc.y_slot, args.y, tc.n_y * sizeof(double));
+  if (tc.n_u != 0) std::memcpy(w + tc.u_slot, args.u, tc.n_u * sizeof(double));
+  if (tc.uses_time) w[tc.time_slot] = args.t;
+  run_groups(tc, tc.n_static_groups, tc.groups.size(), w);
   const std::size_t n = tc.outputs.size();
   const std::uint32_t* o = tc.outputs.data();
   for (std::size_t k = 0; k < n; ++k) out[k] = w[o[k]];
+}
+
+void Tape::eval(const EvalArgs& args, double* out, double* work) const noexcept {
+  bind(args.p, work);
+  eval_bound(args, out, work);
+}
+
+std::size_t Tape::n_bound_instructions() const noexcept {
+  if (!code_) return 0;
+  const auto& g = code_->groups;
+  return code_->n_static_groups == 0 ? 0 : g[code_->n_static_groups - 1].end;
 }
 
 std::size_t Tape::n_outputs() const noexcept { return code_ ? code_->outputs.size() : 0; }

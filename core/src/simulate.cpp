@@ -100,6 +100,21 @@ std::vector<double> default_times(double duration) {
 
 namespace {
 
+// A tape with its own work array, bound to the current segment's parameters (Tape::bind), so
+// that what depends on parameters only (K^n of a Hill term with a parameter exponent, ...) is
+// computed once per segment instead of at every call.
+class BoundTape {
+ public:
+  explicit BoundTape(const Tape& tape)
+      : tape_(tape), work_(std::max<std::size_t>(tape.work_size(), 1)) {}
+  void bind(const double* p) { tape_.bind(p, work_.data()); }
+  void eval(const EvalArgs& a, double* out) { tape_.eval_bound(a, out, work_.data()); }
+
+ private:
+  const Tape& tape_;
+  std::vector<double> work_;
+};
+
 // The model under one segment of the schedule, as an ODE system. Scratch buffers are sized once
 // (per simulate() call); the callbacks do not allocate.
 class ModelSystem final : public detail::OdeSystem {
@@ -108,7 +123,8 @@ class ModelSystem final : public detail::OdeSystem {
   ModelSystem(const Model& model, const Schedule& schedule, std::vector<std::size_t> sens)
       : cm_(model.compiled()), schedule_(schedule), n_(cm_.species.size()),
         p_(cm_.parameters.size()), u_(cm_.inputs.size()), dudt_(cm_.inputs.size()),
-        clamped_(n_, 0), work_(std::max<std::size_t>(cm_.max_work_size, 1)),
+        clamped_(n_, 0), rhs_(cm_.rhs), jac_y_(cm_.jac_y), jac_p_(cm_.jac_p), jac_u_(cm_.jac_u),
+        dfdt_(cm_.dfdt), obs_(cm_.obs), obs_jac_y_(cm_.obs_jac_y), obs_jac_p_(cm_.obs_jac_p),
         jac_values_(cm_.jac_y_pattern.nnz()), ju_values_(cm_.jac_u_pattern.nnz()),
         sens_(std::move(sens)), slot_(cm_.parameters.size(), -1), dp_dtheta_(sens_.size(), 1.0),
         scale_(sens_.size(), 1.0) {
@@ -132,6 +148,9 @@ class ModelSystem final : public detail::OdeSystem {
   void set_segment(std::size_t k, const std::vector<double>& base_parameters) {
     k_ = k;
     schedule_.parameters(k, base_parameters, p_.data());
+    for (BoundTape* tape : {&rhs_, &jac_y_, &jac_u_, &dfdt_, &obs_}) tape->bind(p_.data());
+    if (!sens_.empty())
+      for (BoundTape* tape : {&jac_p_, &obs_jac_y_, &obs_jac_p_}) tape->bind(p_.data());
     std::fill(clamped_.begin(), clamped_.end(), 0);
     const Segment& seg = schedule_.segments()[k];
     for (const auto& c : seg.clamps) clamped_[c.species] = 1;
@@ -158,7 +177,7 @@ class ModelSystem final : public detail::OdeSystem {
     const std::size_t m = sens_.size();
     for (std::size_t j = 0; j < m; ++j) std::fill(sdot[j], sdot[j] + n_, 0.0);
     if (!jac_values_.empty()) {
-      cm_.jac_y.eval(a, jac_values_.data(), work_.data());
+      jac_y_.eval(a, jac_values_.data());
       const auto& pat = cm_.jac_y_pattern;
       for (std::size_t e = 0; e < pat.nnz(); ++e) {
         const std::uint32_t r = pat.rows[e], c = pat.cols[e];
@@ -168,7 +187,7 @@ class ModelSystem final : public detail::OdeSystem {
       }
     }
     if (!jp_values_.empty()) {
-      cm_.jac_p.eval(a, jp_values_.data(), work_.data());
+      jac_p_.eval(a, jp_values_.data());
       const auto& pat = cm_.jac_p_pattern;
       for (std::size_t e = 0; e < pat.nnz(); ++e) {
         const long j = slot_[pat.cols[e]];
@@ -191,14 +210,14 @@ class ModelSystem final : public detail::OdeSystem {
     schedule_.inputs(k_, t, u_.data());
     const EvalArgs a = args(y, t);
     if (!ojy_values_.empty()) {
-      cm_.obs_jac_y.eval(a, ojy_values_.data(), work_.data());
+      obs_jac_y_.eval(a, ojy_values_.data());
       const auto& pat = cm_.obs_jac_y_pattern;
       for (std::size_t e = 0; e < pat.nnz(); ++e)
         for (std::size_t j = 0; j < m; ++j)
           obs[pat.rows[e] * m + j] += ojy_values_[e] * s[j * n_ + pat.cols[e]];
     }
     if (!ojp_values_.empty()) {
-      cm_.obs_jac_p.eval(a, ojp_values_.data(), work_.data());
+      obs_jac_p_.eval(a, ojp_values_.data());
       const auto& pat = cm_.obs_jac_p_pattern;
       for (std::size_t e = 0; e < pat.nnz(); ++e) {
         const long j = slot_[pat.cols[e]];
@@ -211,7 +230,7 @@ class ModelSystem final : public detail::OdeSystem {
 
   void rhs(double t, const double* y, double* dydt) override {
     schedule_.inputs(k_, t, u_.data());
-    cm_.rhs.eval(args(y, t), dydt, work_.data());
+    rhs_.eval(args(y, t), dydt);
     for (std::size_t i = 0; i < n_; ++i)
       if (clamped_[i]) dydt[i] = 0.0;
   }
@@ -219,7 +238,7 @@ class ModelSystem final : public detail::OdeSystem {
   void jacobian(double t, const double* y, double* J) override {
     schedule_.inputs(k_, t, u_.data());
     std::fill(J, J + n_ * n_, 0.0);
-    if (!jac_values_.empty()) cm_.jac_y.eval(args(y, t), jac_values_.data(), work_.data());
+    if (!jac_values_.empty()) jac_y_.eval(args(y, t), jac_values_.data());
     const auto& pat = cm_.jac_y_pattern;
     for (std::size_t e = 0; e < pat.nnz(); ++e) {
       if (!clamped_[pat.rows[e]]) J[pat.cols[e] * n_ + pat.rows[e]] = jac_values_[e];
@@ -239,7 +258,7 @@ class ModelSystem final : public detail::OdeSystem {
     schedule_.inputs(k_, t, u_.data());
     std::fill(values, values + csc_rows_.size(), 0.0);
     if (jac_values_.empty()) return;
-    cm_.jac_y.eval(args(y, t), jac_values_.data(), work_.data());
+    jac_y_.eval(args(y, t), jac_values_.data());
     const auto& pat = cm_.jac_y_pattern;
     for (std::size_t e = 0; e < pat.nnz(); ++e)
       if (!clamped_[pat.rows[e]]) values[csc_pos_[e]] = jac_values_[e];
@@ -249,10 +268,10 @@ class ModelSystem final : public detail::OdeSystem {
   void dfdt(double t, const double* y, double* out) override {
     schedule_.inputs(k_, t, u_.data());
     const EvalArgs a = args(y, t);
-    cm_.dfdt.eval(a, out, work_.data());
+    dfdt_.eval(a, out);
     if (!ju_values_.empty()) {
       schedule_.input_rates(k_, t, dudt_.data());
-      cm_.jac_u.eval(a, ju_values_.data(), work_.data());
+      jac_u_.eval(a, ju_values_.data());
       const auto& pat = cm_.jac_u_pattern;
       for (std::size_t e = 0; e < pat.nnz(); ++e)
         out[pat.rows[e]] += ju_values_[e] * dudt_[pat.cols[e]];
@@ -269,7 +288,7 @@ class ModelSystem final : public detail::OdeSystem {
   void observe(double t, const double* y, double* u_out, double* obs_out) {
     schedule_.inputs(k_, t, u_.data());
     std::copy(u_.begin(), u_.end(), u_out);
-    if (cm_.obs.n_outputs() > 0) cm_.obs.eval(args(y, t), obs_out, work_.data());
+    if (cm_.obs.n_outputs() > 0) obs_.eval(args(y, t), obs_out);
   }
 
  private:
@@ -313,7 +332,9 @@ class ModelSystem final : public detail::OdeSystem {
   std::size_t k_ = 0;
   std::vector<double> p_, u_, dudt_;
   std::vector<char> clamped_;
-  std::vector<double> work_, jac_values_, ju_values_;
+  // Tapes bound to p_ (set_segment); the sensitivity tapes only when there are sensitivities.
+  BoundTape rhs_, jac_y_, jac_p_, jac_u_, dfdt_, obs_, obs_jac_y_, obs_jac_p_;
+  std::vector<double> jac_values_, ju_values_;
   // Forward sensitivities: parameter index of θ_j, slot j of each parameter (-1: none),
   // dp/dθ_j in the current segment, |θ_j| for the tolerances, tape outputs.
   std::vector<std::size_t> sens_;

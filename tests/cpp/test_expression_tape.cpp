@@ -239,3 +239,73 @@ TEST(Tape, SharesRepeatedRightHandSides) {
 
 }  // namespace
 }  // namespace osteogrn
+
+namespace osteogrn {
+namespace {
+
+TEST(Tape, BoundEvaluationMatchesEvalAcrossStatesAndRebinding) {
+  // bind(p) once, then eval_bound at many states == eval at each state, bit for bit; binding
+  // other parameters into the same work array switches every output to them.
+  testing_util::RandomExpr gen(17);
+  int bound_total = 0;
+  for (int batch = 0; batch < 40; ++batch) {
+    std::vector<Expr> outs;
+    for (int k = 0; k < 8; ++k) outs.push_back(gen.make(6));
+    const Tape tape = Tape::compile(outs);
+    bound_total += static_cast<int>(tape.n_bound_instructions());
+    std::vector<double> work(tape.work_size()), scratch(tape.work_size());
+    std::vector<double> got(tape.n_outputs()), want(tape.n_outputs());
+    for (int binding = 0; binding < 3; ++binding) {
+      const Point params = gen.point();
+      tape.bind(params.p, work.data());
+      for (int j = 0; j < 10; ++j) {
+        Point pt = gen.point();
+        std::copy(params.p, params.p + 4, pt.p);
+        tape.eval_bound(pt.args(), got.data(), work.data());
+        tape.eval(pt.args(), want.data(), scratch.data());
+        for (std::size_t k = 0; k < outs.size(); ++k)
+          EXPECT_TRUE(testing_util::same_value(got[k], want[k]))
+              << to_string(outs[k]) << ": bound " << got[k] << " vs eval " << want[k];
+      }
+    }
+  }
+  EXPECT_GT(bound_total, 40);  // the random expressions do have parameter-only parts
+}
+
+TEST(Tape, ParameterOnlyWorkMovesToBind) {
+  // K^n and k1^n depend on parameters only: bind computes them, eval_bound does not. The
+  // product k1*k2 stays in bind (it is not fused into the state-dependent sum).
+  const Expr f = resolved("hill(x, K, n) + hill_rep(y, k1, n) + k1 * k2 + x");
+  const Tape tape = Tape::compile({f});
+  EXPECT_EQ(tape.n_bound_instructions(), 3u);  // K^n, k1^n, k1*k2
+  Point pt;
+  std::vector<double> work(tape.work_size(), NAN);
+  tape.bind(pt.p, work.data());
+  // Poison the parameter block of the caller's array after binding: eval_bound must not read p.
+  Point other = pt;
+  std::fill(other.p, other.p + 4, NAN);
+  double got = 0.0;
+  tape.eval_bound(other.args(), &got, work.data());
+  EXPECT_TRUE(testing_util::same_value(got, evaluate(f, pt.args()))) << got;
+}
+
+TEST(Tape, BindOnATapeWithoutParametersOrInstructions) {
+  const Tape constant = Tape::compile({Expr::constant(2.5)});
+  const Tape leaf = Tape::compile({Expr::species(1)});
+  Point pt;
+  std::vector<double> w1(constant.work_size()), w2(leaf.work_size());
+  double a = 0.0, b = 0.0;
+  constant.bind(pt.p, w1.data());
+  constant.eval_bound(pt.args(), &a, w1.data());
+  leaf.bind(pt.p, w2.data());
+  leaf.eval_bound(pt.args(), &b, w2.data());
+  EXPECT_EQ(a, 2.5);
+  EXPECT_EQ(b, pt.y[1]);
+  EXPECT_EQ(constant.n_bound_instructions(), 0u);
+  Tape empty;
+  empty.bind(nullptr, nullptr);
+  empty.eval_bound(pt.args(), nullptr, nullptr);
+}
+
+}  // namespace
+}  // namespace osteogrn

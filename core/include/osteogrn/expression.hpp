@@ -121,9 +121,20 @@ class Tape {
   /// concurrent evaluations of one Tape do not share scratch space).
   void eval(const EvalArgs& args, double* out, double* work) const noexcept;
 
+  /// eval() in two stages, for callers that evaluate many times with the same parameters (an
+  /// integrator within one protocol segment): bind() computes what depends on constants and
+  /// parameters only (e.g. K^n of a Hill function with a parameter exponent) into work, and
+  /// eval_bound() the rest. eval_bound(args, out, work) writes exactly what eval(args, out,
+  /// work) would, provided work was last bound by this tape with args.p and nothing else has
+  /// written to it since (one work array per tape).
+  void bind(const double* p, double* work) const noexcept;
+  void eval_bound(const EvalArgs& args, double* out, double* work) const noexcept;
+
   std::size_t n_outputs() const noexcept;
   std::size_t work_size() const noexcept;
   std::size_t n_instructions() const noexcept;
+  /// Instructions run by bind() rather than by every eval_bound() (after fusion).
+  std::size_t n_bound_instructions() const noexcept;
 
  private:
   std::shared_ptr<const detail::TapeCode> code_;
