@@ -367,9 +367,11 @@ void fuse_products(std::vector<Instr>& code, const std::vector<std::uint32_t>& o
 }
 
 /// Orders the instructions (dependencies first) so that instructions with the same op form
-/// long runs, and records the runs as groups. Greedy list scheduling: among the instructions
-/// whose operands are ready, take the op with the most of them and emit them all, including
-/// those that become ready on the way. The values are those of any dependency order: every
+/// long runs, and records the runs as groups. Greedy list scheduling: among the ops with ready
+/// instructions, take the one whose ready instructions start the longest remaining dependency
+/// chain (critical path first; ties: the most ready), and emit all of them, including those
+/// that become ready on the way. (Critical path first gave 27 groups instead of 31 for the
+/// osteogenic RHS, 37 instead of 45 for its Jacobian, than taking the op with the most ready.) The values are those of any dependency order: every
 /// instruction writes its own slot once (SSA), so only the dispatch changes, not the arithmetic.
 /// Two phases: first the instructions that depend on constants and parameters only (is_static,
 /// by slot), which become groups[0 .. n_static_groups), then the rest.
@@ -393,6 +395,10 @@ void schedule(const std::vector<Instr>& code, std::uint32_t first_instr_slot,
       ++pending[k];
     }
   }
+  // height[k]: instructions on the longest chain from k to an output (users come later in code).
+  std::vector<std::uint32_t> height(n, 1);
+  for (std::size_t k = n; k-- > 0;)
+    for (const std::uint32_t u : users[k]) height[k] = std::max(height[k], height[u] + 1);
   std::vector<std::vector<std::uint32_t>> ready(n_ops);
   std::vector<std::uint32_t> deferred;  // state-dependent instructions that became ready early
   std::size_t n_ready = 0;
@@ -418,9 +424,18 @@ void schedule(const std::vector<Instr>& code, std::uint32_t first_instr_slot,
       for (const std::uint32_t k : deferred) make_ready(k);
       if (n_ready == 0) break;
     }
-    std::size_t op = 0;
-    for (std::size_t o = 1; o < n_ops; ++o)
-      if (ready[o].size() > ready[op].size()) op = o;
+    std::size_t op = 0, op_ready = 0;
+    std::uint32_t op_height = 0;
+    for (std::size_t o = 0; o < n_ops; ++o) {
+      if (ready[o].empty()) continue;
+      std::uint32_t h = 0;
+      for (const std::uint32_t k : ready[o]) h = std::max(h, height[k]);
+      if (h > op_height || (h == op_height && ready[o].size() > op_ready)) {
+        op = o;
+        op_height = h;
+        op_ready = ready[o].size();
+      }
+    }
     detail::Group g{static_cast<TOp>(op), static_cast<std::uint32_t>(out.code.size()), 0};
     while (!ready[op].empty()) {
       const std::uint32_t k = ready[op].back();
