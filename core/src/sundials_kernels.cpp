@@ -255,7 +255,10 @@ Index getrf(double* a, Index m, Index n, Index* p) {
   return 0;
 }
 
-void getrs(const double* a, Index n, const Index* p, double* b) {
+// a (the factors) and b never overlap: __restrict lets the column loops vectorise without
+// run-time overlap checks. (A row-oriented sweep, also bit-identical, was no faster: the solve
+// is bound by the latency of the chain of divisions by U's diagonal.)
+void getrs(const double* __restrict a, Index n, const Index* __restrict p, double* __restrict b) {
   for (Index k = 0; k < n; ++k) {
     const Index pk = p[k];
     if (pk != k) {
@@ -265,14 +268,14 @@ void getrs(const double* a, Index n, const Index* p, double* b) {
     }
   }
   for (Index k = 0; k < n - 1; ++k) {  // L y = b
-    const double* col_k = a + k * n;
+    const double* __restrict col_k = a + k * n;
     const double bk = b[k];
     for (Index i = k + 1; i < n; ++i) b[i] -= col_k[i] * bk;
   }
   for (Index k = n - 1; k > 0; --k) {  // U x = y
-    const double* col_k = a + k * n;
-    b[k] /= col_k[k];
-    const double bk = b[k];
+    const double* __restrict col_k = a + k * n;
+    const double bk = b[k] / col_k[k];
+    b[k] = bk;
     for (Index i = 0; i < k; ++i) b[i] -= col_k[i] * bk;
   }
   b[0] /= a[0];
