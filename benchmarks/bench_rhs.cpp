@@ -88,6 +88,10 @@ struct Fixture {
   }
 
   const osteogrn::Tape& rhs() const { return model.compiled().rhs; }
+  /// The tape's arguments at test state s.
+  osteogrn::EvalArgs args(int s) const {
+    return {y_model[s].data(), p_model.data(), u_model.data(), 0.0};
+  }
 };
 
 Fixture& fixture() {
@@ -102,8 +106,7 @@ double check_agreement() {
   const std::size_t n = f.ys.size();
   std::vector<double> out_tape(n), out_hand(n);
   for (int s = 0; s < Fixture::kStates; ++s) {
-    f.rhs().eval({f.y_model[s].data(), f.p_model.data(), f.u_model.data(), 0.0},
-                 out_tape.data(), f.work.data());
+    f.rhs().eval(f.args(s), out_tape.data(), f.work.data());
     hb::hand_osteogenic_rhs(f.y_hand[s].data(), f.p_hand.data(), f.u_hand.data(),
                             out_hand.data());
     for (std::size_t h = 0; h < n; ++h) {
@@ -126,17 +129,38 @@ double check_agreement() {
   return worst;
 }
 
-void BM_tape_rhs(benchmark::State& state) {
+/// Bound tape == eval() bit for bit at every test state, else exit 1.
+void check_bound_tape() {
   Fixture& f = fixture();
-  std::vector<double> out(f.ys.size());
+  std::vector<double> a(f.ys.size()), b(f.ys.size()), work(f.rhs().work_size());
+  f.rhs().bind(f.p_model.data(), work.data());
+  for (int s = 0; s < Fixture::kStates; ++s) {
+    f.rhs().eval(f.args(s), a.data(), f.work.data());
+    f.rhs().eval_bound(f.args(s), b.data(), work.data());
+    if (std::memcmp(a.data(), b.data(), a.size() * sizeof(double)) != 0) {
+      std::fprintf(stderr, "bench_rhs: bound tape differs from eval at state %d\n", s);
+      std::exit(1);
+    }
+  }
+}
+
+/// The timing loop: call(s, out) at test state s, cycling through the states.
+template <class Call>
+void over_states(benchmark::State& state, std::size_t n_out, Call call) {
+  std::vector<double> out(n_out);
   int s = 0;
   for (auto _ : state) {
-    f.rhs().eval({f.y_model[s].data(), f.p_model.data(), f.u_model.data(), 0.0}, out.data(),
-                 f.work.data());
+    call(s, out.data());
     benchmark::DoNotOptimize(out.data());
     benchmark::ClobberMemory();
     s = (s + 1) & (Fixture::kStates - 1);
   }
+}
+
+void BM_tape_rhs(benchmark::State& state) {
+  Fixture& f = fixture();
+  over_states(state, f.ys.size(),
+              [&](int s, double* out) { f.rhs().eval(f.args(s), out, f.work.data()); });
 }
 BENCHMARK(BM_tape_rhs);
 
@@ -144,16 +168,10 @@ BENCHMARK(BM_tape_rhs);
 // simulate() at every segment start), then evaluated at each state (Tape::eval_bound).
 void BM_tape_rhs_bound(benchmark::State& state) {
   Fixture& f = fixture();
-  std::vector<double> out(f.ys.size()), work(f.rhs().work_size());
+  std::vector<double> work(f.rhs().work_size());
   f.rhs().bind(f.p_model.data(), work.data());
-  int s = 0;
-  for (auto _ : state) {
-    f.rhs().eval_bound({f.y_model[s].data(), f.p_model.data(), f.u_model.data(), 0.0},
-                       out.data(), work.data());
-    benchmark::DoNotOptimize(out.data());
-    benchmark::ClobberMemory();
-    s = (s + 1) & (Fixture::kStates - 1);
-  }
+  over_states(state, f.ys.size(),
+              [&](int s, double* out) { f.rhs().eval_bound(f.args(s), out, work.data()); });
 }
 BENCHMARK(BM_tape_rhs_bound);
 
@@ -171,14 +189,9 @@ BENCHMARK(BM_tape_rhs_bind);
 
 void BM_hand_rhs(benchmark::State& state) {
   Fixture& f = fixture();
-  std::vector<double> out(f.ys.size());
-  int s = 0;
-  for (auto _ : state) {
-    hb::hand_osteogenic_rhs(f.y_hand[s].data(), f.p_hand.data(), f.u_hand.data(), out.data());
-    benchmark::DoNotOptimize(out.data());
-    benchmark::ClobberMemory();
-    s = (s + 1) & (Fixture::kStates - 1);
-  }
+  over_states(state, f.ys.size(), [&](int s, double* out) {
+    hb::hand_osteogenic_rhs(f.y_hand[s].data(), f.p_hand.data(), f.u_hand.data(), out);
+  });
 }
 BENCHMARK(BM_hand_rhs);
 
@@ -186,15 +199,8 @@ BENCHMARK(BM_hand_rhs);
 void BM_tape_jac_y(benchmark::State& state) {
   Fixture& f = fixture();
   const auto& jac = f.model.compiled().jac_y;
-  std::vector<double> out(jac.n_outputs());
-  int s = 0;
-  for (auto _ : state) {
-    jac.eval({f.y_model[s].data(), f.p_model.data(), f.u_model.data(), 0.0}, out.data(),
-             f.work.data());
-    benchmark::DoNotOptimize(out.data());
-    benchmark::ClobberMemory();
-    s = (s + 1) & (Fixture::kStates - 1);
-  }
+  over_states(state, jac.n_outputs(),
+              [&](int s, double* out) { jac.eval(f.args(s), out, f.work.data()); });
 }
 BENCHMARK(BM_tape_jac_y);
 
@@ -202,21 +208,7 @@ BENCHMARK(BM_tape_jac_y);
 
 int main(int argc, char** argv) {
   const double worst = check_agreement();
-  // The bound tape must reproduce eval() bit for bit at every test state.
-  {
-    Fixture& f = fixture();
-    std::vector<double> a(f.ys.size()), b(f.ys.size()), work(f.rhs().work_size());
-    f.rhs().bind(f.p_model.data(), work.data());
-    for (int s = 0; s < Fixture::kStates; ++s) {
-      const osteogrn::EvalArgs args{f.y_model[s].data(), f.p_model.data(), f.u_model.data(), 0.0};
-      f.rhs().eval(args, a.data(), f.work.data());
-      f.rhs().eval_bound(args, b.data(), work.data());
-      if (std::memcmp(a.data(), b.data(), a.size() * sizeof(double)) != 0) {
-        std::fprintf(stderr, "bench_rhs: bound tape differs from eval at state %d\n", s);
-        std::exit(1);
-      }
-    }
-  }
+  check_bound_tape();
   const auto& c = fixture().model.compiled();
   std::printf("bench_rhs: osteogenic, %zu species; tape %zu instructions (rhs; %zu of them "
               "parameter-only, run by bind), %zu (jac_y, %zu non-zeros); tape == hand code at %d "

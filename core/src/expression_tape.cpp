@@ -371,8 +371,9 @@ void fuse_products(std::vector<Instr>& code, const std::vector<std::uint32_t>& o
 /// instructions, take the one whose ready instructions start the longest remaining dependency
 /// chain (critical path first; ties: the most ready), and emit all of them, including those
 /// that become ready on the way. (Critical path first gave 27 groups instead of 31 for the
-/// osteogenic RHS, 37 instead of 45 for its Jacobian, than taking the op with the most ready.) The values are those of any dependency order: every
-/// instruction writes its own slot once (SSA), so only the dispatch changes, not the arithmetic.
+/// osteogenic RHS, 37 instead of 45 for its Jacobian, than taking the op with the most ready.)
+/// The values are those of any dependency order: every instruction writes its own slot once
+/// (SSA), so only the dispatch changes, not the arithmetic.
 /// Two phases: first the instructions that depend on constants and parameters only (is_static,
 /// by slot), which become groups[0 .. n_static_groups), then the rest.
 void schedule(const std::vector<Instr>& code, std::uint32_t first_instr_slot,
