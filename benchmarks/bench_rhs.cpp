@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "compiled_model.hpp"
+#include "osteogrn/detail/compiled_model.hpp"
 #include "hand_osteogenic.hpp"
 #include "osteogrn/model.hpp"
 

@@ -5,7 +5,7 @@
 
 #include "bindings.hpp"
 #include "osteogrn/errors.hpp"
-#include "osteogrn/schedule.hpp"
+#include "osteogrn/detail/schedule.hpp"
 
 namespace osteogrn::bindings {
 

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "integrator.hpp"
+#include "solver/integrator.hpp"
 #include "osteogrn/errors.hpp"
 
 using osteogrn::Method;

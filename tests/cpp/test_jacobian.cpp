@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "compiled_model.hpp"
+#include "osteogrn/detail/compiled_model.hpp"
 #include "osteogrn/model.hpp"
 
 namespace fs = std::filesystem;

@@ -15,7 +15,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "compiled_model.hpp"
+#include "osteogrn/detail/compiled_model.hpp"
 #include "osteogrn/errors.hpp"
 #include "osteogrn/model.hpp"
 

@@ -11,7 +11,7 @@
 #include "osteogrn/errors.hpp"
 #include "osteogrn/model.hpp"
 #include "osteogrn/protocol.hpp"
-#include "osteogrn/schedule.hpp"
+#include "osteogrn/detail/schedule.hpp"
 
 using namespace osteogrn;
 

@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include "sundials_kernels.hpp"
+#include "solver/sundials_kernels.hpp"
 
 namespace {
 

@@ -18,9 +18,9 @@
 
 #include "osteogrn/errors.hpp"
 #include "osteogrn/result.hpp"
-#include "osteogrn/schedule.hpp"
-#include "sample_times.hpp"
-#include "text_util.hpp"
+#include "osteogrn/detail/schedule.hpp"
+#include "osteogrn/detail/sample_times.hpp"
+#include "osteogrn/detail/text_util.hpp"
 
 namespace osteogrn {
 

@@ -8,8 +8,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "compiled_model.hpp"
-#include "model_loader.hpp"
+#include "osteogrn/detail/compiled_model.hpp"
+#include "model/model_loader.hpp"
 #include "osteogrn/errors.hpp"
 
 namespace osteogrn {

@@ -4,7 +4,7 @@
 // N_VScale, so that results are bit-identical; only the compiled code differs. Operations
 // CVODES does not use on our path (masks, constraints, fused and array ops) keep their stock
 // implementations or SUNDIALS' generic fallbacks, which call the ones below.
-#include "sundials_kernels.hpp"
+#include "solver/sundials_kernels.hpp"
 
 #include <nvector/nvector_serial.h>
 #include <sunlinsol/sunlinsol_dense.h>

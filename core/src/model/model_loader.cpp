@@ -15,8 +15,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "model_loader.hpp"
-#include "text_util.hpp"
+#include "model/model_loader.hpp"
+#include "osteogrn/detail/text_util.hpp"
 #include "osteogrn/errors.hpp"
 
 namespace osteogrn::detail {

@@ -2,7 +2,7 @@
 // Internal: CVODES BDF / Adams integrator behind detail::Integrator.
 #include <memory>
 
-#include "integrator.hpp"
+#include "solver/integrator.hpp"
 
 namespace osteogrn::detail {
 

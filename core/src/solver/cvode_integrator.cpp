@@ -1,4 +1,4 @@
-#include "cvode_integrator.hpp"
+#include "solver/cvode_integrator.hpp"
 
 #include <cvodes/cvodes.h>
 #include <nvector/nvector_serial.h>
@@ -16,11 +16,11 @@
 #include <utility>
 #include <vector>
 
-#include "odeint_integrator.hpp"
+#include "solver/odeint_integrator.hpp"
 #include "osteogrn/errors.hpp"
-#include "sundials_flags.hpp"
-#include "sundials_kernels.hpp"
-#include "text_util.hpp"
+#include "solver/sundials_flags.hpp"
+#include "solver/sundials_kernels.hpp"
+#include "osteogrn/detail/text_util.hpp"
 
 namespace osteogrn::detail {
 

@@ -11,7 +11,7 @@
 #include <cstring>
 #include <unordered_map>
 
-#include "expression_internal.hpp"
+#include "expression/expression_internal.hpp"
 #include "osteogrn/errors.hpp"
 #include "osteogrn/expression.hpp"
 

@@ -3,7 +3,7 @@
 #include <cstring>
 #include <unordered_map>
 
-#include "expression_internal.hpp"
+#include "expression/expression_internal.hpp"
 #include "osteogrn/expression.hpp"
 
 namespace osteogrn {

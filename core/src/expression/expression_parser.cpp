@@ -16,7 +16,7 @@
 #include <system_error>
 #include <unordered_map>
 
-#include "expression_internal.hpp"
+#include "expression/expression_internal.hpp"
 #include "osteogrn/errors.hpp"
 #include "osteogrn/expression.hpp"
 

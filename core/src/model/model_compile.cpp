@@ -9,7 +9,7 @@
 #include <unordered_set>
 #include <vector>
 
-#include "model_loader.hpp"
+#include "model/model_loader.hpp"
 #include "osteogrn/errors.hpp"
 
 namespace osteogrn::detail {

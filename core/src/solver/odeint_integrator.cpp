@@ -1,4 +1,4 @@
-#include "odeint_integrator.hpp"
+#include "solver/odeint_integrator.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -13,7 +13,7 @@
 #include <boost/numeric/ublas/vector.hpp>
 
 #include "osteogrn/errors.hpp"
-#include "text_util.hpp"
+#include "osteogrn/detail/text_util.hpp"
 
 namespace osteogrn::detail {
 

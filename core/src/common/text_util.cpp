@@ -1,4 +1,4 @@
-#include "text_util.hpp"
+#include "osteogrn/detail/text_util.hpp"
 
 #include <algorithm>
 #include <cstdio>

@@ -13,7 +13,7 @@
 
 #include "osteogrn/errors.hpp"
 #include "osteogrn/protocol.hpp"
-#include "text_util.hpp"
+#include "osteogrn/detail/text_util.hpp"
 
 namespace osteogrn {
 namespace {

@@ -2,7 +2,7 @@
 // Internal: Boost.Odeint integrators (dopri5, rosenbrock4) behind detail::Integrator.
 #include <memory>
 
-#include "integrator.hpp"
+#include "solver/integrator.hpp"
 
 namespace osteogrn::detail {
 

@@ -3,7 +3,7 @@
 #include <cmath>
 #include <unordered_map>
 
-#include "expression_internal.hpp"
+#include "expression/expression_internal.hpp"
 #include "osteogrn/errors.hpp"
 #include "osteogrn/expression.hpp"
 

@@ -1,4 +1,4 @@
-#include "sundials_flags.hpp"
+#include "solver/sundials_flags.hpp"
 
 #include <cvodes/cvodes.h>
 #include <cvodes/cvodes_ls.h>

@@ -12,12 +12,12 @@
 #include <utility>
 #include <vector>
 
-#include "compiled_model.hpp"
-#include "integrator.hpp"
+#include "osteogrn/detail/compiled_model.hpp"
+#include "solver/integrator.hpp"
 #include "osteogrn/errors.hpp"
-#include "osteogrn/schedule.hpp"
-#include "sample_times.hpp"
-#include "text_util.hpp"
+#include "osteogrn/detail/schedule.hpp"
+#include "osteogrn/detail/sample_times.hpp"
+#include "osteogrn/detail/text_util.hpp"
 
 namespace osteogrn {
 

@@ -2,7 +2,7 @@
 // breakpoints the driver must stop at, and per segment the closed-form inputs and the
 // perturbations that hold. Inputs need no extra ODE states: between events each is
 // c(t) = c(start) * exp(-ln2/half_life * (t - start)).
-#include "osteogrn/schedule.hpp"
+#include "osteogrn/detail/schedule.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -10,7 +10,7 @@
 #include <string>
 
 #include "osteogrn/errors.hpp"
-#include "text_util.hpp"
+#include "osteogrn/detail/text_util.hpp"
 
 namespace osteogrn {
 namespace {

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "compiled_model.hpp"
+#include "osteogrn/detail/compiled_model.hpp"
 #include "osteogrn/expression.hpp"
 #include "osteogrn/model.hpp"
 #include "osteogrn/protocol.hpp"

@@ -7,7 +7,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include "expression_internal.hpp"
+#include "expression/expression_internal.hpp"
 #include "osteogrn/errors.hpp"
 #include "osteogrn/expression.hpp"
 
