@@ -202,7 +202,7 @@ class Protocol:
         name : str
             Component name (a model input).
         **fields
-            Any of concentration, unit, half_life, from_ (or ``**{"from": d}``),
+            Any of concentration, unit, half_life, ``from_`` (or ``**{"from": d}``),
             until, optional, description. ``half_life=None`` or ``until=None``
             removes the field (stable; until the end of the run).
 
