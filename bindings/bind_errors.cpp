@@ -1,8 +1,13 @@
 // C++ exceptions -> the Python classes of osteogrn/errors.py (DESIGN.md "Errors").
 // The classes live in Python so that they can inherit from both OsteogrnError and
 // ValueError/RuntimeError and pickle like any exception; this file only fills them in.
+#include <cxxabi.h>
+
+#include <cstdlib>
 #include <exception>
+#include <memory>
 #include <new>
+#include <typeinfo>
 
 #include "bindings.hpp"
 #include "osteogrn/errors.hpp"
@@ -28,6 +33,24 @@ py::dict located(const std::string& file, const std::string& pointer, const std:
   d["pointer"] = to_py_str(pointer);
   d["message"] = to_py_str(message);
   return d;
+}
+
+// The readable C++ name of a type ("std::out_of_range", not "St12out_of_range").
+std::string demangled(const std::type_info& type) {
+  int status = 0;
+  std::unique_ptr<char, void (*)(void*)> name(
+      abi::__cxa_demangle(type.name(), nullptr, nullptr, &status), std::free);
+  return status == 0 && name ? std::string(name.get()) : std::string(type.name());
+}
+
+// A bug, not a user error: og.InternalError naming the C++ type, so a report can be acted on.
+void set_internal_error(const std::string& cpp_type, const std::string& message) {
+  py::dict d;
+  d["cpp_type"] = to_py_str(cpp_type);
+  set_error("InternalError",
+            "internal error in osteogrn (a bug, not a problem with your input; please report it "
+            "with this message): " + cpp_type + ": " + message,
+            d);
 }
 
 }  // namespace
@@ -57,12 +80,19 @@ void bind_errors(py::module_& m) {
       d["reason"] = to_py_str(e.reason());
       d["flag"] = to_py_str(e.flag());
       set_error("SolverError", e.what(), d);
+    } catch (const InternalError& e) {
+      set_internal_error("osteogrn::InternalError", e.what());
+    } catch (const Error& e) {
+      set_error("OsteogrnError", e.what());  // osteogrn's base class, raised on purpose
     } catch (const std::bad_alloc&) {
-      set_error("OsteogrnError", "out of memory (std::bad_alloc): the input asks for too much");
+      // Stays a MemoryError (as Python's own allocation failures), not an osteogrn error.
+      PyErr_SetString(PyExc_MemoryError, "out of memory (std::bad_alloc) in osteogrn");
     } catch (const std::exception& e) {
-      // Anything else (a library's exception, std::length_error, a bug) still becomes an
-      // osteogrn error with its message, never a crash.
-      set_error("OsteogrnError", e.what());
+      // Anything else (a library's exception, std::length_error from a size nobody checked)
+      // means osteogrn missed a check: a bug, reported as such and never as a user error.
+      set_internal_error(demangled(typeid(e)), e.what());
+    } catch (...) {
+      set_internal_error("unknown C++ exception", "(no message)");
     }
   });
 
@@ -77,7 +107,9 @@ void bind_errors(py::module_& m) {
         if (kind == "SolverError") throw SolverError(message, 2.5, "CV_TOO_MUCH_WORK");
         if (kind == "Error") throw Error(message);
         if (kind == "std") throw std::out_of_range(message);
+        if (kind == "InternalError") throw InternalError(message);
         if (kind == "bad_alloc") throw std::bad_alloc();
+        if (kind == "int") throw 42;
         throw py::value_error("unknown kind " + kind);
       },
       py::arg("kind"), py::arg("message"));

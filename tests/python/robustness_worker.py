@@ -1,6 +1,7 @@
 """Worker for test_robustness.py: reads one JSON job per line on stdin, runs it through the API,
-and answers one JSON line per job on stdout. Expected failures are osteogrn errors; anything
-else is reported as "other" (and a crash or hang is seen by the parent)."""
+and answers one JSON line per job on stdout. Expected failures are osteogrn's typed user errors
+("error:<class>"); og.InternalError (a bug) is "internal:<C++ type>", a MemoryError or any other
+exception "other:<type>" — the parent fails on both (and sees a crash or hang itself)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,11 @@ BASE_PROTOCOL = og.Protocol.from_json(sys.argv[2])
 
 def run(job: dict) -> str:
     try:
+        if job["kind"] == "raise":  # the parent checks that escapes are reported as such
+            if job["text"] == "MemoryError":
+                raise MemoryError("on purpose")
+            from osteogrn import _core
+            _core._raise_for_test(job["text"], "on purpose")
         if job["kind"] == "model":
             model = og.Model.from_json(job["text"], source="<mutant>")
             model.to_json()
@@ -25,10 +31,12 @@ def run(job: dict) -> str:
             res = og.simulate(BASE_MODEL, proto, max_steps=20_000)
         res.to_frame(tidy=True)
         return "ok"
+    except og.InternalError as e:  # a bug, even though it is an OsteogrnError
+        return f"internal:{e.cpp_type}: {str(e)[:300]}"
     except og.OsteogrnError as e:
         str(e)
         return f"error:{type(e).__name__}"
-    except Exception as e:  # the test fails on these
+    except Exception as e:  # the test fails on these (MemoryError included)
         return f"other:{type(e).__name__}: {str(e)[:300]}"
 
 

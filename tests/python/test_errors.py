@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import pickle
 
 import pytest
@@ -15,10 +16,13 @@ from conftest import DATA
 def test_hierarchy():
     for cls in (og.ParseError, og.ModelError, og.ProtocolError, og.OptionError):
         assert issubclass(cls, og.OsteogrnError) and issubclass(cls, ValueError)
-    assert issubclass(og.SolverError, og.OsteogrnError)
-    assert issubclass(og.SolverError, RuntimeError)
-    assert not issubclass(og.SolverError, ValueError)
+        assert not issubclass(cls, og.InternalError)
+    for cls in (og.SolverError, og.InternalError):
+        assert issubclass(cls, og.OsteogrnError) and issubclass(cls, RuntimeError)
+        assert not issubclass(cls, ValueError)
+    assert not issubclass(og.SolverError, og.InternalError)
     assert issubclass(og.OsteogrnError, Exception)
+    assert "bug" in og.InternalError.__doc__ and "report" in og.InternalError.__doc__
 
 
 def test_each_cpp_class_maps_with_message_and_attributes():
@@ -53,12 +57,31 @@ def test_each_cpp_class_maps_with_message_and_attributes():
     with pytest.raises(RuntimeError):
         _core._raise_for_test("SolverError", "x")
 
-    for kind in ("Error", "std", "bad_alloc"):
-        with pytest.raises(og.OsteogrnError) as e:
-            _core._raise_for_test(kind, "some message")
-        assert type(e.value) is og.OsteogrnError
-        if kind != "bad_alloc":
-            assert str(e.value) == "some message"
+    # osteogrn's own base class raised on purpose: a plain OsteogrnError, message intact.
+    with pytest.raises(og.OsteogrnError) as e:
+        _core._raise_for_test("Error", "some message")
+    assert type(e.value) is og.OsteogrnError and str(e.value) == "some message"
+
+
+@pytest.mark.parametrize("kind, cpp_type", [("std", "std::out_of_range"),
+                                            ("InternalError", "osteogrn::InternalError"),
+                                            ("int", "unknown C++ exception")])
+def test_anything_else_from_cpp_is_an_internal_error_naming_the_cpp_type(kind, cpp_type):
+    # A bug must never look like a user error (og.ModelError, og.OptionError, ...).
+    with pytest.raises(og.InternalError) as e:
+        _core._raise_for_test(kind, "some message")
+    assert type(e.value) is og.InternalError
+    assert e.value.cpp_type == cpp_type
+    assert "a bug" in str(e.value) and "report" in str(e.value) and cpp_type in str(e.value)
+    if kind != "int":
+        assert str(e.value).endswith(f"{cpp_type}: some message")
+    assert not isinstance(e.value, ValueError)
+
+
+def test_bad_alloc_stays_a_memory_error():
+    with pytest.raises(MemoryError) as e:
+        _core._raise_for_test("bad_alloc", "")
+    assert not isinstance(e.value, og.OsteogrnError)
 
 
 def test_messages_with_invalid_utf8_do_not_break_translation():
@@ -148,3 +171,69 @@ def test_protocol_error_for_a_pairing(small_model):
     proto = og.Protocol("p", 5, components={"dex": {"concentration": 1, "unit": "ng/mL"}})
     with pytest.raises(og.ProtocolError, match="nM"):
         og.simulate(small_model, proto)
+
+
+# -- strings with no UTF-8 form (a lone surrogate) -------------------------------------------
+# pybind11 answered these with a bare TypeError ("incompatible function arguments"); each entry
+# point now raises its own osteogrn error naming the argument.
+def _surrogate_calls(model, proto):
+    from pathlib import Path
+    return [
+        ("parse_expression", og.ParseError, lambda: og.parse_expression("x\udc00")),
+        ("load_model path", og.ModelError, lambda: og.load_model("/tmp/\ud800.json")),
+        ("load_model pathlib", og.ModelError, lambda: og.load_model(Path("/tmp/\udcff.json"))),
+        ("load_protocol path", og.ProtocolError, lambda: og.load_protocol("/tmp/\ud800.json")),
+        ("Model.from_json text", og.ModelError, lambda: og.Model.from_json('{"name": "\ud800"}')),
+        ("Model.from_json source", og.ModelError, lambda: og.Model.from_json("{}", source="\ud800")),
+        ("Model.from_json dict", og.ModelError, lambda: og.Model.from_json({"name": "\ud800"})),
+        ("with_parameters", og.ModelError, lambda: model.with_parameters(**{"k\ud800": 1.0})),
+        ("with_parameters mapping", og.ModelError,
+         lambda: model.with_parameters({"k\udfff": 1.0})),
+        ("knockout", og.ModelError, lambda: model.knockout("R\ud800")),
+        ("Protocol name", og.ProtocolError, lambda: og.Protocol(name="\ud800", duration=3)),
+        ("Protocol component", og.ProtocolError, lambda: og.Protocol(
+            name="a", duration=3, components={"d\ud800": {"concentration": 1, "unit": "nM"}})),
+        ("Protocol perturbation", og.ProtocolError, lambda: og.Protocol(
+            name="a", duration=3, perturbations=[{"knockout": "R\ud800"}])),
+        ("Protocol.from_json", og.ProtocolError, lambda: og.Protocol.from_json('{"name":"\ud800"}')),
+        ("with_component", og.ProtocolError,
+         lambda: proto.with_component("\ud800", concentration=1, unit="nM")),
+        ("without_component", og.ProtocolError, lambda: proto.without_component("\ud800")),
+        ("simulate method", og.OptionError, lambda: og.simulate(model, proto, method="\ud800")),
+        ("simulate sensitivities", og.OptionError,
+         lambda: og.simulate(model, proto, sensitivities=["\ud800"])),
+        ("simulate parameters", og.ModelError,
+         lambda: og.simulate(model, proto, parameters={"\ud800": 1.0})),
+        ("simulate_batch param_names", og.ModelError,
+         lambda: og.simulate_batch(model, proto, [[1.0]], param_names=["\ud800"])),
+        ("simulate_batch outputs", og.OptionError,
+         lambda: og.simulate_batch(model, proto, outputs=["\ud800"])),
+    ]
+
+
+@pytest.mark.parametrize("index", range(21))
+def test_a_lone_surrogate_is_a_typed_error_naming_the_argument(index, small_model, dex_protocol):
+    calls = _surrogate_calls(small_model, dex_protocol)
+    assert len(calls) == 21
+    what, cls, call = calls[index]
+    with pytest.raises(cls) as e:
+        call()
+    assert type(e.value) is cls, what
+    assert "lone surrogate U+D" in str(e.value) and "argument '" in str(e.value), what
+    assert isinstance(e.value, ValueError)
+
+
+def test_a_surrogate_in_an_expression_gives_its_position():
+    with pytest.raises(og.ParseError) as e:
+        og.parse_expression("a + b\ud800")
+    assert e.value.position == 5 and e.value.text == "a + b?"
+
+
+def test_the_command_line_reports_an_undecodable_file_name(tmp_path, capsys):
+    from osteogrn.cli import main
+    # sys.argv holds undecodable bytes of a file name as surrogates (surrogateescape).
+    name = tmp_path / "bad\udcff.json"
+    with open(os.fsencode(name), "wb") as f:
+        f.write((DATA / "models" / "grn_small.json").read_bytes())
+    assert main(["validate", str(name)]) == 1
+    assert "lone surrogate U+DCFF" in capsys.readouterr().err

@@ -1,6 +1,7 @@
 """Hundreds of malformed or mutated models and protocols run through the API in a subprocess:
 the subprocess must survive every one (no segfault, no hang: a time limit per input), and every
-failure must be an osteogrn error — never another exception type."""
+failure must be one of osteogrn's typed user errors — never og.InternalError (a bug), a
+MemoryError or another exception type."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ WORKER = Path(__file__).with_name("robustness_worker.py")
 
 ODD_VALUES = [None, True, False, "", "NaN", "nan", "Infinity", "-inf", "1e999", "🦴 Rünx2 ∂",
               "\u0000", 0, -1, -1e308, 1e308, 1e-320, 2**63, -(2**63), [], {}, [1, 2],
-              {"a": {"b": {}}}, "x" * 5000, 3.5]
+              {"a": {"b": {}}}, "x" * 5000, 3.5, "R\ud800x"]
 GARBAGE_EXPRESSIONS = ["((", "x ^^ 2", "hill(", "hill(Runx2)", "piecewise(1)", "1 / 0",
                        "log(-1)", "exp(1e6)", "Runx2 ^ 1e10", "sqrt(-Runx2 - 1)", "", " ",
                        "nan * Runx2", "inf", "1e999", "Rünx2 + 1", "a b c", ")", "2 $ 3",
@@ -84,7 +85,7 @@ def mutate(doc, rng: random.Random) -> str:
             _set(doc, target, rng.choice(GARBAGE_EXPRESSIONS))
         elif op == "rename" and isinstance(parent, dict):
             new = rng.choice(["", " ", "t", "exp", "Runx2", "é", "a/b", "~0", "1x", "x" * 300,
-                              "dex", "hill", "and"])
+                              "dex", "hill", "and", "\udcff"])
             parent[new] = parent.pop(path[-1])
         elif op == "deep":
             _set(doc, path, DEEP)
@@ -185,6 +186,26 @@ class Worker:
         return self.proc.returncode
 
 
+def passed(outcome: str) -> bool:
+    """A run that worked, or failed with a typed user error (not InternalError)."""
+    return outcome == "ok" or outcome.startswith("error:")
+
+
+def test_worker_counts_internal_and_memory_errors_as_escapes():
+    worker = Worker()
+    outcomes = {kind: worker.ask({"id": i, "kind": "raise", "text": kind})
+                for i, kind in enumerate(["ModelError", "std", "InternalError", "bad_alloc",
+                                          "MemoryError"])}
+    assert worker.close() == 0
+    assert outcomes["ModelError"] == "error:ModelError" and passed(outcomes["ModelError"])
+    assert outcomes["std"].startswith("internal:std::out_of_range")
+    assert outcomes["InternalError"].startswith("internal:osteogrn::InternalError")
+    assert outcomes["bad_alloc"].startswith("other:MemoryError")
+    assert outcomes["MemoryError"].startswith("other:MemoryError")
+    assert not any(passed(outcomes[k]) for k in ("std", "InternalError", "bad_alloc",
+                                                 "MemoryError"))
+
+
 def test_mutated_inputs_never_crash_hang_or_escape(tmp_path):
     cases = generate_cases()
     assert len(cases) >= 200
@@ -194,12 +215,13 @@ def test_mutated_inputs_never_crash_hang_or_escape(tmp_path):
         outcome = worker.ask({"id": i, "kind": kind, "text": text})
         outcomes.append(outcome)
         if outcome == "hang" or outcome.startswith("crash"):
-            (tmp_path / f"case_{i}.json").write_text(text)
+            (tmp_path / f"case_{i}.json").write_text(text, errors="surrogatepass")
             worker = Worker()  # go on with the remaining cases
     assert worker.close() == 0  # the last worker exits normally
 
-    bad = [(i, cases[i][0], o[:160]) for i, o in enumerate(outcomes)
-           if not (o == "ok" or o.startswith("error:"))]
+    bad = [(i, cases[i][0], o[:160]) for i, o in enumerate(outcomes) if not passed(o)]
+    for i, _, _ in bad:
+        (tmp_path / f"case_{i}.json").write_text(cases[i][1], errors="surrogatepass")
     assert not bad, f"{len(bad)} inputs escaped (saved under {tmp_path}): {bad[:5]}"
     # The generator really exercises both paths: most mutants fail, some still run.
     errors = sum(o.startswith("error:") for o in outcomes)

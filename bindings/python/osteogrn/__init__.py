@@ -16,8 +16,9 @@ from __future__ import annotations
 
 from . import _core
 from .batch import BatchResult, simulate_batch
-from .errors import (ModelError, OptionError, OsteogrnError, ParseError, ProtocolError,
-                     SolverError)
+from ._text import checks_text
+from .errors import (InternalError, ModelError, OptionError, OsteogrnError, ParseError,
+                     ProtocolError, SolverError)
 from .fitting import DataError, FitData, FitResult, Observation, fit
 from .library import (list_models, list_protocols, load_model, load_protocol, models_dir,
                       protocols_dir)
@@ -52,6 +53,7 @@ __all__ = [
     "ProtocolError",
     "OptionError",
     "SolverError",
+    "InternalError",
     "fit",
     "FitResult",
     "FitData",
@@ -60,6 +62,7 @@ __all__ = [
 ]
 
 
+@checks_text(ParseError)
 def parse_expression(text: str) -> str:
     """Parses an expression of the model grammar and prints it back normalised.
 

@@ -19,7 +19,8 @@ from typing import (TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional,
 import numpy as np
 
 from . import _core
-from .errors import ModelError, OptionError
+from ._text import checks_text
+from .errors import ModelError, OptionError, ProtocolError
 from .model import Model
 from .protocol import Protocol
 
@@ -280,6 +281,8 @@ def _run_on_executor(executor: Any, model: Model, protocols: List[Protocol], nam
     return values, failed, messages
 
 
+@checks_text(OptionError, model=ModelError, protocols=ProtocolError, parameters=ModelError,
+             param_names=ModelError)
 def simulate_batch(model: Union[Model, str, "os.PathLike[str]"],
                    protocols: Any,
                    parameters: Any = None,

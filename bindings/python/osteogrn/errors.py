@@ -16,6 +16,7 @@ __all__ = [
     "ProtocolError",
     "OptionError",
     "SolverError",
+    "InternalError",
 ]
 
 
@@ -127,3 +128,24 @@ class SolverError(OsteogrnError, RuntimeError):
     def __init__(self, message: str = "", /, *, time: float = float("nan"), reason: str = "",
                  flag: str = "", **attributes: object) -> None:
         super().__init__(message, time=time, reason=reason, flag=flag, **attributes)
+
+
+class InternalError(OsteogrnError, RuntimeError):
+    """A bug in osteogrn, never a user error: please report it with the message.
+
+    Raised for any failure inside osteogrn that is not one of the typed errors
+    above (a broken invariant, an unexpected exception from the C++ standard
+    library or a dependency). Running out of memory is a :class:`MemoryError`,
+    not an InternalError.
+
+    Attributes
+    ----------
+    cpp_type : str
+        The C++ exception type, e.g. ``std::length_error`` (empty if unknown).
+    """
+
+    cpp_type: str
+
+    def __init__(self, message: str = "", /, *, cpp_type: str = "",
+                 **attributes: object) -> None:
+        super().__init__(message, cpp_type=cpp_type, **attributes)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Mapping, Optional, 
 import numpy as np
 
 from . import _core
+from ._text import checks_text
 from .errors import ModelError
 
 if TYPE_CHECKING:  # pandas is imported only when a table is asked for
@@ -48,6 +49,7 @@ class Model:
 
     # -- construction ---------------------------------------------------------------
     @classmethod
+    @checks_text(ModelError)
     def from_file(cls, path: Union[str, "os.PathLike[str]"],
                   search_paths: Sequence[str] = ()) -> "Model":
         """Loads a model file and its imports.
@@ -66,6 +68,7 @@ class Model:
         return cls(_core.Model.from_file(os.fspath(path), [str(p) for p in search_paths]))
 
     @classmethod
+    @checks_text(ModelError)
     def from_json(cls, text: Union[str, bytes, Mapping[str, Any]], source: str = "<string>",
                   search_paths: Sequence[str] = ()) -> "Model":
         """Builds a model from JSON text (or an already parsed dict).
@@ -186,6 +189,7 @@ class Model:
         return self._table(self._core.observables)
 
     # -- edits (new models) ---------------------------------------------------------
+    @checks_text(ModelError)
     def with_parameters(self, values: Optional[Mapping[str, float]] = None,
                         **kwargs: float) -> "Model":
         """A new model with some parameter values changed.
@@ -217,6 +221,7 @@ class Model:
                                  pointer=f"/parameters/{key}") from None
         return Model(self._core.with_parameters(numbers))
 
+    @checks_text(ModelError)
     def knockout(self, species: str) -> "Model":
         """A new model whose every simulation holds ``species`` at 0.
 

@@ -9,6 +9,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
 import numpy as np
 
 from . import _core
+from ._text import checks_text
 from .errors import ProtocolError
 
 __all__ = ["Protocol"]
@@ -82,6 +83,7 @@ class Protocol:
 
     __slots__ = ("_core",)
 
+    @checks_text(ProtocolError)
     def __init__(self, name: str, duration: float, *,
                  media_changes: Any = None,
                  components: Optional[Mapping[str, Mapping[str, Any]]] = None,
@@ -112,6 +114,7 @@ class Protocol:
         return obj
 
     @classmethod
+    @checks_text(ProtocolError)
     def from_json(cls, text: Union[str, bytes, Mapping[str, Any]],
                   source: str = "<string>") -> "Protocol":
         """Parses and validates protocol JSON (text or an already parsed dict).
@@ -134,6 +137,7 @@ class Protocol:
         return cls._wrap(_core.Protocol.from_json(str(text), source))
 
     @classmethod
+    @checks_text(ProtocolError)
     def from_file(cls, path: Union[str, "os.PathLike[str]"]) -> "Protocol":
         """Loads a protocol JSON file (see :func:`osteogrn.load_protocol` for names)."""
         return cls._wrap(_core.Protocol.from_file(os.fspath(path)))
@@ -194,6 +198,7 @@ class Protocol:
         """The protocol as a JSON-ready dict (``json.loads(self.to_json())``)."""
         return json.loads(self.to_json())
 
+    @checks_text(ProtocolError)
     def with_component(self, name: str, **fields: Any) -> "Protocol":
         """A new protocol with a component added, or with only the given fields replaced.
 
@@ -233,6 +238,7 @@ class Protocol:
         components[name] = entry
         return Protocol.from_json(_dumps(data), source=f"<{self.name} with {name}>")
 
+    @checks_text(ProtocolError)
     def without_component(self, name: str) -> "Protocol":
         """A new protocol without component ``name`` (ProtocolError if absent, or if an
         addition still refers to it)."""

@@ -8,7 +8,8 @@ from typing import Any, Mapping, Optional, Sequence, Union
 import numpy as np
 
 from . import _core
-from .errors import OptionError
+from ._text import checks_text
+from .errors import ModelError, OptionError, ProtocolError
 from .model import Model
 from .protocol import Protocol
 from .result import Result
@@ -35,6 +36,7 @@ def _times(t: Any) -> list:
     return arr.tolist()
 
 
+@checks_text(OptionError, model=ModelError, protocol=ProtocolError, parameters=ModelError)
 def simulate(model: Union[Model, str, "os.PathLike[str]"],
              protocol: Union[Protocol, str, "os.PathLike[str]"],
              t: Optional[Sequence[float]] = None,

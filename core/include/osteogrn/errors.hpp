@@ -69,6 +69,14 @@ class OptionError : public Error {
   using Error::Error;
 };
 
+/// A broken invariant inside osteogrn: a bug, never a user error. Deliberately not an `Error`, so
+/// that code catching user errors (the batch runner, the loaders) lets it through; Python raises
+/// og.InternalError.
+class InternalError : public std::logic_error {
+ public:
+  using std::logic_error::logic_error;
+};
+
 /// The integrator failed: carries the model time, the solver's flag name (e.g. CV_TOO_MUCH_WORK)
 /// and a reason that says how to fix it where we know.
 class SolverError : public Error {

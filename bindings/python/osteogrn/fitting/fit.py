@@ -10,13 +10,14 @@ from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence, 
 
 import numpy as np
 
-from ..errors import OptionError, OsteogrnError, SolverError
+from .._text import checks_text
+from ..errors import ModelError, OptionError, OsteogrnError, ProtocolError, SolverError
 from ..model import Model
 from ..simulation import METHODS, simulate
 
 if TYPE_CHECKING:
     from .result import FitResult
-from .data import FitData
+from .data import DataError, FitData
 from .objective import GRADIENTS, Evaluator, Problem
 from .observation import resolve_observations
 
@@ -161,6 +162,7 @@ def latin_hypercube(lb: np.ndarray, ub: np.ndarray, n: int, seed: Any) -> np.nda
     return lb + u * (ub - lb)
 
 
+@checks_text(OptionError, model=ModelError, protocols=ProtocolError, data=DataError)
 def fit(model: Union[Model, str], data: Any, protocols: Optional[Mapping[str, Any]] = None,
         estimate: Union[Sequence[str], Mapping[str, Optional[Tuple[float, float]]], None] = None,
         *, observations: Any = None, log_scale: Any = True, n_starts: int = 20, seed: Any = 0,
