@@ -40,19 +40,17 @@ def test_every_builtin_model_and_protocol_loads_by_name_from_any_directory(tmp_p
 
 
 def test_builtin_run_from_elsewhere(tmp_path, monkeypatch):
-    if not og.list_models() or not og.list_protocols():
-        pytest.skip("no built-in models installed")  # the library ships them; see list test
+    # Built-ins load by name from a folder without any model file: the composed model runs
+    # under every built-in protocol (what `osteogrn compare` does).
     monkeypatch.chdir(tmp_path)
-    model = og.load_model(og.list_models()[0])
-    for name in og.list_protocols():
+    model = og.load_model("osteogenic")
+    protocols = og.list_protocols()
+    assert "osteogenic_medium" in protocols and len(protocols) >= 10
+    for name in protocols:
         proto = og.load_protocol(name)
-        try:
-            res = og.simulate(model, proto)
-        except og.ProtocolError:
-            continue  # this protocol sets a component the model does not have
-        assert res.success and np.isfinite(res.species).all()
-        return
-    pytest.fail("no built-in protocol fits the first built-in model")
+        res = og.simulate(model, proto)
+        assert res.success, name
+        assert res.t[-1] == proto.duration and np.isfinite(res.species).all(), name
 
 
 def test_load_by_path_str_and_pathlib(small_model):
@@ -382,17 +380,14 @@ def test_gil_is_released_during_simulate(small_model, dex_protocol):
 
 
 def test_parse_expression():
-    assert og.parse_expression("1 + 2 * x") in ("1 + 2 * x", "(1 + (2 * x))", "1 + (2 * x)")
-    assert og.parse_expression("hill(x, K, 2)").startswith("hill(")
+    # Printed back with the parentheses the grammar needs, and only those.
+    assert og.parse_expression("1 + 2 * x") == "1 + 2 * x"
+    assert og.parse_expression("(1+2)*x") == "(1 + 2) * x"
+    assert og.parse_expression("a - (b - c)") == "a - (b - c)"
+    assert og.parse_expression("hill(x, K, 2)") == "hill(x, K, 2)"
     with pytest.raises(og.ParseError) as info:
         og.parse_expression("a + * b")
     assert info.value.position == 4
-
-
-def test_cli_main_is_importable():
-    from osteogrn.cli import build_parser, main
-    assert main(["list"]) == 0
-    assert "simulate" in build_parser().format_help()
 
 
 def test_package_ships_type_stubs():

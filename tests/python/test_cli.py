@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import sysconfig
 
 import pandas as pd
 import pytest
@@ -46,9 +47,9 @@ def test_help_explains_each_command():
 
 
 def test_console_script_is_installed():
-    script = shutil.which("osteogrn")
-    if script is None:
-        pytest.skip("package not installed with pip (no console script on PATH)")
+    # pip puts the console script in this interpreter's scripts folder (a venv's bin/ too).
+    script = shutil.which("osteogrn", path=sysconfig.get_path("scripts"))
+    assert script is not None, f"no osteogrn script in {sysconfig.get_path('scripts')}"
     out = subprocess.run([script, "--version"], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0 and out.stdout.startswith("osteogrn ")
 
