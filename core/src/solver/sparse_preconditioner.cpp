@@ -1,9 +1,9 @@
 #include "solver/sparse_preconditioner.hpp"
 
 #include <cmath>
+#include <stdexcept>
 #include <string>
 
-#include "osteogrn/errors.hpp"
 
 namespace osteogrn::detail {
 
@@ -11,13 +11,13 @@ SparseIlu0::SparseIlu0(const std::vector<std::int64_t>& colptr,
                        const std::vector<std::int64_t>& rows)
     : n_(colptr.empty() ? 0 : colptr.size() - 1) {
   if (n_ == 0 || colptr.front() != 0 || colptr.back() != static_cast<std::int64_t>(rows.size()))
-    throw OptionError("sparse preconditioner: malformed Jacobian pattern");
+    throw std::invalid_argument("internal: sparse preconditioner: malformed Jacobian pattern");
   const std::size_t nnz = rows.size();
   colptr_.resize(n_ + 1);
   rows_.resize(nnz);
   for (std::size_t c = 0; c <= n_; ++c) {
     if (c > 0 && colptr[c] < colptr[c - 1])
-      throw OptionError("sparse preconditioner: malformed Jacobian pattern");
+      throw std::invalid_argument("internal: sparse preconditioner: malformed Jacobian pattern");
     colptr_[c] = static_cast<std::size_t>(colptr[c]);
   }
   for (std::size_t c = 0; c < n_; ++c) {
@@ -25,7 +25,7 @@ SparseIlu0::SparseIlu0(const std::vector<std::int64_t>& colptr,
       // Sorted, distinct and in range: the elimination below finds entries by column.
       if (rows[k] < 0 || rows[k] >= static_cast<std::int64_t>(n_) ||
           (k > colptr_[c] && rows[k] <= rows[k - 1]))
-        throw OptionError("sparse preconditioner: malformed Jacobian pattern");
+        throw std::invalid_argument("internal: sparse preconditioner: malformed Jacobian pattern");
       rows_[k] = static_cast<std::size_t>(rows[k]);
     }
   }
@@ -51,8 +51,9 @@ SparseIlu0::SparseIlu0(const std::vector<std::int64_t>& colptr,
       if (cols_[k] == i) diag_[i] = k;
   for (std::size_t i = 0; i < n_; ++i)
     if (diag_[i] == kNone)
-      throw OptionError("sparse preconditioner: the Jacobian pattern lacks diagonal entry " +
-                        std::to_string(i));
+      throw std::invalid_argument(
+          "internal: sparse preconditioner: the Jacobian pattern lacks diagonal entry " +
+          std::to_string(i));
   lu_.assign(nnz, 0.0);
   where_.assign(n_, kNone);
 }
