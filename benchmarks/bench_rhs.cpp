@@ -84,10 +84,10 @@ struct Fixture {
       y_model.push_back(std::move(ym));
       y_hand.push_back(std::move(yh));
     }
-    work.resize(model.compiled().max_work_size);
+    work.resize(osteogrn::detail::compiled_model(model).max_work_size);
   }
 
-  const osteogrn::Tape& rhs() const { return model.compiled().rhs; }
+  const osteogrn::Tape& rhs() const { return osteogrn::detail::compiled_model(model).rhs; }
   /// The tape's arguments at test state s.
   osteogrn::EvalArgs args(int s) const {
     return {y_model[s].data(), p_model.data(), u_model.data(), 0.0};
@@ -198,7 +198,7 @@ BENCHMARK(BM_hand_rhs);
 // For information: the analytic Jacobian tape that CVODES and rosenbrock4 call.
 void BM_tape_jac_y(benchmark::State& state) {
   Fixture& f = fixture();
-  const auto& jac = f.model.compiled().jac_y;
+  const auto& jac = osteogrn::detail::compiled_model(f.model).jac_y;
   over_states(state, jac.n_outputs(),
               [&](int s, double* out) { jac.eval(f.args(s), out, f.work.data()); });
 }
@@ -209,7 +209,7 @@ BENCHMARK(BM_tape_jac_y);
 int main(int argc, char** argv) {
   const double worst = check_agreement();
   check_bound_tape();
-  const auto& c = fixture().model.compiled();
+  const auto& c = osteogrn::detail::compiled_model(fixture().model);
   std::printf("bench_rhs: osteogenic, %zu species; tape %zu instructions (rhs; %zu of them "
               "parameter-only, run by bind), %zu (jac_y, %zu non-zeros); tape == hand code at %d "
               "states, max relative difference %.3g\n",

@@ -344,7 +344,7 @@ TEST(LargeModel, ThousandSpeciesChainCompilesFast) {
   }
   // Load/compile time of large models is measured in benchmarks/, not asserted here.
   const Model m = Model::from_json(doc.dump());
-  const auto& c = m.compiled();
+  const auto& c = osteogrn::detail::compiled_model(m);
   EXPECT_EQ(c.jac_y_pattern.nnz(), std::size_t(2 * n - 1));  // diagonal + sub-diagonal
   EXPECT_EQ(c.jac_p_pattern.nnz(), std::size_t(3 * n - 1));  // k_i, d everywhere, K below row 0
   EXPECT_EQ(c.jac_u_pattern.nnz(), 1u);

@@ -16,10 +16,14 @@
 #include <string>
 #include <vector>
 
+#include <sundials/sundials_version.h>
+
 #include "solver/sundials_kernels.hpp"
 
 namespace {
 
+using osteogrn::detail::kFastSundialsKernels;
+using osteogrn::detail::runtime_is_6_4;
 using osteogrn::detail::use_fast_dense_ops;
 using osteogrn::detail::use_fast_dense_solver;
 using osteogrn::detail::use_fast_vector_ops;
@@ -76,6 +80,19 @@ struct VectorPair {
     return true;
   }
 };
+
+// The replacements are tied to SUNDIALS 6.4.x at compile time (headers) and at run time (the
+// loaded library); Debian 12 ships 6.4.1, so here both must hold and the kernels be active.
+TEST(SundialsKernels, VersionGuardEnablesKernelsOn64Only) {
+  EXPECT_EQ(kFastSundialsKernels, SUNDIALS_VERSION_MAJOR == 6 && SUNDIALS_VERSION_MINOR == 4);
+  int major = 0, minor = 0, patch = 0;
+  char label[32] = {};
+  ASSERT_EQ(SUNDIALSGetVersionNumber(&major, &minor, &patch, label, sizeof label), 0);
+  EXPECT_EQ(runtime_is_6_4(), kFastSundialsKernels && major == 6 && minor == 4);
+  EXPECT_TRUE(kFastSundialsKernels && runtime_is_6_4())
+      << "built against SUNDIALS " << SUNDIALS_VERSION << ", running " << major << "." << minor
+      << "." << patch << ": the optimised kernels are off (stock kernels run, slower)";
+}
 
 TEST(SundialsKernels, VectorOpsAreInstalledAndInherited) {
   Ctx ctx;

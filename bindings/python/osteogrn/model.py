@@ -250,6 +250,11 @@ class Model:
     def rhs(self, t: float, y: Sequence[float], u: Optional[Sequence[float]] = None) -> np.ndarray:
         """dy/dt at time t, state y and inputs u (default: the inputs' defaults).
 
+        The model's overlays (:meth:`knockout`, and perturbations written in the model file)
+        that hold at ``t`` apply as in :func:`osteogrn.simulate`: a knocked-out or clamped
+        species takes its held value whatever ``y`` says, and its derivative is 0; parameter
+        overrides replace or scale the parameter.
+
         Parameters
         ----------
         t : float
@@ -262,24 +267,33 @@ class Model:
         Returns
         -------
         numpy.ndarray
-            One derivative per species (knockouts are not applied here).
+            One derivative per species.
         """
         return self._core.rhs(float(t), list(np.asarray(y, dtype=float).ravel()), self._u(u))
 
     def jacobian(self, t: float, y: Sequence[float],
                  u: Optional[Sequence[float]] = None) -> np.ndarray:
-        """The analytic Jacobian d(dy/dt)/dy, shape (n_species, n_species)."""
+        """The analytic Jacobian d(dy/dt)/dy of :meth:`rhs`, shape (n_species, n_species).
+
+        Rows and columns of species held by an overlay at ``t`` are 0.
+        """
         return self._core.jacobian(float(t), list(np.asarray(y, dtype=float).ravel()), self._u(u))
 
     def parameter_jacobian(self, t: float, y: Sequence[float],
                            u: Optional[Sequence[float]] = None) -> np.ndarray:
-        """d(dy/dt)/dp, shape (n_species, n_parameters)."""
+        """d(dy/dt)/dp of :meth:`rhs`, shape (n_species, n_parameters).
+
+        The derivative is taken with respect to the model's parameter values (what
+        :meth:`with_parameters` sets), through the overlays active at ``t``: 0 for a
+        parameter under a value override, scaled under a scale override.
+        """
         return self._core.parameter_jacobian(float(t), list(np.asarray(y, dtype=float).ravel()),
                                              self._u(u))
 
     def observe(self, t: float, y: Sequence[float],
                 u: Optional[Sequence[float]] = None) -> np.ndarray:
-        """Observable values at (t, y, u), one per observable."""
+        """Observable values at (t, y, u), one per observable (overlays applied as in
+        :meth:`rhs`)."""
         return self._core.observe(float(t), list(np.asarray(y, dtype=float).ravel()), self._u(u))
 
     def initial_state(self) -> np.ndarray:

@@ -46,7 +46,12 @@ struct LoadOptions {
   std::vector<std::string> search_paths;
 };
 
-namespace detail { struct CompiledModel; }
+class Model;
+namespace detail {
+struct CompiledModel;
+/// Internal: the compiled tapes of a model (detail/compiled_model.hpp); ModelError if it is empty.
+const CompiledModel& compiled_model(const Model& model);
+}  // namespace detail
 
 /// A compiled model: immutable, cheap to copy (the compiled tapes are shared), safe to simulate
 /// from several threads at once. with_parameters/knockout return new Model values.
@@ -97,27 +102,30 @@ class Model {
   std::string to_json() const;
 
   /// dy/dt at (t, y, u) with the current parameters; y has species().size() values and u
-  /// inputs().size() values.
+  /// inputs().size() values. The overlays active at t hold as in simulate(): a knocked-out or
+  /// clamped species takes its held value (whatever y says) and has derivative 0; parameter
+  /// overrides replace or scale the parameter.
   std::vector<double> rhs(double t, const std::vector<double>& y, const std::vector<double>& u) const;
-  /// ∂f/∂y, dense row-major [n_species x n_species].
+  /// ∂rhs/∂y, dense row-major [n_species x n_species]; rows and columns of held species are 0.
   std::vector<double> jacobian(double t, const std::vector<double>& y,
                                const std::vector<double>& u) const;
-  /// ∂f/∂p, dense row-major [n_species x n_parameters].
+  /// ∂rhs/∂θ with respect to the model's parameter values θ (what with_parameters sets), dense
+  /// row-major [n_species x n_parameters]: 0 for a parameter under a value override, scaled by s
+  /// under a scale override.
   std::vector<double> parameter_jacobian(double t, const std::vector<double>& y,
                                          const std::vector<double>& u) const;
-  /// Observable values at (t, y, u).
+  /// Observable values at (t, y, u), with the overlays active at t applied as in rhs().
   std::vector<double> observe(double t, const std::vector<double>& y,
                               const std::vector<double>& u) const;
 
-  /// Internal: assembles a model from its compiled form (used by the loader).
-  Model(std::shared_ptr<const detail::CompiledModel> compiled, std::vector<double> parameter_values,
-        std::vector<Perturbation> overlays = {});
+  /// An empty model: every accessor throws ModelError until one is assigned from a loader.
   Model() = default;
 
-  /// The compiled tapes (internal; see core/src/compiled_model.hpp).
-  const detail::CompiledModel& compiled() const { return *compiled_; }
-
  private:
+  friend const detail::CompiledModel& detail::compiled_model(const Model& model);
+  Model(std::shared_ptr<const detail::CompiledModel> compiled, std::vector<double> parameter_values,
+        std::vector<Perturbation> overlays = {});
+
   std::shared_ptr<const detail::CompiledModel> compiled_;
   std::vector<double> parameter_values_;
   std::vector<Perturbation> overlays_;

@@ -72,6 +72,10 @@ Model::Model(std::shared_ptr<const detail::CompiledModel> compiled,
                      " parameter values, got " + std::to_string(parameter_values_.size()));
 }
 
+namespace detail {
+const CompiledModel& compiled_model(const Model& model) { return cm(model.compiled_); }
+}  // namespace detail
+
 Model Model::from_file(const std::string& path, const LoadOptions& options) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw ModelError("cannot open the model file", path);
@@ -192,12 +196,50 @@ std::string Model::to_json() const {
   return doc.dump(2);
 }
 
+namespace {
+
+// The model's overlays (knockouts, clamps, parameter overrides) as they hold at time t, in the
+// same way simulate() applies a protocol's perturbations inside a segment: held species take
+// their held value (so the other equations see it) and have a zero derivative; parameter
+// overrides apply in order, later ones winning.
+struct OverlaidPoint {
+  std::vector<double> y, p;
+  std::vector<char> held;          // per species
+  std::vector<double> dp_dtheta;   // per parameter: 1, 0 under a value override, s under a scale
+};
+
+bool active_at(const Perturbation& o, double t) { return o.from <= t && t < o.until; }
+
+OverlaidPoint overlay(const detail::CompiledModel& m, const std::vector<Perturbation>& overlays,
+                      const std::vector<double>& theta, double t, const std::vector<double>& y) {
+  OverlaidPoint pt{y, theta, std::vector<char>(m.species.size(), 0),
+                   std::vector<double>(theta.size(), 1.0)};
+  for (const Perturbation& o : overlays) {
+    if (!active_at(o, t)) continue;
+    if (o.kind == PerturbationKind::Parameter) {
+      const std::size_t j = *find_by_name(m.parameters, o.target);
+      pt.p[j] = o.scale ? o.value * pt.p[j] : o.value;
+      pt.dp_dtheta[j] = o.scale ? o.value * pt.dp_dtheta[j] : 0.0;
+    } else {
+      const std::size_t i = *find_by_name(m.species, o.target);
+      pt.held[i] = 1;
+      pt.y[i] = o.kind == PerturbationKind::Knockout ? 0.0 : o.value;
+    }
+  }
+  return pt;
+}
+
+}  // namespace
+
 std::vector<double> Model::rhs(double t, const std::vector<double>& y,
                                const std::vector<double>& u) const {
   const auto& m = cm(compiled_);
   check_sizes(m, y, u);
+  const OverlaidPoint pt = overlay(m, overlays_, parameter_values_, t, y);
   std::vector<double> out(m.species.size()), work(m.max_work_size);
-  m.rhs.eval({y.data(), parameter_values_.data(), u.data(), t}, out.data(), work.data());
+  m.rhs.eval({pt.y.data(), pt.p.data(), u.data(), t}, out.data(), work.data());
+  for (std::size_t i = 0; i < out.size(); ++i)
+    if (pt.held[i]) out[i] = 0.0;
   return out;
 }
 
@@ -205,26 +247,38 @@ std::vector<double> Model::jacobian(double t, const std::vector<double>& y,
                                     const std::vector<double>& u) const {
   const auto& m = cm(compiled_);
   check_sizes(m, y, u);
+  const OverlaidPoint pt = overlay(m, overlays_, parameter_values_, t, y);
   std::vector<double> vals(m.jac_y_pattern.nnz()), work(m.max_work_size);
-  m.jac_y.eval({y.data(), parameter_values_.data(), u.data(), t}, vals.data(), work.data());
-  return dense(m.jac_y_pattern, vals, m.species.size(), m.species.size());
+  m.jac_y.eval({pt.y.data(), pt.p.data(), u.data(), t}, vals.data(), work.data());
+  // A held species is a constant: its row (derivative 0) and its column (the other equations
+  // see the held value, not y) are zero.
+  const auto& pat = m.jac_y_pattern;
+  for (std::size_t k = 0; k < pat.nnz(); ++k)
+    if (pt.held[pat.rows[k]] || pt.held[pat.cols[k]]) vals[k] = 0.0;
+  return dense(pat, vals, m.species.size(), m.species.size());
 }
 
 std::vector<double> Model::parameter_jacobian(double t, const std::vector<double>& y,
                                               const std::vector<double>& u) const {
   const auto& m = cm(compiled_);
   check_sizes(m, y, u);
+  const OverlaidPoint pt = overlay(m, overlays_, parameter_values_, t, y);
   std::vector<double> vals(m.jac_p_pattern.nnz()), work(m.max_work_size);
-  m.jac_p.eval({y.data(), parameter_values_.data(), u.data(), t}, vals.data(), work.data());
-  return dense(m.jac_p_pattern, vals, m.species.size(), m.parameters.size());
+  m.jac_p.eval({pt.y.data(), pt.p.data(), u.data(), t}, vals.data(), work.data());
+  // d f / d θ_j = ∂f/∂p_j · dp_j/dθ_j: 0 under a value override, s under a scale override.
+  const auto& pat = m.jac_p_pattern;
+  for (std::size_t k = 0; k < pat.nnz(); ++k)
+    vals[k] = pt.held[pat.rows[k]] ? 0.0 : vals[k] * pt.dp_dtheta[pat.cols[k]];
+  return dense(pat, vals, m.species.size(), m.parameters.size());
 }
 
 std::vector<double> Model::observe(double t, const std::vector<double>& y,
                                    const std::vector<double>& u) const {
   const auto& m = cm(compiled_);
   check_sizes(m, y, u);
+  const OverlaidPoint pt = overlay(m, overlays_, parameter_values_, t, y);
   std::vector<double> out(m.observables.size()), work(m.max_work_size);
-  m.obs.eval({y.data(), parameter_values_.data(), u.data(), t}, out.data(), work.data());
+  m.obs.eval({pt.y.data(), pt.p.data(), u.data(), t}, out.data(), work.data());
   return out;
 }
 

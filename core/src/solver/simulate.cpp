@@ -121,7 +121,7 @@ class ModelSystem final : public detail::OdeSystem {
  public:
   /// sens: indices of the sensitivity parameters θ_j (distinct, valid).
   ModelSystem(const Model& model, const Schedule& schedule, std::vector<std::size_t> sens)
-      : cm_(model.compiled()), schedule_(schedule), n_(cm_.species.size()),
+      : cm_(detail::compiled_model(model)), schedule_(schedule), n_(cm_.species.size()),
         p_(cm_.parameters.size()), u_(cm_.inputs.size()), dudt_(cm_.inputs.size()),
         clamped_(n_, 0), rhs_(cm_.rhs), jac_y_(cm_.jac_y), jac_p_(cm_.jac_p), jac_u_(cm_.jac_u),
         dfdt_(cm_.dfdt), obs_(cm_.obs), obs_jac_y_(cm_.obs_jac_y), obs_jac_p_(cm_.obs_jac_p),
@@ -376,7 +376,7 @@ Result simulate(const Model& model, const Protocol& protocol, const std::vector<
   detail::check_sample_times(times, duration,
                              "[0, duration] = [0, " + format_short(duration) + "]");
 
-  const detail::CompiledModel& cm = model.compiled();
+  const detail::CompiledModel& cm = detail::compiled_model(model);
   const std::size_t n = cm.species.size(), n_obs = cm.observables.size(),
                     n_in = cm.inputs.size(), n_t = times.size();
   std::vector<std::size_t> sens = sensitivity_indices(model, options.sensitivities);

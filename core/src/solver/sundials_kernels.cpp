@@ -13,7 +13,11 @@
 #include <cmath>
 #include <cstring>
 
+#include <sundials/sundials_version.h>
+
 namespace osteogrn::detail {
+
+#if OSTEOGRN_FAST_SUNDIALS_KERNELS
 
 namespace {
 
@@ -314,7 +318,20 @@ int dense_solve(SUNLinearSolver S, SUNMatrix A, N_Vector x, N_Vector b, double /
 
 }  // namespace
 
+// The headers we compiled against say 6.4; the shared library loaded at run time must agree
+// (a libsundials upgrade without a rebuild would otherwise get 6.4's struct layout assumed).
+bool runtime_is_6_4() {
+  static const bool ok = [] {
+    int major = 0, minor = 0, patch = 0;
+    char label[32] = {};
+    return SUNDIALSGetVersionNumber(&major, &minor, &patch, label, sizeof label) == 0 &&
+           major == 6 && minor == 4;
+  }();
+  return ok;
+}
+
 void use_fast_vector_ops(N_Vector v) {
+  if (!runtime_is_6_4()) return;
   N_Vector_Ops ops = v->ops;
   ops->nvlinearsum = linear_sum;
   ops->nvconst = constant;
@@ -336,6 +353,7 @@ void use_fast_vector_ops(N_Vector v) {
 }
 
 void use_fast_dense_ops(SUNMatrix A) {
+  if (!runtime_is_6_4()) return;
   A->ops->zero = dense_zero;
   A->ops->copy = dense_copy;
   A->ops->scaleaddi = dense_scale_add_identity;
@@ -343,8 +361,18 @@ void use_fast_dense_ops(SUNMatrix A) {
 }
 
 void use_fast_dense_solver(SUNLinearSolver ls) {
+  if (!runtime_is_6_4()) return;
   ls->ops->setup = dense_setup;
   ls->ops->solve = dense_solve;
 }
+
+#else  // another SUNDIALS release: keep its stock kernels (see sundials_kernels.hpp)
+
+void use_fast_vector_ops(N_Vector) {}
+void use_fast_dense_ops(SUNMatrix) {}
+void use_fast_dense_solver(SUNLinearSolver) {}
+bool runtime_is_6_4() { return false; }
+
+#endif  // OSTEOGRN_FAST_SUNDIALS_KERNELS
 
 }  // namespace osteogrn::detail
