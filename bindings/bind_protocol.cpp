@@ -1,5 +1,6 @@
 // osteogrn/protocol.hpp: protocols parse and validate in C++; Python reads their fields as
-// plain dicts/lists and edits them by round-tripping through JSON (so every edit is validated).
+// plain dicts/lists and edits them by round-tripping through JSON (so every edit goes through
+// the validating constructor).
 #include <cmath>
 
 #include <pybind11/stl.h>
@@ -26,6 +27,22 @@ py::dict component_dict(const Component& c) {
   return d;
 }
 
+py::dict addition_dict(const Addition& a) {
+  py::dict d;
+  d["day"] = a.day;
+  d["component"] = a.component;
+  d["concentration"] = a.concentration;
+  d["unit"] = a.unit;
+  return d;
+}
+
+py::dict media_changes_dict(const MediaChanges& m) {
+  py::dict d;
+  if (m.every) d["every"] = *m.every;
+  if (!m.days.empty()) d["days"] = m.days;
+  return d;
+}
+
 }  // namespace
 
 py::dict perturbation_dict(const Perturbation& p) {
@@ -45,44 +62,30 @@ void bind_protocol(py::module_& m) {
                   py::arg("source") = "<string>")
       .def_static("from_file", &Protocol::from_file, py::arg("path"))
       .def("to_json", &Protocol::to_json)
-      .def_property_readonly("name", [](const Protocol& p) { return p.name; })
-      .def_property_readonly("description", [](const Protocol& p) { return p.description; })
-      .def_property_readonly("duration", [](const Protocol& p) { return p.duration; })
-      .def_property_readonly("replace_fraction",
-                             [](const Protocol& p) { return p.replace_fraction; })
-      .def_property_readonly("source", [](const Protocol& p) { return p.source; })
+      .def_property_readonly("name", &Protocol::name)
+      .def_property_readonly("description", &Protocol::description)
+      .def_property_readonly("duration", &Protocol::duration)
+      .def_property_readonly("replace_fraction", &Protocol::replace_fraction)
+      .def_property_readonly("source", &Protocol::source)
       .def_property_readonly("media_changes",
-                             [](const Protocol& p) {
-                               py::dict d;
-                               if (p.media_changes.every) d["every"] = *p.media_changes.every;
-                               if (!p.media_changes.days.empty())
-                                 d["days"] = p.media_changes.days;
-                               return d;
-                             })
+                             [](const Protocol& p) { return media_changes_dict(p.media_changes()); })
       .def_property_readonly("components",
                              [](const Protocol& p) {
                                py::dict d;  // insertion order = file order
-                               for (const auto& c : p.components)
+                               for (const auto& c : p.components())
                                  d[py::str(c.name)] = component_dict(c);
                                return d;
                              })
       .def_property_readonly("additions",
                              [](const Protocol& p) {
                                py::list l;
-                               for (const auto& a : p.additions) {
-                                 py::dict d;
-                                 d["day"] = a.day;
-                                 d["component"] = a.component;
-                                 d["concentration"] = a.concentration;
-                                 d["unit"] = a.unit;
-                                 l.append(d);
-                               }
+                               for (const auto& a : p.additions()) l.append(addition_dict(a));
                                return l;
                              })
       .def_property_readonly("perturbations",
                              [](const Protocol& p) {
                                py::list l;
-                               for (const auto& x : p.perturbations) l.append(perturbation_dict(x));
+                               for (const auto& x : p.perturbations()) l.append(perturbation_dict(x));
                                return l;
                              })
       .def("media_change_days", &Protocol::media_change_days);

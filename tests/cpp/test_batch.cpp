@@ -102,7 +102,7 @@ TEST(Batch, IdenticalToSerialForEveryThreadCount) {
     for (std::size_t c = 0; c < names.size(); ++c) values[names[c]] = sets[s * names.size() + c];
     const Model edited = model.with_parameters(values);
     for (std::size_t k = 0; k < protocols.size(); ++k) {
-      SCOPED_TRACE("set " + std::to_string(s) + " protocol " + protocols[k].name);
+      SCOPED_TRACE("set " + std::to_string(s) + " protocol " + protocols[k].name());
       EXPECT_FALSE(a.failed[s * 3 + k]) << a.messages[s * 3 + k];
       EXPECT_TRUE(a.messages[s * 3 + k].empty());
       expect_matches_serial(a, s, k, simulate(edited, protocols[k], t));
@@ -137,8 +137,8 @@ TEST(Batch, OtherMethodsAndOutputSelection) {
 TEST(Batch, ProtocolsOfDifferentLengthsShareTheLongestGrid) {
   const Model model = osteogenic();
   const std::vector<Protocol> protocols = {preset("osteogenic_medium"), preset("om_28d")};
-  ASSERT_EQ(protocols[0].duration, 21.0);
-  ASSERT_EQ(protocols[1].duration, 28.0);
+  ASSERT_EQ(protocols[0].duration(), 21.0);
+  ASSERT_EQ(protocols[1].duration(), 28.0);
   const BatchResult b = simulate_batch(model, protocols, {}, {});
   EXPECT_EQ(b.n_sets, 1u);
   EXPECT_EQ(b.t, default_times(28));

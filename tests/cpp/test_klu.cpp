@@ -158,7 +158,7 @@ void expect_same(const Result& klu, const Result& dense, double tol) {
 }
 
 Protocol osteogenic_protocol() {
-  Protocol proto = Protocol::from_file(kRoot + "/models/protocols/osteogenic_medium.json");
+  const Protocol proto = Protocol::from_file(kRoot + "/models/protocols/osteogenic_medium.json");
   Perturbation ko, clamp, scale;
   ko.kind = PerturbationKind::Knockout;
   ko.target = "Sp7";
@@ -175,8 +175,7 @@ Protocol osteogenic_protocol() {
   scale.value = 0.5;
   scale.from = 9;
   scale.until = 11;
-  proto.perturbations = {ko, clamp, scale};
-  return proto;
+  return proto.with_perturbations({ko, clamp, scale});
 }
 
 TEST(Klu, OsteogenicMatchesDenseBdfAndAdams) {

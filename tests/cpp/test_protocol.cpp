@@ -22,15 +22,15 @@ namespace {
 const fs::path kData = fs::path(OSTEOGRN_SOURCE_DIR) / "tests" / "data";
 
 void expect_equal(const Protocol& a, const Protocol& b) {
-  EXPECT_EQ(a.name, b.name);
-  EXPECT_EQ(a.description, b.description);
-  EXPECT_EQ(a.duration, b.duration);
-  EXPECT_EQ(a.media_changes.every, b.media_changes.every);
-  EXPECT_EQ(a.media_changes.days, b.media_changes.days);
-  EXPECT_EQ(a.replace_fraction, b.replace_fraction);
-  ASSERT_EQ(a.components.size(), b.components.size());
-  for (std::size_t i = 0; i < a.components.size(); ++i) {
-    const auto &x = a.components[i], &y = b.components[i];
+  EXPECT_EQ(a.name(), b.name());
+  EXPECT_EQ(a.description(), b.description());
+  EXPECT_EQ(a.duration(), b.duration());
+  EXPECT_EQ(a.media_changes().every, b.media_changes().every);
+  EXPECT_EQ(a.media_changes().days, b.media_changes().days);
+  EXPECT_EQ(a.replace_fraction(), b.replace_fraction());
+  ASSERT_EQ(a.components().size(), b.components().size());
+  for (std::size_t i = 0; i < a.components().size(); ++i) {
+    const auto &x = a.components()[i], &y = b.components()[i];
     EXPECT_EQ(x.name, y.name);
     EXPECT_EQ(x.concentration, y.concentration);
     EXPECT_EQ(x.unit, y.unit);
@@ -40,16 +40,16 @@ void expect_equal(const Protocol& a, const Protocol& b) {
     EXPECT_EQ(x.optional, y.optional);
     EXPECT_EQ(x.description, y.description);
   }
-  ASSERT_EQ(a.additions.size(), b.additions.size());
-  for (std::size_t i = 0; i < a.additions.size(); ++i) {
-    EXPECT_EQ(a.additions[i].day, b.additions[i].day);
-    EXPECT_EQ(a.additions[i].component, b.additions[i].component);
-    EXPECT_EQ(a.additions[i].concentration, b.additions[i].concentration);
-    EXPECT_EQ(a.additions[i].unit, b.additions[i].unit);
+  ASSERT_EQ(a.additions().size(), b.additions().size());
+  for (std::size_t i = 0; i < a.additions().size(); ++i) {
+    EXPECT_EQ(a.additions()[i].day, b.additions()[i].day);
+    EXPECT_EQ(a.additions()[i].component, b.additions()[i].component);
+    EXPECT_EQ(a.additions()[i].concentration, b.additions()[i].concentration);
+    EXPECT_EQ(a.additions()[i].unit, b.additions()[i].unit);
   }
-  ASSERT_EQ(a.perturbations.size(), b.perturbations.size());
-  for (std::size_t i = 0; i < a.perturbations.size(); ++i) {
-    const auto &x = a.perturbations[i], &y = b.perturbations[i];
+  ASSERT_EQ(a.perturbations().size(), b.perturbations().size());
+  for (std::size_t i = 0; i < a.perturbations().size(); ++i) {
+    const auto &x = a.perturbations()[i], &y = b.perturbations()[i];
     EXPECT_EQ(x.kind, y.kind);
     EXPECT_EQ(x.target, y.target);
     EXPECT_EQ(x.value, y.value);
@@ -70,81 +70,83 @@ const std::string kHead = R"("schema": "osteogrn-protocol/1", "name": "p", "dura
 
 TEST(Protocol, ParsesTheDesignExample) {
   const Protocol p = Protocol::from_file((kData / "protocols" / "osteogenic_medium.json").string());
-  EXPECT_EQ(p.name, "osteogenic_medium");
-  EXPECT_EQ(p.description, "Standard hMSC osteogenic medium, fed every 3 days");
-  EXPECT_EQ(p.duration, 21);
-  ASSERT_TRUE(p.media_changes.every);
-  EXPECT_EQ(*p.media_changes.every, 3);
-  EXPECT_TRUE(p.media_changes.days.empty());
-  EXPECT_EQ(p.replace_fraction, 1.0);
-  EXPECT_NE(p.source.find("osteogenic_medium.json"), std::string::npos);
+  EXPECT_EQ(p.name(), "osteogenic_medium");
+  EXPECT_EQ(p.description(), "Standard hMSC osteogenic medium, fed every 3 days");
+  EXPECT_EQ(p.duration(), 21);
+  ASSERT_TRUE(p.media_changes().every);
+  EXPECT_EQ(*p.media_changes().every, 3);
+  EXPECT_TRUE(p.media_changes().days.empty());
+  EXPECT_EQ(p.replace_fraction(), 1.0);
+  EXPECT_NE(p.source().find("osteogenic_medium.json"), std::string::npos);
   // File order, not alphabetical order.
-  ASSERT_EQ(p.components.size(), 4u);
-  EXPECT_EQ(p.components[0].name, "dex");
-  EXPECT_EQ(p.components[1].name, "asc2p");
-  EXPECT_EQ(p.components[2].name, "bgp");
-  EXPECT_EQ(p.components[3].name, "bmp2");
-  EXPECT_EQ(p.components[0].concentration, 100);
-  EXPECT_EQ(p.components[0].unit, "nM");
-  EXPECT_FALSE(p.components[0].half_life);
-  EXPECT_EQ(p.components[0].from, 0);
-  EXPECT_TRUE(std::isinf(p.components[0].until));
-  EXPECT_EQ(*p.components[1].half_life, 4.0);
-  EXPECT_EQ(p.components[3].unit, "ng/mL");
-  EXPECT_EQ(*p.components[3].half_life, 0.25);
-  EXPECT_EQ(p.components[3].until, 7);
+  ASSERT_EQ(p.components().size(), 4u);
+  EXPECT_EQ(p.components()[0].name, "dex");
+  EXPECT_EQ(p.components()[1].name, "asc2p");
+  EXPECT_EQ(p.components()[2].name, "bgp");
+  EXPECT_EQ(p.components()[3].name, "bmp2");
+  EXPECT_EQ(p.components()[0].concentration, 100);
+  EXPECT_EQ(p.components()[0].unit, "nM");
+  EXPECT_FALSE(p.components()[0].half_life);
+  EXPECT_EQ(p.components()[0].from, 0);
+  EXPECT_TRUE(std::isinf(p.components()[0].until));
+  EXPECT_EQ(*p.components()[1].half_life, 4.0);
+  EXPECT_EQ(p.components()[3].unit, "ng/mL");
+  EXPECT_EQ(*p.components()[3].half_life, 0.25);
+  EXPECT_EQ(p.components()[3].until, 7);
   EXPECT_EQ(p.find_component("bgp"), 2);
   EXPECT_EQ(p.find_component("BGP"), -1);
-  ASSERT_EQ(p.perturbations.size(), 2u);
-  EXPECT_EQ(p.perturbations[0].kind, PerturbationKind::Knockout);
-  EXPECT_EQ(p.perturbations[0].target, "Sp7");
-  EXPECT_EQ(p.perturbations[0].from, 0);
-  EXPECT_TRUE(std::isinf(p.perturbations[0].until));
-  EXPECT_EQ(p.perturbations[1].kind, PerturbationKind::Parameter);
-  EXPECT_EQ(p.perturbations[1].target, "k_smad");
-  EXPECT_EQ(p.perturbations[1].value, 0);
-  EXPECT_FALSE(p.perturbations[1].scale);
-  EXPECT_EQ(p.perturbations[1].from, 5);
-  EXPECT_EQ(p.perturbations[1].until, 10);
-  ASSERT_EQ(p.additions.size(), 1u);
-  EXPECT_EQ(p.additions[0].day, 10);
-  EXPECT_EQ(p.additions[0].component, "bmp2");
-  EXPECT_EQ(p.additions[0].concentration, 50);
-  EXPECT_EQ(p.additions[0].unit, "");
+  ASSERT_EQ(p.perturbations().size(), 2u);
+  EXPECT_EQ(p.perturbations()[0].kind, PerturbationKind::Knockout);
+  EXPECT_EQ(p.perturbations()[0].target, "Sp7");
+  EXPECT_EQ(p.perturbations()[0].from, 0);
+  EXPECT_TRUE(std::isinf(p.perturbations()[0].until));
+  EXPECT_EQ(p.perturbations()[1].kind, PerturbationKind::Parameter);
+  EXPECT_EQ(p.perturbations()[1].target, "k_smad");
+  EXPECT_EQ(p.perturbations()[1].value, 0);
+  EXPECT_FALSE(p.perturbations()[1].scale);
+  EXPECT_EQ(p.perturbations()[1].from, 5);
+  EXPECT_EQ(p.perturbations()[1].until, 10);
+  ASSERT_EQ(p.additions().size(), 1u);
+  EXPECT_EQ(p.additions()[0].day, 10);
+  EXPECT_EQ(p.additions()[0].component, "bmp2");
+  EXPECT_EQ(p.additions()[0].concentration, 50);
+  EXPECT_EQ(p.additions()[0].unit, "");
   EXPECT_EQ(p.media_change_days(), (std::vector<double>{3, 6, 9, 12, 15, 18}));
 }
 
 TEST(Protocol, ParsesOptionalFieldsAndSortsAdditions) {
   const Protocol p = Protocol::from_file((kData / "protocols" / "half_feed_days.json").string());
-  EXPECT_EQ(p.replace_fraction, 0.5);
-  EXPECT_FALSE(p.media_changes.every);
-  EXPECT_EQ(p.media_changes.days, (std::vector<double>{0, 2.5, 5, 9, 14}));
+  EXPECT_EQ(p.replace_fraction(), 0.5);
+  EXPECT_FALSE(p.media_changes().every);
+  EXPECT_EQ(p.media_changes().days, (std::vector<double>{0, 2.5, 5, 9, 14}));
   // Day 0 is the fresh medium, not a change; a change on the last day is kept.
   EXPECT_EQ(p.media_change_days(), (std::vector<double>{2.5, 5, 9, 14}));
-  EXPECT_TRUE(p.components[1].optional);
-  EXPECT_EQ(p.components[0].description, "recombinant BMP-2");
-  ASSERT_EQ(p.additions.size(), 2u);
-  EXPECT_EQ(p.additions[0].day, 2.5);  // sorted by day
-  EXPECT_EQ(p.additions[0].component, "dex");
-  EXPECT_EQ(p.additions[1].unit, "ng/mL");
-  EXPECT_EQ(p.perturbations[0].kind, PerturbationKind::Clamp);
-  EXPECT_EQ(p.perturbations[0].value, 0.5);
-  EXPECT_TRUE(p.perturbations[1].scale);
-  EXPECT_EQ(p.perturbations[1].value, 2.5);
-  EXPECT_EQ(p.perturbations[2].until, 12.25);
+  EXPECT_TRUE(p.components()[1].optional);
+  EXPECT_EQ(p.components()[0].description, "recombinant BMP-2");
+  ASSERT_EQ(p.additions().size(), 2u);
+  EXPECT_EQ(p.additions()[0].day, 2.5);  // sorted by day
+  EXPECT_EQ(p.additions()[0].component, "dex");
+  EXPECT_EQ(p.additions()[1].unit, "ng/mL");
+  EXPECT_EQ(p.perturbations()[0].kind, PerturbationKind::Clamp);
+  EXPECT_EQ(p.perturbations()[0].value, 0.5);
+  EXPECT_TRUE(p.perturbations()[1].scale);
+  EXPECT_EQ(p.perturbations()[1].value, 2.5);
+  EXPECT_EQ(p.perturbations()[2].until, 12.25);
 }
 
 TEST(Protocol, MinimalProtocolHasDefaults) {
   const Protocol p = Protocol::from_file((kData / "protocols" / "minimal.json").string());
-  EXPECT_EQ(p.duration, 1.5);
-  EXPECT_EQ(p.replace_fraction, 1.0);
-  EXPECT_TRUE(p.components.empty());
+  EXPECT_EQ(p.duration(), 1.5);
+  EXPECT_EQ(p.replace_fraction(), 1.0);
+  EXPECT_TRUE(p.components().empty());
   EXPECT_TRUE(p.media_change_days().empty());
 }
 
 TEST(Protocol, EveryStopsStrictlyBeforeTheEndWithoutDrift) {
-  auto p = Protocol::from_json("{" + kHead + R"(, "media_changes": {"every": 0.1}})");
-  p.duration = 0.7;  // 7 * 0.1 = 0.7000000000000001 > 0.7: must not count as a change
+  ProtocolSpec spec =
+      Protocol::from_json("{" + kHead + R"(, "media_changes": {"every": 0.1}})").spec();
+  spec.duration = 0.7;  // 7 * 0.1 = 0.7000000000000001 > 0.7: must not count as a change
+  const Protocol p(spec);
   const auto days = p.media_change_days();
   ASSERT_EQ(days.size(), 6u);
   for (std::size_t i = 0; i < days.size(); ++i) EXPECT_EQ(days[i], (i + 1) * 0.1);
@@ -183,19 +185,21 @@ TEST(Protocol, BuiltInPresetsParseAndRoundTrip) {
 }
 
 TEST(Protocol, RoundTripsEditedValuesExactly) {
-  Protocol p = Protocol::from_file((kData / "protocols" / "osteogenic_medium.json").string());
-  p.components[0].concentration = 0.1 + 0.2;  // not representable in short decimal
-  p.components[1].half_life = 1.0 / 3.0;
-  p.components[2].from = 2.0 / 3.0;
-  p.perturbations[1].until = 21;  // explicit end == duration is kept, not turned into infinity
-  p.perturbations.push_back({PerturbationKind::Clamp, "Runx2", -1e-300, false, 0.0, kForever});
-  p.perturbations.push_back({PerturbationKind::Parameter, "k", 1.5, true, 1e-3, 20.5});
-  p.additions.push_back({20.999999999999996, "dex", 7e-3, "uM"});
-  p.description = "unicode \u00b5M and \"quotes\"";
+  ProtocolSpec s =
+      Protocol::from_file((kData / "protocols" / "osteogenic_medium.json").string()).spec();
+  s.components[0].concentration = 0.1 + 0.2;  // not representable in short decimal
+  s.components[1].half_life = 1.0 / 3.0;
+  s.components[2].from = 2.0 / 3.0;
+  s.perturbations[1].until = 21;  // explicit end == duration is kept, not turned into infinity
+  s.perturbations.push_back({PerturbationKind::Clamp, "Runx2", -1e-300, false, 0.0, kForever});
+  s.perturbations.push_back({PerturbationKind::Parameter, "k", 1.5, true, 1e-3, 20.5});
+  s.additions.push_back({20.999999999999996, "dex", 7e-3, "uM"});
+  s.description = "unicode \u00b5M and \"quotes\"";
+  const Protocol p(s);
   const Protocol q = Protocol::from_json(p.to_json());
   expect_equal(p, q);
-  EXPECT_EQ(q.perturbations[1].until, 21);
-  EXPECT_TRUE(std::isinf(q.perturbations[0].until));
+  EXPECT_EQ(q.perturbations()[1].until, 21);
+  EXPECT_TRUE(std::isinf(q.perturbations()[0].until));
   // The written JSON omits infinities rather than writing something non-standard.
   EXPECT_EQ(p.to_json().find("inf"), std::string::npos);
   EXPECT_EQ(p.to_json().find("null"), std::string::npos);
@@ -253,10 +257,10 @@ TEST(Protocol, ValidEdgeValuesPass) {
       "components": {"x": {"concentration": 0, "unit": ""}},
       "additions": [{"day": 0, "component": "x", "concentration": 0}, {"day": 21, "component": "x", "concentration": 1}],
       "perturbations": [{"knockout": "s", "from": 0, "until": 21}, {"parameter": "k", "scale": -1}]})");
-  EXPECT_EQ(p.replace_fraction, 0.0);
-  EXPECT_EQ(p.components[0].unit, "");
-  EXPECT_EQ(p.perturbations[1].value, -1);
-  EXPECT_TRUE(p.perturbations[1].scale);
+  EXPECT_EQ(p.replace_fraction(), 0.0);
+  EXPECT_EQ(p.components()[0].unit, "");
+  EXPECT_EQ(p.perturbations()[1].value, -1);
+  EXPECT_TRUE(p.perturbations()[1].scale);
 }
 
 // Table-driven: tests/data/bad_protocols/expected.json maps each file to its error and field.

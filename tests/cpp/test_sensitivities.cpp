@@ -179,7 +179,7 @@ TEST(Sensitivities, ClampWindowZeroesSensitivities) {
 // knockout window, against central differences at θ(1 ± h), for every species and observable.
 TEST(Sensitivities, OsteogenicMatchesCentralDifferences) {
   const Model model = Model::from_file(kRoot + "/models/osteogenic.json");
-  Protocol proto = Protocol::from_file(kRoot + "/models/protocols/osteogenic_medium.json");
+  const Protocol file = Protocol::from_file(kRoot + "/models/protocols/osteogenic_medium.json");
   Perturbation scale;
   scale.kind = PerturbationKind::Parameter;
   scale.target = "d_runx2";
@@ -192,7 +192,7 @@ TEST(Sensitivities, OsteogenicMatchesCentralDifferences) {
   ko.target = "Sp7";
   ko.from = 12;
   ko.until = 15;
-  proto.perturbations = {scale, ko};
+  const Protocol proto = file.with_perturbations({scale, ko});
   const std::vector<std::string> names = {"d_runx2", "k_alp", "TCF_total", "k_ract", "v_ihh"};
   const std::vector<double> t = grid(0, 21, 0.25);
   const Result r = simulate(model, proto, t, tight(names));

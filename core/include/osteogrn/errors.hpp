@@ -18,49 +18,54 @@ class Error : public std::runtime_error {
 std::string format_location(const std::string& file, const std::string& pointer,
                             const std::string& message);
 
+/// An error located in a file at a JSON pointer: the common base of ParseError, ModelError and
+/// ProtocolError, so that code reporting "file: /pointer: message" handles all three alike.
+class LocatedError : public Error {
+ public:
+  /// what() is "file: /pointer: message", leaving out empty parts.
+  LocatedError(const std::string& message, const std::string& file, const std::string& pointer);
+  const std::string& message() const noexcept { return message_; }
+  const std::string& file() const noexcept { return file_; }
+  const std::string& pointer() const noexcept { return pointer_; }
+
+ protected:
+  /// For subclasses whose what() says more than the location and message (ParseError's caret).
+  LocatedError(const std::string& what, const std::string& message, const std::string& file,
+               const std::string& pointer);
+
+ private:
+  std::string message_, file_, pointer_;
+};
+
 /// An expression that does not parse. `position` is the 0-based character offset in `text`.
-class ParseError : public Error {
+class ParseError : public LocatedError {
  public:
   ParseError(const std::string& message, const std::string& text, std::size_t position,
              const std::string& file = {}, const std::string& pointer = {});
-  const std::string& message() const noexcept { return message_; }
   const std::string& text() const noexcept { return text_; }
   std::size_t position() const noexcept { return position_; }
-  const std::string& file() const noexcept { return file_; }
-  const std::string& pointer() const noexcept { return pointer_; }
   /// The same error located in a file at a JSON pointer (used by the model loader).
   ParseError located(const std::string& file, const std::string& pointer) const;
 
  private:
-  std::string message_, text_;
+  std::string text_;
   std::size_t position_;
-  std::string file_, pointer_;
 };
 
 /// A model file or model edit that is invalid: names the file and the JSON pointer.
-class ModelError : public Error {
+class ModelError : public LocatedError {
  public:
   explicit ModelError(const std::string& message, const std::string& file = {},
-                      const std::string& pointer = {});
-  const std::string& file() const noexcept { return file_; }
-  const std::string& pointer() const noexcept { return pointer_; }
-  const std::string& message() const noexcept { return message_; }
-
- private:
-  std::string message_, file_, pointer_;
+                      const std::string& pointer = {})
+      : LocatedError(message, file, pointer) {}
 };
 
 /// A protocol that is invalid on its own or does not fit the model it is simulated with.
-class ProtocolError : public Error {
+class ProtocolError : public LocatedError {
  public:
   explicit ProtocolError(const std::string& message, const std::string& file = {},
-                         const std::string& pointer = {});
-  const std::string& file() const noexcept { return file_; }
-  const std::string& pointer() const noexcept { return pointer_; }
-  const std::string& message() const noexcept { return message_; }
-
- private:
-  std::string message_, file_, pointer_;
+                         const std::string& pointer = {})
+      : LocatedError(message, file, pointer) {}
 };
 
 /// Invalid solver options or call arguments (unknown method, rtol <= 0, bad sample times...).

@@ -49,32 +49,68 @@ struct MediaChanges {
   std::vector<double> days;
 };
 
-/// A validated protocol. Construct with from_json/from_file; the fields are public so that a
-/// protocol can be inspected, but edited protocols should go through to_json/from_json again
-/// to be re-validated (Python's Protocol.with_component does that).
-struct Protocol {
+/// The parts of a protocol, not yet validated: what the JSON codec reads and what a Protocol is
+/// built from. Edit a copy of Protocol::spec() and construct a new Protocol to change one.
+struct ProtocolSpec {
   std::string name;
   std::string description;
   double duration = 0.0;  // days
   MediaChanges media_changes;
   double replace_fraction = 1.0;
-  std::vector<Component> components;      // in file order
-  std::vector<Addition> additions;        // sorted by day (stable)
+  std::vector<Component> components;      // in file order; names unique
+  std::vector<Addition> additions;        // any order; the Protocol keeps them sorted by day
   std::vector<Perturbation> perturbations;
-  std::string source;                     // file path or "<string>", for error messages
+};
+
+/// A validated protocol (immutable). Every instance comes from the validating constructor, so
+/// its invariants always hold: duration > 0, media changes and additions inside [0, duration],
+/// 0 <= from < until <= duration for every window, additions of listed components in units of
+/// their dimension, 0 <= replace_fraction <= 1 (models/README.md, "Protocol format").
+class Protocol {
+ public:
+  /// Validates `spec` with the rules of from_json; ProtocolError naming `source` and the JSON
+  /// pointer of the offending field (e.g. "/components/dex/until").
+  explicit Protocol(ProtocolSpec spec, std::string source = "<Protocol>");
 
   /// Parses and validates. Errors are ProtocolError naming `source` and the JSON pointer.
   static Protocol from_json(const std::string& text, const std::string& source = "<string>");
+  /// Reads and validates a file; directories, devices and files over the size limit
+  /// (OSTEOGRN_MAX_FILE_BYTES, default 64 MiB) are refused before reading.
   static Protocol from_file(const std::string& path);
 
   /// Serialises to osteogrn-protocol/1 JSON; from_json(to_json()) gives an equal protocol.
   std::string to_json() const;
+
+  const std::string& name() const noexcept { return spec_.name; }
+  const std::string& description() const noexcept { return spec_.description; }
+  /// Days.
+  double duration() const noexcept { return spec_.duration; }
+  const MediaChanges& media_changes() const noexcept { return spec_.media_changes; }
+  double replace_fraction() const noexcept { return spec_.replace_fraction; }
+  /// In file order.
+  const std::vector<Component>& components() const noexcept { return spec_.components; }
+  /// Sorted by day (stable: same-day additions keep their order).
+  const std::vector<Addition>& additions() const noexcept { return spec_.additions; }
+  const std::vector<Perturbation>& perturbations() const noexcept { return spec_.perturbations; }
+  /// File path or "<string>", for error messages.
+  const std::string& source() const noexcept { return source_; }
+  /// All parts, for building an edited copy.
+  const ProtocolSpec& spec() const noexcept { return spec_; }
+
+  /// A validated copy with the perturbations replaced.
+  Protocol with_perturbations(std::vector<Perturbation> perturbations) const;
+  /// A validated copy with `component` added, or replacing the one of the same name in place.
+  Protocol with_component(Component component) const;
 
   /// The media-change days resolved from `every` or `days`, sorted, in (0, duration].
   std::vector<double> media_change_days() const;
 
   /// Index of a component by name, or -1.
   int find_component(const std::string& name) const;
+
+ private:
+  ProtocolSpec spec_;
+  std::string source_;
 };
 
 /// Converts `value` from unit `from` to unit `to` within one dimension (molar: M mM uM µM nM pM;

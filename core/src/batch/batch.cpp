@@ -106,7 +106,7 @@ Batch::Batch(const Model& model, std::vector<Protocol> protocols,
   for (const Protocol& p : protocols_) {
     std::vector<double> mine;
     for (double ti : t_)
-      if (ti <= p.duration) mine.push_back(ti);
+      if (ti <= p.duration()) mine.push_back(ti);
     times_.push_back(std::move(mine));
   }
 }
@@ -262,7 +262,7 @@ BatchResult simulate_batch(const Model& model, const std::vector<Protocol>& prot
   r.t = batch.times();
   r.output_names = batch.output_names();
   r.parameter_names = parameter_names;
-  for (const Protocol& p : protocols) r.protocol_names.push_back(p.name);
+  for (const Protocol& p : protocols) r.protocol_names.push_back(p.name());
   r.values.assign(n_sets * batch.values_per_set(), kNaN);
   r.failed.assign(n_sets * r.n_protocols, 0);
   r.messages.assign(n_sets * r.n_protocols, std::string());

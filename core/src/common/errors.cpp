@@ -30,24 +30,22 @@ std::string solver_what(const std::string& reason, double time, const std::strin
 }
 }  // namespace
 
+LocatedError::LocatedError(const std::string& message, const std::string& file,
+                           const std::string& pointer)
+    : LocatedError(format_location(file, pointer, message), message, file, pointer) {}
+
+LocatedError::LocatedError(const std::string& what, const std::string& message,
+                           const std::string& file, const std::string& pointer)
+    : Error(what), message_(message), file_(file), pointer_(pointer) {}
+
 ParseError::ParseError(const std::string& message, const std::string& text, std::size_t position,
                        const std::string& file, const std::string& pointer)
-    : Error(parse_what(message, text, position, file, pointer)),
-      message_(message), text_(text), position_(position), file_(file), pointer_(pointer) {}
+    : LocatedError(parse_what(message, text, position, file, pointer), message, file, pointer),
+      text_(text), position_(position) {}
 
 ParseError ParseError::located(const std::string& file, const std::string& pointer) const {
-  return ParseError(message_, text_, position_, file, pointer);
+  return ParseError(message(), text_, position_, file, pointer);
 }
-
-ModelError::ModelError(const std::string& message, const std::string& file,
-                       const std::string& pointer)
-    : Error(format_location(file, pointer, message)), message_(message), file_(file),
-      pointer_(pointer) {}
-
-ProtocolError::ProtocolError(const std::string& message, const std::string& file,
-                             const std::string& pointer)
-    : Error(format_location(file, pointer, message)), message_(message), file_(file),
-      pointer_(pointer) {}
 
 SolverError::SolverError(const std::string& reason, double time, const std::string& flag)
     : Error(solver_what(reason, time, flag)), reason_(reason), time_(time), flag_(flag) {}

@@ -1,6 +1,8 @@
 #include "osteogrn/detail/text_util.hpp"
 
 #include <algorithm>
+#include <charconv>
+#include <cmath>
 #include <cstdio>
 
 namespace osteogrn::detail {
@@ -19,6 +21,19 @@ std::string format_short(double value) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.10g", value);
   return buf;
+}
+
+std::string format_exact(double value) {
+  if (!std::isfinite(value)) return std::isnan(value) ? "nan" : (value > 0 ? "inf" : "-inf");
+  char buf[64];
+  const auto end = std::to_chars(buf, buf + sizeof buf, value).ptr;  // shortest round trip
+  return std::string(buf, end);
+}
+
+std::string join(const std::vector<std::string>& parts, const std::string& separator) {
+  std::string out;
+  for (std::size_t i = 0; i < parts.size(); ++i) out += (i ? separator : "") + parts[i];
+  return out;
 }
 
 std::size_t edit_distance(const std::string& a, const std::string& b) {

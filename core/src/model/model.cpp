@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "osteogrn/detail/compiled_model.hpp"
+#include "osteogrn/detail/json_codec.hpp"
 #include "model/model_loader.hpp"
 #include "osteogrn/errors.hpp"
 
@@ -77,12 +78,7 @@ const CompiledModel& compiled_model(const Model& model) { return cm(model.compil
 }  // namespace detail
 
 Model Model::from_file(const std::string& path, const LoadOptions& options) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw ModelError("cannot open the model file", path);
-  std::ostringstream os;
-  os << in.rdbuf();
-  const std::string dir = std::filesystem::path(path).parent_path().string();
-  auto loaded = detail::load_model(os.str(), path, dir.empty() ? "." : dir, options);
+  auto loaded = detail::load_model_file(path, options);
   std::vector<double> values;
   for (const auto& p : loaded.compiled->parameters) values.push_back(p.value);
   return Model(loaded.compiled, std::move(values), std::move(loaded.overlays));
@@ -181,17 +177,7 @@ std::string Model::to_json() const {
   for (std::size_t i = 0; i < cm(compiled_).parameters.size(); ++i)
     doc["parameters"][cm(compiled_).parameters[i].name]["value"] = parameter_values_[i];
   if (!overlays_.empty()) {
-    auto arr = nlohmann::ordered_json::array();
-    for (const auto& p : overlays_) {
-      nlohmann::ordered_json o = nlohmann::ordered_json::object();
-      o[to_string(p.kind)] = p.target;
-      if (p.kind == PerturbationKind::Clamp) o["value"] = p.value;
-      if (p.kind == PerturbationKind::Parameter) o[p.scale ? "scale" : "value"] = p.value;
-      if (p.from != 0.0) o["from"] = p.from;
-      if (std::isfinite(p.until)) o["until"] = p.until;
-      arr.push_back(o);
-    }
-    doc["perturbations"] = arr;
+    doc["perturbations"] = overlays_;  // the shared codec (osteogrn/detail/json_codec.hpp)
   }
   return doc.dump(2);
 }

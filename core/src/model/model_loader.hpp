@@ -1,6 +1,8 @@
 #pragma once
 // Internal: the stages between a model file and its CompiledModel.
-//   model_loader.cpp  JSON -> validated modules -> composition (names checked, ports bound)
+//   model_reader.cpp  JSON -> one validated module (model_module.hpp)
+//   model_imports.cpp the modules it imports, imports first
+//   model_loader.cpp  modules -> composition (names checked, ports bound)
 //   model_compile.cpp composition -> resolved expressions -> tapes and sparse patterns
 #include <memory>
 #include <string>
@@ -43,6 +45,10 @@ struct LoadedModel {
 /// Parses, validates and composes; `base_dir` (may be empty) is searched first for imports.
 LoadedModel load_model(const std::string& text, const std::string& source,
                        const std::string& base_dir, const LoadOptions& options);
+
+/// The same from the file at `path`: regular files under the size limit only (read_text_file);
+/// its folder is searched first for imports.
+LoadedModel load_model_file(const std::string& path, const LoadOptions& options);
 
 /// Resolves names, simplifies, differentiates and compiles the tapes.
 std::shared_ptr<const CompiledModel> compile_composition(Composition&& composition);

@@ -394,7 +394,7 @@ Result simulate(const Model& model, const Protocol& protocol, const std::vector<
   res.media_change_days = schedule.media_change_days();
   res.breakpoints = schedule.breakpoints();
   res.model_name = model.name();
-  res.protocol_name = protocol.name;
+  res.protocol_name = protocol.name();
   res.method = to_string(options.method);
   res.sensitivity_parameters = options.sensitivities;
   res.sensitivities.assign(n_t * (n + n_obs) * m, nan);

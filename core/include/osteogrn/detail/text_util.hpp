@@ -1,7 +1,7 @@
 #pragma once
 // Internal text helpers shared by the JSON readers (model loader, protocol parser, schedule):
-// JSON-pointer escaping, short number formatting and "did you mean" suggestions for misspelt
-// names.
+// JSON-pointer escaping, number formatting for messages, lists, and "did you mean" suggestions
+// for misspelt names.
 #include <cstddef>
 #include <string>
 #include <vector>
@@ -13,6 +13,13 @@ std::string escape_pointer_token(const std::string& token);
 
 /// A number for a message: "%.10g" (enough to locate a time or value, short to read).
 std::string format_short(double value);
+
+/// A number for a message that echoes a file's value exactly: the shortest text that reads back
+/// as the same double ("0.1", "21", "-1e-300"), so a message never shows a rounded neighbour.
+std::string format_exact(double value);
+
+/// The parts joined with `separator` ("a, b, c").
+std::string join(const std::vector<std::string>& parts, const std::string& separator = ", ");
 
 /// Levenshtein distance (insertions, deletions, substitutions).
 std::size_t edit_distance(const std::string& a, const std::string& b);
