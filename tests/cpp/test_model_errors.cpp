@@ -2,10 +2,16 @@
 // naming the file and the JSON pointer of the offending field (table in expected.json).
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <set>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -168,5 +174,57 @@ TEST(BadModels, AbsurdNestingIsATypedErrorNotAStackOverflow) {
       EXPECT_NE(std::string(e.what()).find("nested deeper than"), std::string::npos) << e.what();
     }
   }
+}
+}  // namespace
+
+namespace {
+// A path that is no model file is refused by name before it is opened or read: a directory
+// used to give "invalid JSON ... unexpected end of input", /dev/zero read gigabytes, and a FIFO
+// without a writer blocks whoever opens it (the test would hang, not fail).
+TEST(BadModels, NonRegularFilesAreRefusedByName) {
+  const fs::path tmp =
+      fs::temp_directory_path() / ("osteogrn_nonregular_" + std::to_string(::getpid()));
+  fs::create_directories(tmp);
+  const fs::path fifo = tmp / "pipe.json";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {tmp.string(), "it is a directory"},
+      {"/dev/zero", "a character device is not a regular file"},
+      {fifo.string(), "a FIFO (named pipe) is not a regular file"},
+  };
+  for (const auto& [path, says] : cases) {
+    try {
+      Model::from_file(path);
+      ADD_FAILURE() << "loaded " << path;
+    } catch (const ModelError& e) {
+      EXPECT_EQ(e.file(), path);
+      EXPECT_EQ(e.pointer(), "");
+      EXPECT_NE(e.message().find(says), std::string::npos) << e.what();
+    }
+  }
+  fs::remove_all(tmp);
+}
+
+// An import is a file too: one that is too large is refused, naming the imported file.
+TEST(BadModels, ImportedFilesHonourTheSizeLimit) {
+  const fs::path tmp =
+      fs::temp_directory_path() / ("osteogrn_import_limit_" + std::to_string(::getpid()));
+  fs::create_directories(tmp);
+  std::ofstream(tmp / "part.json")
+      << R"({"schema": "osteogrn-model/1", "name": "part", "species": {"A": {"initial": 1}},)"
+      << R"( "odes": {"A": "-A"}})" << std::string(4096, ' ');
+  std::ofstream(tmp / "top.json")
+      << R"({"schema": "osteogrn-model/1", "name": "top", "imports": ["part"]})";
+  EXPECT_EQ(Model::from_file((tmp / "top.json").string()).species().size(), 1u);
+  ::setenv("OSTEOGRN_MAX_FILE_BYTES", "1000", 1);
+  try {
+    Model::from_file((tmp / "top.json").string());
+    ADD_FAILURE() << "loaded an import over the limit";
+  } catch (const ModelError& e) {
+    EXPECT_EQ(e.file(), (tmp / "part.json").string());
+    EXPECT_NE(e.message().find("over the limit of 1000 bytes"), std::string::npos) << e.what();
+  }
+  ::unsetenv("OSTEOGRN_MAX_FILE_BYTES");
+  fs::remove_all(tmp);
 }
 }  // namespace

@@ -328,3 +328,99 @@ TEST(Protocol, AbsurdNestingIsATypedErrorNotAStackOverflow) {
     }
   }
 }
+
+// A Protocol built from its parts in C++ obeys the rules of a file: the same pointers, the same
+// messages, no way to hold an invalid protocol.
+TEST(Protocol, TheValidatingConstructorAppliesTheFileRules) {
+  const Protocol good =
+      Protocol::from_file((kData / "protocols" / "osteogenic_medium.json").string());
+  struct Case {
+    void (*edit)(ProtocolSpec&);
+    const char* pointer;
+    const char* says;
+  };
+  const Case cases[] = {
+      {[](ProtocolSpec& s) { s.name.clear(); }, "/name", "must not be empty"},
+      {[](ProtocolSpec& s) { s.duration = 0; }, "/duration", "must be a positive number, got 0"},
+      {[](ProtocolSpec& s) { s.duration = NAN; }, "/duration", "positive number"},
+      {[](ProtocolSpec& s) { s.media_changes.every = -3; }, "/media_changes/every", "got -3"},
+      {[](ProtocolSpec& s) { s.media_changes.days = {1, 2}; }, "/media_changes",
+       "not both"},
+      {[](ProtocolSpec& s) { s.replace_fraction = 1.5; }, "/replace_fraction", "[0, 1]"},
+      {[](ProtocolSpec& s) { s.components[1].concentration = -1; }, "/components/asc2p/concentration",
+       ">= 0, got -1"},
+      {[](ProtocolSpec& s) { s.components[3].until = 30; }, "/components/bmp2/until",
+       "must lie within [0, duration] = [0, 21], got 30"},
+      {[](ProtocolSpec& s) { s.components.push_back(s.components[0]); }, "/components/dex",
+       "duplicate component 'dex'"},
+      {[](ProtocolSpec& s) { s.additions[0].component = "bmp4"; }, "/additions/0/component",
+       "no component 'bmp4'"},
+      {[](ProtocolSpec& s) { s.additions[0].unit = "nM"; }, "/additions/0/unit",
+       "cannot convert 'nM' to 'ng/mL'"},
+      {[](ProtocolSpec& s) { s.perturbations[1].from = 11; }, "/perturbations/1/until",
+       "must be greater than from (11), got 10"},
+      {[](ProtocolSpec& s) { s.perturbations[0].target.clear(); }, "/perturbations/0/knockout",
+       "must not be empty"},
+      {[](ProtocolSpec& s) { s.perturbations[1].value = INFINITY; }, "/perturbations/1/value",
+       "finite"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.pointer);
+    ProtocolSpec spec = good.spec();
+    c.edit(spec);
+    try {
+      Protocol p(spec, "built.json");
+      ADD_FAILURE() << "accepted";
+    } catch (const ProtocolError& e) {
+      EXPECT_EQ(e.file(), "built.json");
+      EXPECT_EQ(e.pointer(), c.pointer) << e.what();
+      EXPECT_NE(e.message().find(c.says), std::string::npos) << e.what();
+    }
+  }
+}
+
+TEST(Protocol, EditsReturnValidatedCopies) {
+  const Protocol p = Protocol::from_file((kData / "protocols" / "osteogenic_medium.json").string());
+  Component bmp = p.components()[3];
+  bmp.concentration = 10;
+  const Protocol q = p.with_component(bmp);
+  EXPECT_EQ(q.components().size(), 4u);
+  EXPECT_EQ(q.components()[3].concentration, 10);
+  EXPECT_EQ(p.components()[3].concentration, 100);  // the original is unchanged
+  Component noggin{"noggin", 5, "ng/mL", std::nullopt, 0, kForever, true, ""};
+  EXPECT_EQ(p.with_component(noggin).components().back().name, "noggin");
+  noggin.from = -1;
+  EXPECT_THROW(p.with_component(noggin), ProtocolError);
+  const Protocol r = p.with_perturbations({{PerturbationKind::Clamp, "Runx2", 0.5, false, 1, 2}});
+  ASSERT_EQ(r.perturbations().size(), 1u);
+  EXPECT_EQ(r.perturbations()[0].target, "Runx2");
+  EXPECT_THROW(p.with_perturbations({{PerturbationKind::Clamp, "Runx2", 0.5, false, 3, 2}}),
+               ProtocolError);
+  // Additions given out of order are checked under their own index, then kept sorted by day.
+  ProtocolSpec spec = p.spec();
+  spec.additions = {{15, "bmp2", 1, ""}, {4, "dex", 2, ""}};
+  const Protocol sorted(spec);
+  EXPECT_EQ(sorted.additions()[0].day, 4);
+  spec.additions[1].day = 99;
+  try {
+    Protocol bad(spec);
+    FAIL();
+  } catch (const ProtocolError& e) {
+    EXPECT_EQ(e.pointer(), "/additions/1/day");
+  }
+}
+
+TEST(Protocol, DirectoriesAndDevicesAreRefusedByName) {
+  for (const std::string path : {(kData / "protocols").string(), std::string("/dev/zero")}) {
+    try {
+      Protocol::from_file(path);
+      ADD_FAILURE() << path;
+    } catch (const ProtocolError& e) {
+      EXPECT_EQ(e.file(), path);
+      EXPECT_NE(e.message().find("protocol file"), std::string::npos) << e.what();
+      EXPECT_TRUE(e.message().find("directory") != std::string::npos ||
+                  e.message().find("not a regular file") != std::string::npos)
+          << e.what();
+    }
+  }
+}
