@@ -4,6 +4,8 @@
 #include <pybind11/numpy.h>
 #include <pybind11/stl.h>
 
+#include <cstdint>
+
 #include "bindings.hpp"
 #include "osteogrn/batch.hpp"
 #include "osteogrn/errors.hpp"
@@ -12,16 +14,10 @@ namespace osteogrn::bindings {
 
 namespace {
 
-BatchOptions batch_options(const std::string& method, double rtol, double atol, long max_steps,
-                           double max_step, const std::string& linear_solver, unsigned threads,
+BatchOptions batch_options(const SolverOptions& solver, unsigned threads,
                            std::vector<std::string> outputs) {
   BatchOptions o;
-  o.solver.method = parse_method(method);
-  o.solver.rtol = rtol;
-  o.solver.atol = atol;
-  o.solver.max_steps = max_steps;
-  o.solver.max_step = max_step;
-  o.solver.linear_solver = linear_solver;
+  o.solver = solver;
   o.threads = threads;
   o.outputs = std::move(outputs);
   return o;
@@ -40,65 +36,83 @@ void bind_batch(py::module_& m) {
   m.def(
       "simulate_batch",
       [](const Model& model, std::vector<Protocol> protocols, std::vector<std::string> names,
-         const Matrix& parameters,
-         const std::vector<double>& t, const std::string& method, double rtol, double atol,
-         long max_steps, double max_step, const std::string& linear_solver, unsigned threads,
-         std::vector<std::string> outputs, const py::object& progress) {
+         const Matrix& parameters, const std::vector<double>& t, const SolverOptions& options,
+         unsigned threads, std::vector<std::string> outputs, const py::object& progress) {
         check_shape(parameters, names.size());
         const Batch batch(model, std::move(protocols), std::move(names), t,
-                          batch_options(method, rtol, atol, max_steps, max_step, linear_solver,
-                                        threads, std::move(outputs)));
+                          batch_options(options, threads, std::move(outputs)));
 
         const std::size_t n_sets = static_cast<std::size_t>(parameters.shape(0));
         const std::size_t n_p = batch.n_protocols();
-        py::array_t<double> values({n_sets, n_p, batch.n_times(), batch.n_outputs()});
+        batch.check_size(n_sets);  // OptionError before numpy allocates anything
+        py::array_t<double> values;
+        try {
+          values = py::array_t<double>({n_sets, n_p, batch.n_times(), batch.n_outputs()});
+        } catch (py::error_already_set& e) {
+          if (!e.matches(PyExc_MemoryError)) throw;
+          const double gib = static_cast<double>(n_sets * batch.values_per_set()) * 8.0 /
+                             (1024.0 * 1024.0 * 1024.0);
+          PyErr_SetString(PyExc_MemoryError,
+                          ("simulate_batch: not enough memory for the results, " +
+                           std::to_string(n_sets) + " sets x " + std::to_string(n_p) +
+                           " protocols x " + std::to_string(batch.n_times()) + " times x " +
+                           std::to_string(batch.n_outputs()) + " outputs (" +
+                           std::to_string(gib) +
+                           " GiB); select fewer outputs=, pass fewer sample times t=, or run "
+                           "the sets in chunks (executor=)")
+                              .c_str());
+          throw py::error_already_set();
+        }
         py::array_t<bool> failed({n_sets, n_p});
+        py::array_t<std::uint8_t> codes({n_sets, n_p});
         std::vector<std::string> messages(n_sets * n_p);
         static_assert(sizeof(bool) == 1, "numpy bool is one byte");
+        std::vector<ReturnCode> code_values(n_sets * n_p, ReturnCode::success);
         const double* p = parameters.data();
         double* v = values.mutable_data();
         auto* f = reinterpret_cast<unsigned char*>(failed.mutable_data());
         {
           py::gil_scoped_release release;
-          batch.run(p, n_sets, v, f, messages.data(), [&](std::size_t done, std::size_t total) {
-            py::gil_scoped_acquire acquire;
-            if (PyErr_CheckSignals() != 0) throw py::error_already_set();
-            if (!progress.is_none()) progress(done, total);
-          });
+          batch.run(p, n_sets, v, f, code_values.data(), messages.data(),
+                    [&](std::size_t done, std::size_t total) {
+                      py::gil_scoped_acquire acquire;
+                      if (PyErr_CheckSignals() != 0) throw py::error_already_set();
+                      if (!progress.is_none()) progress(done, total);
+                    });
         }
+        std::uint8_t* c = codes.mutable_data();
+        for (std::size_t i = 0; i < code_values.size(); ++i)
+          c[i] = static_cast<std::uint8_t>(code_values[i]);
         py::list msgs;
         for (const auto& s : messages) msgs.append(to_py_str(s));
         py::array_t<double> times(batch.times().size(), batch.times().data());
-        return py::make_tuple(values, failed, msgs, times, batch.output_names());
+        return py::make_tuple(values, failed, codes, msgs, times, batch.output_names());
       },
       py::arg("model"), py::arg("protocols"), py::arg("names"), py::arg("parameters"),
-      py::arg("t"), py::arg("method") = "cvode_bdf", py::arg("rtol") = 1e-6,
-      py::arg("atol") = 1e-9, py::arg("max_steps") = 100000L, py::arg("max_step") = 0.0,
-      py::arg("linear_solver") = "dense", py::arg("threads") = 0u,
-      py::arg("outputs") = std::vector<std::string>{}, py::arg("progress") = py::none(),
+      py::arg("t"), py::arg("options"), py::arg("threads"), py::arg("outputs"),
+      py::arg("progress") = py::none(),
       "Runs (set x protocol) tasks on C++ threads without the GIL; returns (values [n_sets, "
-      "n_protocols, n_t, n_outputs], failed [n_sets, n_protocols], messages (flat list), t, "
-      "output_names). Use osteogrn.simulate_batch instead.");
+      "n_protocols, n_t, n_outputs], failed [n_sets, n_protocols], codes (ReturnCode values, "
+      "uint8) [n_sets, n_protocols], messages (flat list), t, output_names). OptionError if the "
+      "results would exceed MAX_RESULT_VALUES; MemoryError with the sizes if numpy cannot "
+      "allocate them. Use osteogrn.simulate_batch instead.");
 
   m.def(
       "check_batch",
       [](const Model& model, std::vector<Protocol> protocols, std::vector<std::string> names,
-         const Matrix& parameters, const std::vector<double>& t, const std::string& method,
-         double rtol, double atol, long max_steps, double max_step,
-         const std::string& linear_solver, unsigned threads, std::vector<std::string> outputs) {
+         const Matrix& parameters, const std::vector<double>& t, const SolverOptions& options,
+         unsigned threads, std::vector<std::string> outputs) {
         check_shape(parameters, names.size());
         const Batch batch(model, std::move(protocols), std::move(names), t,
-                          batch_options(method, rtol, atol, max_steps, max_step, linear_solver,
-                                        threads, std::move(outputs)));
-        batch.check_parameters(parameters.data(), static_cast<std::size_t>(parameters.shape(0)));
+                          batch_options(options, threads, std::move(outputs)));
+        const auto n_sets = static_cast<std::size_t>(parameters.shape(0));
+        batch.check_size(n_sets);
+        batch.check_parameters(parameters.data(), n_sets);
         py::array_t<double> times(batch.times().size(), batch.times().data());
         return py::make_tuple(times, batch.output_names());
       },
       py::arg("model"), py::arg("protocols"), py::arg("names"), py::arg("parameters"),
-      py::arg("t"), py::arg("method") = "cvode_bdf", py::arg("rtol") = 1e-6,
-      py::arg("atol") = 1e-9, py::arg("max_steps") = 100000L, py::arg("max_step") = 0.0,
-      py::arg("linear_solver") = "dense", py::arg("threads") = 0u,
-      py::arg("outputs") = std::vector<std::string>{},
+      py::arg("t"), py::arg("options"), py::arg("threads"), py::arg("outputs"),
       "Validates a batch without running it (what simulate_batch would raise); returns (t, "
       "output_names).");
 }

@@ -79,6 +79,7 @@ void bind_errors(py::module_& m) {
       d["time"] = e.time();
       d["reason"] = to_py_str(e.reason());
       d["flag"] = to_py_str(e.flag());
+      d["code"] = to_string(e.code());
       set_error("SolverError", e.what(), d);
     } catch (const InternalError& e) {
       set_internal_error("osteogrn::InternalError", e.what());
@@ -104,7 +105,8 @@ void bind_errors(py::module_& m) {
         if (kind == "ModelError") throw ModelError(message, "model.json", "/species/X");
         if (kind == "ProtocolError") throw ProtocolError(message, "proto.json", "/duration");
         if (kind == "OptionError") throw OptionError(message);
-        if (kind == "SolverError") throw SolverError(message, 2.5, "CV_TOO_MUCH_WORK");
+        if (kind == "SolverError")
+          throw SolverError(ReturnCode::max_steps, message, 2.5, "CV_TOO_MUCH_WORK");
         if (kind == "Error") throw Error(message);
         if (kind == "std") throw std::out_of_range(message);
         if (kind == "InternalError") throw InternalError(message);

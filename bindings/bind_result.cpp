@@ -23,6 +23,15 @@ py::array_t<double> table(const std::vector<double>& data, std::size_t rows, std
 }  // namespace
 
 void bind_result(py::module_& m) {
+  py::enum_<ReturnCode> codes(m, "ReturnCode",
+                              "How an integration ended (use osteogrn.ReturnCode).");
+  for (int i = 0; i < kReturnCodeCount; ++i) {
+    const auto code = static_cast<ReturnCode>(i);
+    codes.value(to_string(code), code);
+  }
+  m.def("return_code_hint", [](ReturnCode code) { return std::string(hint(code)); },
+        py::arg("code"), "What to do about a failure with this code.");
+
   py::class_<Result>(m, "Result", "Raw simulation output (use osteogrn.Result).")
       .def_property_readonly("t",
                              [](const Result& r) { return py::array_t<double>(r.t.size(), r.t.data()); })
@@ -58,7 +67,9 @@ void bind_result(py::module_& m) {
       .def_property_readonly("protocol_name", [](const Result& r) { return r.protocol_name; })
       .def_property_readonly("method", [](const Result& r) { return r.method; })
       .def_property_readonly("success", [](const Result& r) { return r.success; })
-      .def_property_readonly("status", [](const Result& r) { return to_py_str(r.status); })
+      .def_property_readonly("status", [](const Result& r) { return r.status; })
+      .def_property_readonly("message", [](const Result& r) { return to_py_str(r.message); })
+      .def_property_readonly("flag", [](const Result& r) { return to_py_str(r.flag); })
       .def_property_readonly("failure_time", [](const Result& r) { return r.failure_time; })
       .def_property_readonly("stats",
                              [](const Result& r) {

@@ -1,48 +1,235 @@
-// osteogrn/simulate.hpp: the one entry point. The GIL is released while C++ integrates, so
-// Python threads can run simulations in parallel (Model and Protocol are immutable).
+// osteogrn/simulate.hpp: SolverOptions (the one place its defaults live: the C++ struct), the
+// Method and LinearSolver enums, and simulate(). The GIL is released while C++ integrates, so
+// Python threads can run simulations in parallel (Model and Protocol are immutable); on the
+// main thread it is taken back about every 10 ms to let Ctrl-C interrupt the run.
 #include <pybind11/stl.h>
 
+#include <cmath>
+#include <functional>
+#include <string>
+#include <vector>
+
 #include "bindings.hpp"
+#include "osteogrn/errors.hpp"
 #include "osteogrn/simulate.hpp"
 
 namespace osteogrn::bindings {
 
+namespace {
+
+// "'abc' (str)": a value as the user wrote it, for OptionError messages.
+std::string describe(py::handle value) {
+  return py::repr(value).cast<std::string>() + " (" +
+         py::str(py::type::of(value).attr("__name__")).cast<std::string>() + ")";
+}
+
+[[noreturn]] void bad(const char* field, const std::string& expected, py::handle value) {
+  throw OptionError(std::string("SolverOptions.") + field + " must be " + expected + ", got " +
+                    describe(value));
+}
+
+double to_number(const char* field, py::handle value) {
+  if (py::isinstance<py::str>(value) || py::isinstance<py::bool_>(value) ||
+      !PyNumber_Check(value.ptr()))
+    bad(field, "a number", value);
+  const double d = PyFloat_AsDouble(value.ptr());
+  if (d == -1.0 && PyErr_Occurred()) {
+    PyErr_Clear();
+    bad(field, "a number", value);
+  }
+  return d;
+}
+
+long to_integer(const char* field, py::handle value) {
+  if (py::isinstance<py::bool_>(value)) bad(field, "an integer", value);
+  if (PyFloat_Check(value.ptr())) {  // 1e5 is accepted as 100000, 1.5 is not
+    const double d = PyFloat_AsDouble(value.ptr());
+    if (std::isfinite(d) && d == std::floor(d) && std::abs(d) < 9.2e18) return static_cast<long>(d);
+    bad(field, "an integer", value);
+  }
+  if (!PyIndex_Check(value.ptr())) bad(field, "an integer", value);
+  const long v = PyLong_AsLong(py::reinterpret_steal<py::object>(PyNumber_Index(value.ptr())).ptr());
+  if (v == -1 && PyErr_Occurred()) {
+    PyErr_Clear();
+    bad(field, "an integer below 2**63", value);
+  }
+  return v;
+}
+
+std::string to_name(const char* field, py::handle value) {
+  // str, or anything whose str() is the name (og.Method.cvode_bdf, _core.Method.cvode_bdf)
+  if (py::isinstance<py::str>(value)) return value.cast<std::string>();
+  if (py::hasattr(value, "name") && py::isinstance<py::str>(value.attr("name")))
+    return value.attr("name").cast<std::string>();
+  bad(field, "a name (str)", value);
+}
+
+std::vector<std::string> to_names(const char* field, py::handle value) {
+  if (value.is_none()) return {};
+  if (py::isinstance<py::str>(value)) return {value.cast<std::string>()};
+  std::vector<std::string> out;
+  try {
+    for (py::handle item : py::iter(value)) {
+      if (!py::isinstance<py::str>(item)) bad(field, "a list of parameter names (str)", value);
+      out.push_back(item.cast<std::string>());
+    }
+  } catch (py::error_already_set&) {  // not iterable
+    bad(field, "a list of parameter names (str)", value);
+  }
+  return out;
+}
+
+// One row per field: how Python reads it and how it is set from Python (OptionError naming the
+// field). The getters give plain Python values (names as str) so that options compare, print
+// and pickle without the extension's types.
+struct Field {
+  const char* name;
+  py::object (*get)(const SolverOptions&);
+  void (*set)(SolverOptions&, py::handle);
+};
+
+const Field kFields[] = {
+    {"method", [](const SolverOptions& o) -> py::object { return py::str(to_string(o.method)); },
+     [](SolverOptions& o, py::handle v) { o.method = parse_method(to_name("method", v)); }},
+    {"rtol", [](const SolverOptions& o) -> py::object { return py::float_(o.rtol); },
+     [](SolverOptions& o, py::handle v) { o.rtol = to_number("rtol", v); }},
+    {"atol", [](const SolverOptions& o) -> py::object { return py::float_(o.atol); },
+     [](SolverOptions& o, py::handle v) { o.atol = to_number("atol", v); }},
+    {"max_steps", [](const SolverOptions& o) -> py::object { return py::int_(o.max_steps); },
+     [](SolverOptions& o, py::handle v) { o.max_steps = to_integer("max_steps", v); }},
+    {"max_step", [](const SolverOptions& o) -> py::object { return py::float_(o.max_step); },
+     [](SolverOptions& o, py::handle v) { o.max_step = to_number("max_step", v); }},
+    {"linear_solver",
+     [](const SolverOptions& o) -> py::object { return py::str(to_string(o.linear_solver)); },
+     [](SolverOptions& o, py::handle v) {
+       o.linear_solver = parse_linear_solver(to_name("linear_solver", v));
+     }},
+    {"record_steps", [](const SolverOptions& o) -> py::object { return py::bool_(o.record_steps); },
+     [](SolverOptions& o, py::handle v) { o.record_steps = v.cast<bool>(); }},
+    {"raise_on_failure",
+     [](const SolverOptions& o) -> py::object { return py::bool_(o.raise_on_failure); },
+     [](SolverOptions& o, py::handle v) { o.raise_on_failure = v.cast<bool>(); }},
+    {"sensitivities",
+     [](const SolverOptions& o) -> py::object {
+       return py::tuple(py::cast(o.sensitivities));
+     },
+     [](SolverOptions& o, py::handle v) { o.sensitivities = to_names("sensitivities", v); }},
+};
+
+std::string field_list() {
+  std::string out;
+  for (const Field& f : kFields) out += (out.empty() ? "" : ", ") + std::string(f.name);
+  return out;
+}
+
+// Copies `base`, applies keyword changes (OptionError for an unknown field or a bad value),
+// validates the result.
+SolverOptions with_changes(SolverOptions o, const py::dict& changes) {
+  for (auto item : changes) {
+    const std::string key = py::str(item.first).cast<std::string>();
+    const Field* field = nullptr;
+    for (const Field& f : kFields)
+      if (key == f.name) field = &f;
+    if (!field)
+      throw OptionError("SolverOptions has no field '" + key + "'; fields: " + field_list());
+    try {
+      field->set(o, item.second);
+    } catch (const py::cast_error&) {
+      bad(field->name, "a bool", item.second);
+    }
+  }
+  o.validate();
+  return o;
+}
+
+py::dict as_dict(const SolverOptions& o) {
+  py::dict d;
+  for (const Field& f : kFields) d[f.name] = f.get(o);
+  return d;
+}
+
+bool same(const SolverOptions& a, const SolverOptions& b) {
+  return a.method == b.method && a.rtol == b.rtol && a.atol == b.atol &&
+         a.max_steps == b.max_steps && a.max_step == b.max_step &&
+         a.linear_solver == b.linear_solver && a.record_steps == b.record_steps &&
+         a.raise_on_failure == b.raise_on_failure && a.sensitivities == b.sensitivities;
+}
+
+// Ctrl-C for a run on Python's main thread (the only thread that handles signals): take the
+// GIL, run pending signal handlers, and carry their exception (KeyboardInterrupt) out of
+// simulate(). Other threads get no callback, so they never contend for the GIL.
+std::function<bool()> python_interrupt() {
+  static const unsigned long main_thread =
+      py::module_::import("threading").attr("main_thread")().attr("ident").cast<unsigned long>();
+  if (PyThread_get_thread_ident() != main_thread) return {};
+  return [] {
+    py::gil_scoped_acquire acquire;
+    if (PyErr_CheckSignals() != 0) throw py::error_already_set();
+    return false;
+  };
+}
+
+}  // namespace
+
 void bind_simulate(py::module_& m) {
+  py::enum_<Method>(m, "Method", "Integration method (names as in SolverOptions.method).")
+      .value("cvode_bdf", Method::cvode_bdf)
+      .value("cvode_adams", Method::cvode_adams)
+      .value("dopri5", Method::dopri5)
+      .value("rosenbrock4", Method::rosenbrock4);
+  py::enum_<LinearSolver>(m, "LinearSolver", "Linear solver of the CVODES methods.")
+      .value("dense", LinearSolver::dense)
+      .value("klu", LinearSolver::klu);
+
+  py::class_<SolverOptions> options(
+      m, "SolverOptions",
+      "Solver options of simulate/simulate_batch/fit; immutable, see osteogrn.SolverOptions.");
+  options
+      .def(py::init([](const py::kwargs& kwargs) { return with_changes(SolverOptions{}, kwargs); }),
+           "Keyword construction: every field defaults to the C++ SolverOptions default.")
+      .def(
+          "replace",
+          [](const SolverOptions& o, const py::kwargs& changes) { return with_changes(o, changes); },
+          "A copy with the given fields changed (validated).")
+      .def("to_dict", &as_dict, "Every field as a plain Python value.")
+      .def("__eq__", [](const SolverOptions& a, const SolverOptions& b) { return same(a, b); },
+           py::is_operator())
+      .def("__eq__", [](const SolverOptions&, const py::object&) { return false; })
+      .def("__repr__",
+           [](const SolverOptions& o) {
+             std::string out = "SolverOptions(";
+             bool first = true;
+             for (const Field& f : kFields) {
+               out += (first ? "" : ", ") + std::string(f.name) + "=" +
+                      py::repr(f.get(o)).cast<std::string>();
+               first = false;
+             }
+             return out + ")";
+           })
+      .def(py::pickle([](const SolverOptions& o) { return as_dict(o); },
+                      [](const py::dict& d) { return with_changes(SolverOptions{}, d); }));
+  for (const Field& f : kFields) {
+    const auto get = f.get;
+    options.def_property_readonly(f.name, [get](const SolverOptions& o) { return get(o); });
+  }
+
   m.def(
       "simulate",
       [](const Model& model, const Protocol& protocol, std::vector<double> t,
-         const std::string& method, double rtol, double atol, long max_steps, double max_step,
-         const std::string& linear_solver, bool record_steps, bool raise_on_failure,
-         std::vector<std::string> sensitivities) {
-        SolverOptions o;
-        o.method = parse_method(method);
-        o.rtol = rtol;
-        o.atol = atol;
-        o.max_steps = max_steps;
-        o.max_step = max_step;
-        o.linear_solver = linear_solver;
-        o.record_steps = record_steps;
-        o.raise_on_failure = raise_on_failure;
-        o.sensitivities = std::move(sensitivities);
+         const SolverOptions& options) {
+        SolverOptions o = options;
+        o.interrupt = python_interrupt();
         // Arguments are converted above with the GIL held; only C++ runs without it.
         py::gil_scoped_release release;
         return simulate(model, protocol, t, o);
       },
-      py::arg("model"), py::arg("protocol"), py::arg("t"), py::arg("method") = "cvode_bdf",
-      py::arg("rtol") = 1e-6, py::arg("atol") = 1e-9, py::arg("max_steps") = 100000L,
-      py::arg("max_step") = 0.0, py::arg("linear_solver") = "dense",
-      py::arg("record_steps") = false, py::arg("raise_on_failure") = true,
-      py::arg("sensitivities") = std::vector<std::string>{},
-      "Simulates model under protocol (GIL released). Use osteogrn.simulate instead.");
+      py::arg("model"), py::arg("protocol"), py::arg("t"), py::arg("options"),
+      "Simulates model under protocol (GIL released; Ctrl-C interrupts it on the main thread). "
+      "Use osteogrn.simulate instead.");
 
   m.def("default_times", &default_times, py::arg("duration"),
         "Every 0.1 day from 0 to duration (inclusive).");
-  m.def(
-      "methods", [] {
-        return std::vector<std::string>{to_string(Method::cvode_bdf), to_string(Method::cvode_adams),
-                                        to_string(Method::dopri5), to_string(Method::rosenbrock4)};
-      },
-      "Names of the integration methods.");
+  m.attr("MAX_RESULT_VALUES") = py::int_(kMaxResultValues);
 }
 
 }  // namespace osteogrn::bindings

@@ -162,11 +162,14 @@ TEST(Batch, FailedTaskIsRecordedAndOthersComplete) {
     lenient.max_steps = 5000;
     for (std::size_t s = 0; s < sets.size(); ++s) {
       const Result r = simulate(model.with_parameters({{"k", sets[s]}}), protocols[0], {}, lenient);
-      EXPECT_EQ(b.messages[s], r.success ? "" : r.status);
+      EXPECT_EQ(b.messages[s], r.success ? "" : r.message);
+      EXPECT_EQ(b.codes[s], r.status);
       EXPECT_EQ(bool(b.failed[s]), !r.success);
       expect_matches_serial(b, s, 0, r);
     }
     EXPECT_FALSE(b.messages[1].empty());
+    EXPECT_NE(b.codes[1], ReturnCode::success);
+    EXPECT_EQ(b.codes[0], ReturnCode::success);
     EXPECT_NE(b.messages[1].find("t = 0.99"), std::string::npos) << b.messages[1];  // near 1/k
     // Before the blow-up at t = 1/k the failed set has values; after it, NaN.
     EXPECT_TRUE(std::isfinite(b.at(1, 0, 5, 0)));
@@ -206,10 +209,11 @@ TEST(Batch, InputErrorsRaiseBeforeRunning) {
   const Batch batch(model, om, {"K_dex", "b_runx2"});
   std::vector<double> values(2 * batch.values_per_set());
   std::vector<unsigned char> failed(2);
+  std::vector<ReturnCode> codes(2);
   std::vector<std::string> messages(2);
   const std::vector<double> non_finite = {10, 0.5, 10, INFINITY};
   try {
-    batch.run(non_finite.data(), 2, values.data(), failed.data(), messages.data());
+    batch.run(non_finite.data(), 2, values.data(), failed.data(), codes.data(), messages.data());
     FAIL() << "no error for a non-finite value";
   } catch (const ModelError& e) {
     EXPECT_NE(std::string(e.what()).find("parameter set 1: 'b_runx2'"), std::string::npos)
@@ -217,26 +221,33 @@ TEST(Batch, InputErrorsRaiseBeforeRunning) {
     EXPECT_EQ(e.pointer(), "/parameters/b_runx2");
   }
   const std::vector<double> outside = {1e6, 0.5};  // K_dex max is 1000
-  EXPECT_THROW(batch.run(outside.data(), 1, values.data(), failed.data(), messages.data()),
-               ModelError);
+  EXPECT_THROW(
+      batch.run(outside.data(), 1, values.data(), failed.data(), codes.data(), messages.data()),
+      ModelError);
   // Rows of the wrong width.
   EXPECT_THROW(simulate_batch(model, om, {"K_dex", "b_runx2"}, {1, 2, 3}), OptionError);
   EXPECT_THROW(simulate_batch(model, om, {}, {1}), OptionError);
 }
 
+// Independent of the core count: a fixed pool of 2 threads, and tasks that would take minutes
+// (max_step 1e-6) unless cancelled, so the first progress call (after ~100 ms) always finds
+// the batch running.
 TEST(Batch, ProgressReachesTotalAndThrowingCancels) {
   const Model model = osteogenic();
   const std::vector<Protocol> om = {preset("osteogenic_medium")};
-  const Batch batch(model, om, {"b_runx2"}, {0, 21});
-  const std::size_t n = 400;
+  BatchOptions two;
+  two.threads = 2;
+  const Batch batch(model, om, {"b_runx2"}, {0, 21}, two);
+  const std::size_t n = 8;
   std::vector<double> sets(n);
-  for (std::size_t s = 0; s < n; ++s) sets[s] = 0.01 * static_cast<double>(s % 100);
+  for (std::size_t s = 0; s < n; ++s) sets[s] = 0.01 * static_cast<double>(s);
   std::vector<double> values(n * batch.values_per_set(), -1.0);  // -1: never written
   std::vector<unsigned char> failed(n);
+  std::vector<ReturnCode> codes(n);
   std::vector<std::string> messages(n);
 
   std::vector<std::size_t> seen;
-  batch.run(sets.data(), 4, values.data(), failed.data(), messages.data(),
+  batch.run(sets.data(), 4, values.data(), failed.data(), codes.data(), messages.data(),
             [&](std::size_t done, std::size_t total) {
               EXPECT_EQ(total, 4u);
               seen.push_back(done);
@@ -244,13 +255,25 @@ TEST(Batch, ProgressReachesTotalAndThrowingCancels) {
   ASSERT_FALSE(seen.empty());
   EXPECT_EQ(seen.back(), 4u);
   for (std::size_t i = 1; i < seen.size(); ++i) EXPECT_LE(seen[i - 1], seen[i]);
+  for (std::size_t i = 0; i < 4; ++i) EXPECT_EQ(codes[i], ReturnCode::success) << messages[i];
 
-  // The first progress call (after ~100 ms) throws: the batch stops early and rethrows.
+  // The first progress call throws: the two running tasks stop at their next step, the
+  // others never start; every task is cancelled and the exception propagates.
+  BatchOptions slow = two;
+  slow.solver.max_step = 1e-6;
+  slow.solver.max_steps = 1000000000;
+  const Batch slow_batch(model, om, {"b_runx2"}, {0, 21}, slow);
   std::fill(values.begin(), values.end(), -1.0);
-  EXPECT_THROW(batch.run(sets.data(), n, values.data(), failed.data(), messages.data(),
-                         [](std::size_t, std::size_t) { throw std::runtime_error("stop"); }),
+  EXPECT_THROW(slow_batch.run(sets.data(), n, values.data(), failed.data(), codes.data(),
+                              messages.data(),
+                              [](std::size_t, std::size_t) { throw std::runtime_error("stop"); }),
                std::runtime_error);
-  std::size_t written = 0;
-  for (std::size_t s = 0; s < n; ++s) written += values[s * batch.values_per_set()] != -1.0;
-  EXPECT_LT(written, n) << "cancellation did not stop the batch";
+  std::size_t started = 0;
+  for (std::size_t s = 0; s < n; ++s) {
+    started += values[s * batch.values_per_set()] != -1.0;
+    EXPECT_EQ(codes[s], ReturnCode::cancelled) << s << ": " << messages[s];
+    EXPECT_TRUE(failed[s]);
+  }
+  EXPECT_LE(started, 2u) << "more tasks started than threads";
+  EXPECT_GE(started, 1u);
 }

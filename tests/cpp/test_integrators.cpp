@@ -16,6 +16,8 @@ using osteogrn::Method;
 using osteogrn::SolverError;
 using osteogrn::SolverOptions;
 using osteogrn::detail::Integrator;
+using osteogrn::hint;
+using osteogrn::ReturnCode;
 using osteogrn::detail::make_integrator;
 using osteogrn::detail::OdeSystem;
 
@@ -78,6 +80,15 @@ class Oscillator : public OdeSystem {
     return {std::cos(t), -std::sin(t),
             c * std::exp(-a * t) + (a * std::sin(t) - std::cos(t)) / (a * a + 1.0)};
   }
+};
+
+// y' = y^2, y(0) = 1: y = 1 / (1 - t) blows up at t = 1.
+class BlowsUpAtOne : public OdeSystem {
+ public:
+  std::size_t size() const override { return 1; }
+  void rhs(double, const double* y, double* f) override { f[0] = y[0] * y[0]; }
+  void jacobian(double, const double* y, double* J) override { J[0] = 2.0 * y[0]; }
+  void dfdt(double, const double*, double* out) override { out[0] = 0.0; }
 };
 
 // y' = -y, but the right-hand side turns NaN for t > 1 (or throws, in throw mode).
@@ -236,8 +247,9 @@ TEST(Integrators, MaxStepsExceededRaisesSolverErrorWithTimeAndFlag) {
       EXPECT_LT(e.time(), 4e5);
       const bool cvode = m == Method::cvode_bdf || m == Method::cvode_adams;
       EXPECT_EQ(e.flag(), cvode ? "CV_TOO_MUCH_WORK" : "TOO_MUCH_WORK");
+      EXPECT_EQ(e.code(), ReturnCode::max_steps);  // the same code for every method
       EXPECT_NE(e.reason().find("maximum number of steps (20)"), std::string::npos) << e.what();
-      EXPECT_NE(e.reason().find("increase max_steps"), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("raise max_steps"), std::string::npos) << e.what();
       EXPECT_EQ(integ->stats().steps, 20);
     }
   }
@@ -286,8 +298,35 @@ TEST(Integrators, NonFiniteRightHandSideIsASolverError) {
       EXPECT_GE(e.time(), 0.9);
       EXPECT_LE(e.time(), 3.0);
       EXPECT_FALSE(e.flag().empty());
+      EXPECT_EQ(e.code(), ReturnCode::non_finite) << e.what();
       EXPECT_NE(e.reason().find("non-finite"), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find(hint(ReturnCode::non_finite)), std::string::npos);
       EXPECT_NE(e.reason().find(" X"), std::string::npos) << e.what();  // names the state
+    }
+  }
+}
+
+// Past a singularity every method gives up with a step-size or error-test code (never
+// max_steps: the step size collapses long before 100000 steps), before t = 1.
+TEST(Integrators, BlowUpIsAStepSizeOrErrorTestFailure) {
+  for (Method m : kAllMethods) {
+    SCOPED_TRACE(name(m));
+    BlowsUpAtOne sys;
+    auto integ = make_integrator(sys, options(m, 1e-6, 1e-9));
+    const double y0[1] = {1.0};
+    integ->reset(0.0, y0);
+    double y[1];
+    try {
+      integ->advance(2.0, 2.0, y);
+      FAIL() << "expected SolverError";
+    } catch (const SolverError& e) {
+      EXPECT_TRUE(e.code() == ReturnCode::step_too_small ||
+                  e.code() == ReturnCode::error_test_failure ||
+                  e.code() == ReturnCode::non_finite)
+          << e.what();
+      EXPECT_GT(e.time(), 0.99) << e.what();
+      EXPECT_LT(e.time(), 1.001) << e.what();  // an explicit step may land just past 1
+      EXPECT_NE(std::string(e.what()).find(hint(e.code())), std::string::npos) << e.what();
     }
   }
 }

@@ -109,7 +109,7 @@ SolverOptions opts(const std::string& solver, Method method = Method::cvode_bdf,
   o.method = method;
   o.rtol = 1e-10;
   o.atol = 1e-12;
-  o.linear_solver = solver;
+  o.linear_solver = parse_linear_solver(solver);
   o.sensitivities = std::move(sens);
   return o;
 }

@@ -2,6 +2,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
+#include <stdexcept>
 #include <cmath>
 #include <cstdio>
 #include <string>
@@ -257,8 +259,8 @@ TEST(Simulate, BadOptionsAndTimesAreOptionErrors) {
       with([](SolverOptions& o) { o.atol = INFINITY; }),
       with([](SolverOptions& o) { o.max_steps = 0; }),
       with([](SolverOptions& o) { o.max_step = -1; }),
-      with([](SolverOptions& o) { o.linear_solver = "lu"; }),
-      with([](SolverOptions& o) { o.linear_solver = "klu"; o.method = Method::dopri5; }),
+      with([](SolverOptions& o) { o.linear_solver = static_cast<LinearSolver>(99); }),
+      with([](SolverOptions& o) { o.linear_solver = LinearSolver::klu; o.method = Method::dopri5; }),
       // Sensitivities: CVODES methods only, no duplicates (unknown names: test_sensitivities).
       with([](SolverOptions& o) { o.sensitivities = {"k_in"}; o.method = Method::dopri5; }),
       with([](SolverOptions& o) { o.sensitivities = {"k_in", "k_out", "k_in"}; }),
@@ -270,6 +272,9 @@ TEST(Simulate, BadOptionsAndTimesAreOptionErrors) {
     EXPECT_THROW(simulate(model, proto, {}, quiet), OptionError);
   }
   EXPECT_NO_THROW(SolverOptions().validate());
+  EXPECT_THROW(parse_linear_solver("lu"), OptionError);
+  EXPECT_EQ(parse_linear_solver("klu"), LinearSolver::klu);
+  EXPECT_STREQ(to_string(LinearSolver::dense), "dense");
   const std::vector<std::vector<double>> bad_times = {
       {0, 2, 1}, {0, 10.5}, {-0.1, 1}, {0, std::nan("")}, {INFINITY}};
   for (const auto& t : bad_times) EXPECT_THROW(simulate(model, proto, t), OptionError);
@@ -293,7 +298,11 @@ TEST(Simulate, FailureWithoutRaisingReturnsPartialResult) {
     o.raise_on_failure = false;
     const Result r = simulate(model, proto, sample_times(), o);
     EXPECT_FALSE(r.success);
-    EXPECT_NE(r.status.find("maximum number of steps (30)"), std::string::npos) << r.status;
+    EXPECT_EQ(r.status, ReturnCode::max_steps);
+    EXPECT_NE(r.message.find("maximum number of steps (30)"), std::string::npos) << r.message;
+    EXPECT_NE(r.message.find(hint(ReturnCode::max_steps)), std::string::npos) << r.message;
+    EXPECT_EQ(r.flag, m == Method::cvode_bdf || m == Method::cvode_adams ? "CV_TOO_MUCH_WORK"
+                                                                        : "TOO_MUCH_WORK");
     EXPECT_GT(r.failure_time, 0.0);
     EXPECT_LT(r.failure_time, 10.0);
     EXPECT_EQ(r.stats.steps, 30);
@@ -309,4 +318,93 @@ TEST(Simulate, FailureWithoutRaisingReturnsPartialResult) {
     }
     EXPECT_GT(n_nan, 0u);
   }
+}
+
+// A model whose right-hand side is NaN from the start: non_finite for every method, with the
+// partial result when not raising.
+TEST(Simulate, NonFiniteModelGivesNonFiniteCode) {
+  const Model model = Model::from_json(R"J({
+    "schema": "osteogrn-model/1", "name": "nan", "time_unit": "day",
+    "inputs": {"u": {"default": 0, "unit": "nM"}},
+    "species": {"x": {"initial": 1}},
+    "parameters": {"k": {"value": 1, "source": "assumed: test"}},
+    "odes": {"x": "k * log(x - 2)"}})J", "nan.json");
+  const Protocol proto = Protocol::from_json(protocol_json("[]"), "feed3.json");
+  for (Method m : kAllMethods) {
+    SCOPED_TRACE(to_string(m));
+    SolverOptions o;
+    o.method = m;
+    try {
+      simulate(model, proto, {0.0, 1.0}, o);
+      FAIL() << "expected SolverError";
+    } catch (const SolverError& e) {
+      EXPECT_EQ(e.code(), ReturnCode::non_finite) << e.what();
+    }
+    o.raise_on_failure = false;
+    const Result r = simulate(model, proto, {0.0, 1.0}, o);
+    EXPECT_FALSE(r.success);
+    EXPECT_EQ(r.status, ReturnCode::non_finite) << r.message;
+    EXPECT_TRUE(std::isnan(r.species[1]));
+  }
+}
+
+// SolverOptions::interrupt: true stops the run with ReturnCode::cancelled within about one
+// poll interval; an exception thrown by it propagates unchanged; it is not called for a run
+// shorter than the interval... and never when empty.
+TEST(Simulate, InterruptStopsARunBetweenSteps) {
+  const Model model = Model::from_json(kModel, "feed.json");
+  const Protocol proto = Protocol::from_json(protocol_json("[]"), "feed3.json");
+  for (Method m : kAllMethods) {
+    SCOPED_TRACE(to_string(m));
+    SolverOptions o;
+    o.method = m;
+    o.max_step = 1e-6;       // 1e7 steps: minutes, unless interrupted
+    o.max_steps = 1000000000;
+    int polls = 0;
+    o.interrupt = [&] { return ++polls >= 3; };
+    const auto start = std::chrono::steady_clock::now();
+    try {
+      simulate(model, proto, {}, o);
+      FAIL() << "expected SolverError";
+    } catch (const SolverError& e) {
+      EXPECT_EQ(e.code(), ReturnCode::cancelled) << e.what();
+      EXPECT_GT(e.time(), 0.0);
+      EXPECT_LT(e.time(), 10.0);
+    }
+    EXPECT_EQ(polls, 3);
+    EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
+              10.0);  // generous: 3 polls at 10 ms intervals
+    polls = 0;
+    o.raise_on_failure = false;
+    const Result r = simulate(model, proto, {}, o);
+    EXPECT_EQ(r.status, ReturnCode::cancelled);
+    EXPECT_TRUE(std::isnan(r.species.back()));
+    o.interrupt = [] () -> bool { throw std::runtime_error("from the caller"); };
+    EXPECT_THROW(simulate(model, proto, {}, o), std::runtime_error);
+  }
+}
+
+// Durations whose default grid would not fit (or overflow the sample count) are an OptionError
+// before anything is allocated; so is an explicit grid too large for the result.
+TEST(Simulate, OversizedSampleGridsAreOptionErrors) {
+  for (double duration : {1e12, 9.3e17, 1e300}) {
+    try {
+      default_times(duration);
+      FAIL() << "expected OptionError for duration " << duration;
+    } catch (const OptionError& e) {
+      EXPECT_NE(std::string(e.what()).find("pass the sample times you need as t="),
+                std::string::npos) << e.what();
+    }
+  }
+  EXPECT_EQ(default_times(2.0).size(), 21u);
+  const Model model = Model::from_json(kModel, "feed.json");
+  const std::string long_protocol = R"({"schema": "osteogrn-protocol/1", "name": "long",
+    "duration": 1e12, "components": {"u": {"concentration": 2, "unit": "nM"}}})";
+  const Protocol proto = Protocol::from_json(long_protocol, "long.json");
+  EXPECT_THROW(simulate(model, proto), OptionError);
+  SolverOptions o;
+  o.raise_on_failure = false;  // never swallowed
+  EXPECT_THROW(simulate(model, proto, {}, o), OptionError);
+  const Result r = simulate(model, proto, {0.0, 1.0});  // explicit times are fine
+  EXPECT_TRUE(r.success);
 }

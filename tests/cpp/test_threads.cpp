@@ -22,7 +22,7 @@ bool same_bits(const std::vector<double>& a, const std::vector<double>& b) {
 }
 
 void expect_identical(const Result& a, const Result& b) {
-  EXPECT_TRUE(a.success && b.success) << a.status << " / " << b.status;
+  EXPECT_TRUE(a.success && b.success) << a.message << " / " << b.message;
   EXPECT_TRUE(same_bits(a.t, b.t));
   EXPECT_TRUE(same_bits(a.species, b.species));
   EXPECT_TRUE(same_bits(a.observables, b.observables));
@@ -44,7 +44,7 @@ void check_model(const std::string& path) {
     o.rtol = 1e-8;
     o.atol = 1e-12;
     const Result serial = simulate(model, proto, {}, o);
-    ASSERT_TRUE(serial.success) << serial.status;
+    ASSERT_TRUE(serial.success) << serial.message;
     ASSERT_GT(serial.stats.steps, 10);
     // Each thread runs several simulations so that they overlap in time.
     constexpr int kRuns = 4;

@@ -376,7 +376,8 @@ def test_gil_is_released_during_simulate(small_model, dex_protocol):
     from osteogrn import _core
     t = np.linspace(0, 14, 200_001).tolist()
     assert gil_released_during(lambda: _core.simulate(
-        small_model._core, dex_protocol._core, t, method="dopri5", rtol=1e-12, atol=1e-14))
+        small_model._core, dex_protocol._core, t,
+        og.SolverOptions(method="dopri5", rtol=1e-12, atol=1e-14)))
 
 
 def test_parse_expression():

@@ -119,7 +119,8 @@ def test_failed_set_is_recorded_and_others_complete(blowup):
         serial = og.simulate(blowup, TWO_DAYS, parameters={"k": k}, max_steps=5000,
                              raise_on_failure=False)
         assert serial.success == (not res.failed[s, 0])
-        assert res.messages[s, 0] == ("" if serial.success else serial.status)
+        assert res.messages[s, 0] == ("" if serial.success else serial.message)
+        assert res.codes[s, 0] is serial.status
         assert np.array_equal(res.values[s, 0], serial_outputs(serial), equal_nan=True)
     assert "t = 0.99" in res.messages[1, 0]  # fails near the blow-up at t = 1/k
     assert np.isfinite(res.values[1, 0, :10]).all() and np.isnan(res.values[1, 0, -1]).all()
@@ -317,4 +318,5 @@ def test_gil_is_released_for_the_whole_batch(model):
     om = og.load_protocol("osteogenic_medium")
     sets = np.tile(SETS, (10, 1))
     assert gil_released_during(
-        lambda: _core.simulate_batch(model._core, [om._core], NAMES, sets, [], threads=1))
+        lambda: _core.simulate_batch(model._core, [om._core], NAMES, sets, [],
+                                     og.SolverOptions(), 1, []))

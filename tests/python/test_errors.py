@@ -53,7 +53,9 @@ def test_each_cpp_class_maps_with_message_and_attributes():
         _core._raise_for_test("SolverError", "too much work; raise max_steps")
     assert e.value.time == 2.5 and e.value.flag == "CV_TOO_MUCH_WORK"
     assert e.value.reason == "too much work; raise max_steps"
-    assert str(e.value) == "solver failed at t = 2.5 (CV_TOO_MUCH_WORK): too much work; raise max_steps"
+    assert e.value.code is og.ReturnCode.max_steps
+    assert str(e.value) == ("solver failed at t = 2.5 (max_steps, CV_TOO_MUCH_WORK): too much "
+                            "work; raise max_steps; " + og.ReturnCode.max_steps.hint)
     with pytest.raises(RuntimeError):
         _core._raise_for_test("SolverError", "x")
 

@@ -25,10 +25,14 @@ from .library import (list_models, list_protocols, load_model, load_protocol, mo
 from .model import Model
 from .plotting import plot_results
 from .protocol import Protocol
-from .result import Result
-from .simulation import METHODS, simulate
+from .result import Result, ReturnCode
+from .simulation import METHODS, LinearSolver, Method, SolverOptions, simulate
 
 __version__ = "0.1.0"
+
+#: Most values one Result or one batch may hold (C++ kMaxResultValues); larger requests are an
+#: OptionError raised before anything is allocated.
+MAX_RESULT_VALUES: int = _core.MAX_RESULT_VALUES
 
 __all__ = [
     "__version__",
@@ -45,6 +49,11 @@ __all__ = [
     "Model",
     "Protocol",
     "Result",
+    "ReturnCode",
+    "SolverOptions",
+    "Method",
+    "LinearSolver",
+    "MAX_RESULT_VALUES",
     "METHODS",
     "plot_results",
     "OsteogrnError",

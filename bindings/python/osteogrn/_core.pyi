@@ -1,6 +1,6 @@
 """Type stubs of the private extension osteogrn._core (bindings/bind_*.cpp)."""
 
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import numpy.typing as npt
@@ -9,21 +9,105 @@ def _raise_for_test(kind: str, message: str | bytes) -> None: ...
 def parse_expression(text: str) -> Expression: ...
 def convert_unit(value: float, from_unit: str, to_unit: str) -> float: ...
 def default_times(duration: float) -> List[float]: ...
-def methods() -> List[str]: ...
-def simulate(
+
+MAX_RESULT_VALUES: int
+
+# Enums: members as in C++ (osteogrn::Method, LinearSolver, ReturnCode), in value order.
+class Method:
+    cvode_bdf: Method
+    cvode_adams: Method
+    dopri5: Method
+    rosenbrock4: Method
+    __members__: Dict[str, Method]
+    name: str
+    def __int__(self) -> int: ...
+
+class LinearSolver:
+    dense: LinearSolver
+    klu: LinearSolver
+    __members__: Dict[str, LinearSolver]
+    name: str
+    def __int__(self) -> int: ...
+
+class ReturnCode:
+    success: ReturnCode
+    max_steps: ReturnCode
+    step_too_small: ReturnCode
+    convergence_failure: ReturnCode
+    error_test_failure: ReturnCode
+    linear_solver_failure: ReturnCode
+    rhs_failure: ReturnCode
+    non_finite: ReturnCode
+    cancelled: ReturnCode
+    too_close: ReturnCode
+    other: ReturnCode
+    __members__: Dict[str, ReturnCode]
+    name: str
+    def __int__(self) -> int: ...
+
+def return_code_hint(code: ReturnCode) -> str: ...
+
+# Defaults are the C++ struct's (stated once, in simulate.hpp): never restated here.
+class SolverOptions:
+    def __init__(
+        self,
+        *,
+        method: str | Method = ...,
+        rtol: float = ...,
+        atol: float = ...,
+        max_steps: int = ...,
+        max_step: float = ...,
+        linear_solver: str | LinearSolver = ...,
+        record_steps: bool = ...,
+        raise_on_failure: bool = ...,
+        sensitivities: str | Sequence[str] | None = ...,
+    ) -> None: ...
+    @property
+    def method(self) -> str: ...
+    @property
+    def rtol(self) -> float: ...
+    @property
+    def atol(self) -> float: ...
+    @property
+    def max_steps(self) -> int: ...
+    @property
+    def max_step(self) -> float: ...
+    @property
+    def linear_solver(self) -> str: ...
+    @property
+    def record_steps(self) -> bool: ...
+    @property
+    def raise_on_failure(self) -> bool: ...
+    @property
+    def sensitivities(self) -> Tuple[str, ...]: ...
+    def replace(self, **changes: Any) -> SolverOptions: ...
+    def to_dict(self) -> Dict[str, Any]: ...
+
+def simulate(model: Model, protocol: Protocol, t: Sequence[float], options: SolverOptions) -> Result: ...
+def simulate_batch(
     model: Model,
-    protocol: Protocol,
+    protocols: Sequence[Protocol],
+    names: Sequence[str],
+    parameters: npt.ArrayLike,
     t: Sequence[float],
-    method: str = "cvode_bdf",
-    rtol: float = 1e-6,
-    atol: float = 1e-9,
-    max_steps: int = 100000,
-    max_step: float = 0.0,
-    linear_solver: str = "dense",
-    record_steps: bool = False,
-    raise_on_failure: bool = True,
-    sensitivities: Sequence[str] = ...,
-) -> Result: ...
+    options: SolverOptions,
+    threads: int,
+    outputs: Sequence[str],
+    progress: Optional[Any] = None,
+) -> Tuple[
+    npt.NDArray[np.float64], npt.NDArray[np.bool_], npt.NDArray[np.uint8], List[str],
+    npt.NDArray[np.float64], List[str]
+]: ...
+def check_batch(
+    model: Model,
+    protocols: Sequence[Protocol],
+    names: Sequence[str],
+    parameters: npt.ArrayLike,
+    t: Sequence[float],
+    options: SolverOptions,
+    threads: int,
+    outputs: Sequence[str],
+) -> Tuple[npt.NDArray[np.float64], List[str]]: ...
 
 class Expression:
     def to_string(self) -> str: ...
@@ -141,7 +225,11 @@ class Result:
     @property
     def success(self) -> bool: ...
     @property
-    def status(self) -> str: ...
+    def status(self) -> ReturnCode: ...
+    @property
+    def message(self) -> str: ...
+    @property
+    def flag(self) -> str: ...
     @property
     def failure_time(self) -> float: ...
     @property

@@ -23,6 +23,8 @@ from ._text import checks_text
 from .errors import ModelError, OptionError, ProtocolError
 from .model import Model
 from .protocol import Protocol
+from .result import return_codes
+from .simulation import SolverOptions, solver_options
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -30,32 +32,21 @@ if TYPE_CHECKING:
 
 __all__ = ["simulate_batch", "BatchResult"]
 
-#: Solver options a batch accepts (as :func:`osteogrn.simulate`); every task uses the same.
-BATCH_SOLVER_OPTIONS = ("method", "rtol", "atol", "max_steps", "max_step", "linear_solver")
-_DEFAULTS: Dict[str, Any] = dict(method="cvode_bdf", rtol=1e-6, atol=1e-9, max_steps=100_000,
-                                 max_step=0.0, linear_solver="dense")
+#: Fields of SolverOptions a batch does not take (every task records its failure; step logs
+#: and sensitivities need osteogrn.simulate).
+_NOT_IN_BATCH = ("record_steps", "raise_on_failure", "sensitivities")
 
 
 # -- argument handling ------------------------------------------------------------------
-def _solver_options(options: Mapping[str, Any]) -> Dict[str, Any]:
-    unknown = sorted(set(options) - set(BATCH_SOLVER_OPTIONS))
+def _solver_options(options: Any, overrides: Mapping[str, Any]) -> Any:
+    allowed = [f for f in SolverOptions().to_dict() if f not in _NOT_IN_BATCH]
+    unknown = sorted(set(overrides) - set(allowed))
     if unknown:
         raise OptionError(f"simulate_batch: unknown or unsupported option(s) "
                           f"{', '.join(unknown)}; solver options of a batch: "
-                          f"{', '.join(BATCH_SOLVER_OPTIONS)} (a failed task is always recorded, "
+                          f"{', '.join(allowed)} (a failed task is always recorded, "
                           f"never raised; step logs and sensitivities need osteogrn.simulate)")
-    merged = dict(_DEFAULTS, **options)
-    try:
-        out = dict(method=str(merged["method"]), rtol=float(merged["rtol"]),
-                   atol=float(merged["atol"]), max_steps=int(merged["max_steps"]),
-                   max_step=float(merged["max_step"]),
-                   linear_solver=str(merged["linear_solver"]))
-    except (TypeError, ValueError, OverflowError) as e:
-        raise OptionError(f"invalid solver option: {e}") from None
-    if not 0 < out["max_steps"] < 2**62:
-        raise OptionError(f"max_steps must be a positive integer below 2**62, "
-                          f"got {merged['max_steps']}")
-    return out
+    return solver_options(options, **overrides)
 
 
 def _threads(threads: Any) -> int:
@@ -219,15 +210,17 @@ def _protocol_from_text(text: str) -> Protocol:
 
 
 def _run_chunk(model_json: str, protocol_jsons: Sequence[str], names: Sequence[str],
-               matrix: np.ndarray, t: Sequence[float], options: Mapping[str, Any],
-               threads: int, outputs: Sequence[str]) -> Tuple[np.ndarray, np.ndarray, list]:
-    """One chunk of a batch in a worker: small, picklable arguments (JSON text, an array)."""
+               matrix: np.ndarray, t: Sequence[float], options: Any,
+               threads: int, outputs: Sequence[str]
+               ) -> Tuple[np.ndarray, np.ndarray, np.ndarray, list]:
+    """One chunk of a batch in a worker: small, picklable arguments (JSON text, an array,
+    SolverOptions)."""
     model = _model_from_text(model_json)
     protocols = [_protocol_from_text(p) for p in protocol_jsons]
-    values, failed, messages, _, _ = _core.simulate_batch(
-        model._core, [p._core for p in protocols], list(names), matrix, list(t),
-        threads=threads, outputs=list(outputs), **options)
-    return values, failed, messages
+    values, failed, codes, messages, _, _ = _core.simulate_batch(
+        model._core, [p._core for p in protocols], list(names), matrix, list(t), options,
+        threads, list(outputs))
+    return values, failed, codes, messages
 
 
 def _executor_workers(executor: Any) -> int:
@@ -244,10 +237,10 @@ def _executor_workers(executor: Any) -> int:
 
 
 def _run_on_executor(executor: Any, model: Model, protocols: List[Protocol], names: List[str],
-                     matrix: np.ndarray, t: List[float], options: Dict[str, Any], threads: int,
+                     matrix: np.ndarray, t: List[float], options: Any, threads: int,
                      outputs: List[str], chunk_size: Optional[int],
                      progress: Optional[Callable[[int, int], None]]
-                     ) -> Tuple[np.ndarray, np.ndarray, list]:
+                     ) -> Tuple[np.ndarray, np.ndarray, np.ndarray, list]:
     if not callable(getattr(executor, "submit", None)):
         raise OptionError(f"executor must have submit() (a concurrent.futures.Executor or a "
                           f"dask.distributed.Client), got {type(executor).__name__}")
@@ -277,8 +270,9 @@ def _run_on_executor(executor: Any, model: Model, protocols: List[Protocol], nam
         raise
     values = np.concatenate([p[0] for p in parts], axis=0)
     failed = np.concatenate([p[1] for p in parts], axis=0)
-    messages = [m for p in parts for m in p[2]]
-    return values, failed, messages
+    codes = np.concatenate([p[2] for p in parts], axis=0)
+    messages = [m for p in parts for m in p[3]]
+    return values, failed, codes, messages
 
 
 @checks_text(OptionError, model=ModelError, protocols=ProtocolError, parameters=ModelError,
@@ -293,7 +287,8 @@ def simulate_batch(model: Union[Model, str, "os.PathLike[str]"],
                    executor: Any = None, *,
                    chunk_size: Optional[int] = None,
                    outputs: Optional[Sequence[str]] = None,
-                   **solver_options: Any) -> "BatchResult":
+                   options: Optional[Any] = None,
+                   **solver_overrides: Any) -> "BatchResult":
     """Simulates many parameter sets under one or several protocols, on all cores.
 
     Every (set, protocol) pair is one task, run by C++ threads with the GIL
@@ -339,9 +334,14 @@ def simulate_batch(model: Union[Model, str, "os.PathLike[str]"],
     outputs : sequence of str, optional
         Species/observables to keep (default all species, then all observables);
         fewer outputs mean less memory for large batches.
-    **solver_options
+    options : SolverOptions, optional
+        Solver options of every task (default ``SolverOptions()``); its
+        ``raise_on_failure`` is ignored (failures are recorded), ``record_steps``
+        and ``sensitivities`` must be off.
+    **solver_overrides
         ``method``, ``rtol``, ``atol``, ``max_steps``, ``max_step``,
-        ``linear_solver`` as in :func:`osteogrn.simulate`.
+        ``linear_solver``: override the field of ``options`` (as in
+        :func:`osteogrn.simulate`).
 
     Returns
     -------
@@ -350,7 +350,14 @@ def simulate_batch(model: Union[Model, str, "os.PathLike[str]"],
     Raises
     ------
     OptionError
-        Bad options, shapes, sample times, or unknown keyword options.
+        Bad options, shapes, sample times, or unknown keyword options; a batch whose
+        results would hold more than ``osteogrn.MAX_RESULT_VALUES`` values (n_sets x
+        n_protocols x n_t x n_outputs), raised before anything is allocated.
+    MemoryError
+        The results fit that limit but not in memory (the message gives the sizes and
+        how to shrink them).
+    KeyboardInterrupt
+        Ctrl-C (running tasks stop at their next step).
     ModelError
         Unknown parameter names, non-finite values, values outside the
         parameters' bounds (the message names the set).
@@ -367,23 +374,22 @@ def simulate_batch(model: Union[Model, str, "os.PathLike[str]"],
                           f"got {', '.join(seen_names)}")
     names, matrix = _parameter_matrix(model, parameters, param_names)
     times = _times(t)
-    options = _solver_options(solver_options)
+    opts = _solver_options(options, solver_overrides)
     n_threads = _threads(threads)
     output_names_requested = _outputs(outputs)
     callback, close = _progress_callback(progress)
     cores = [p._core for p in protocol_list]
     try:
         if executor is None:
-            values, failed, messages, grid, output_names = _core.simulate_batch(
-                model._core, cores, names, matrix, times, threads=n_threads,
-                outputs=output_names_requested, progress=callback, **options)
+            values, failed, codes, messages, grid, output_names = _core.simulate_batch(
+                model._core, cores, names, matrix, times, opts, n_threads,
+                output_names_requested, progress=callback)
         else:
             # Validate everything here so that input errors raise before any chunk is sent.
             grid, output_names = _core.check_batch(model._core, cores, names, matrix, times,
-                                                   threads=n_threads,
-                                                   outputs=output_names_requested, **options)
-            values, failed, messages = _run_on_executor(
-                executor, model, protocol_list, names, matrix, times, options,
+                                                   opts, n_threads, output_names_requested)
+            values, failed, codes, messages = _run_on_executor(
+                executor, model, protocol_list, names, matrix, times, opts,
                 n_threads if threads is not None else 1, output_names_requested, chunk_size,
                 callback)
     finally:
@@ -393,12 +399,17 @@ def simulate_batch(model: Union[Model, str, "os.PathLike[str]"],
     frame = pd.DataFrame(matrix, columns=names)
     frame.index.name = "set"
     return BatchResult(values=values, failed=np.asarray(failed, dtype=bool),
+                       codes=return_codes(codes),
                        messages=np.array(messages, dtype=object).reshape(n_sets, n_protocols),
                        t=np.asarray(grid, dtype=float), parameters=frame,
                        protocol_names=[p.name for p in protocol_list],
                        output_names=list(output_names), model_name=model.name,
                        observable_names=[o for o in model.observables if o in output_names],
-                       solver_options=options)
+                       solver_options=opts)
+
+
+def _as_solver_options(options: Any) -> Any:
+    return solver_options(options)
 
 
 class BatchResult:
@@ -412,6 +423,10 @@ class BatchResult:
         the end of a protocol shorter than ``t``.
     failed : numpy.ndarray of bool
         ``[n_sets, n_protocols]``: True where the task failed.
+    codes : numpy.ndarray of ReturnCode
+        ``[n_sets, n_protocols]`` (object array): how each task ended,
+        ``ReturnCode.success`` where it succeeded; compare with ``==``, e.g.
+        ``res.codes == og.ReturnCode.max_steps``.
     messages : numpy.ndarray of str
         ``[n_sets, n_protocols]``: the failure message, ``""`` where it succeeded.
     t : numpy.ndarray
@@ -420,16 +435,20 @@ class BatchResult:
         One row per set (index ``set``), one column per varied parameter.
     protocol_names, output_names : list of str
     model_name : str
-    solver_options : dict
+    solver_options : SolverOptions
     """
 
     def __init__(self, *, values: np.ndarray, failed: np.ndarray, messages: np.ndarray,
+                 codes: Optional[np.ndarray] = None,
                  t: np.ndarray, parameters: "pd.DataFrame", protocol_names: List[str],
                  output_names: List[str], model_name: str = "",
                  observable_names: Sequence[str] = (),
-                 solver_options: Optional[Mapping[str, Any]] = None) -> None:
+                 solver_options: Optional[Any] = None) -> None:
         self.values = values
         self.failed = failed
+        # Without codes (a result built by hand): success, or other where it failed.
+        self.codes = codes if codes is not None else return_codes(
+            np.where(np.asarray(failed, dtype=bool), int(_core.ReturnCode.other), 0))
         self.messages = messages
         self.t = t
         self.parameters = parameters
@@ -437,7 +456,7 @@ class BatchResult:
         self.output_names = list(output_names)
         self.model_name = model_name
         self.observable_names = list(observable_names)
-        self.solver_options = dict(solver_options or {})
+        self.solver_options = _as_solver_options(solver_options)
 
     @property
     def n_sets(self) -> int:

@@ -16,7 +16,7 @@ from . import __version__
 from .errors import OsteogrnError
 from .library import list_models, list_protocols, load_model, load_protocol, models_dir, \
     protocols_dir
-from .simulation import METHODS, simulate
+from .simulation import METHODS, SolverOptions, simulate
 
 __all__ = ["main", "build_parser"]
 
@@ -32,11 +32,14 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _add_solver_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--method", choices=METHODS, default="cvode_bdf",
+    defaults = SolverOptions()  # the C++ defaults, stated once in simulate.hpp
+    p.add_argument("--method", choices=METHODS, default=defaults.method,
                    help="integrator (default: %(default)s)")
-    p.add_argument("--rtol", type=float, default=1e-6, help="relative tolerance (default: %(default)g)")
-    p.add_argument("--atol", type=float, default=1e-9, help="absolute tolerance (default: %(default)g)")
-    p.add_argument("--max-steps", type=int, default=100_000,
+    p.add_argument("--rtol", type=float, default=defaults.rtol,
+                   help="relative tolerance (default: %(default)g)")
+    p.add_argument("--atol", type=float, default=defaults.atol,
+                   help="absolute tolerance (default: %(default)g)")
+    p.add_argument("--max-steps", type=int, default=defaults.max_steps,
                    help="most integrator steps per run (default: %(default)d)")
     p.add_argument("--dt", type=float, default=None,
                    help="sample every DT days (default: 0.1)")

@@ -9,6 +9,11 @@ clauses keep working. The C++ core raises the same classes (see
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .result import ReturnCode
+
 __all__ = [
     "OsteogrnError",
     "ParseError",
@@ -118,16 +123,22 @@ class SolverError(OsteogrnError, RuntimeError):
     reason : str
         What went wrong and, where known, how to fix it.
     flag : str
-        The solver's flag name, e.g. ``CV_TOO_MUCH_WORK`` (may be empty).
+        The solver's raw flag name, e.g. ``CV_TOO_MUCH_WORK`` (may be empty).
+    code : ReturnCode
+        What happened, the same codes for every method (``osteogrn.ReturnCode``);
+        the message ends with the code's hint.
     """
 
     time: float
     reason: str
     flag: str
+    code: "ReturnCode"
 
     def __init__(self, message: str = "", /, *, time: float = float("nan"), reason: str = "",
-                 flag: str = "", **attributes: object) -> None:
-        super().__init__(message, time=time, reason=reason, flag=flag, **attributes)
+                 flag: str = "", code: str = "other", **attributes: object) -> None:
+        from .result import ReturnCode  # the result module needs _core; errors must not
+        super().__init__(message, time=time, reason=reason, flag=flag,
+                         code=ReturnCode(str(code)), **attributes)
 
 
 class InternalError(OsteogrnError, RuntimeError):

@@ -2,22 +2,66 @@
 
 from __future__ import annotations
 
+import enum
 import json
 import math
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence
 
 import numpy as np
 
+from . import _core
+
 if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.figure import Figure
 
-__all__ = ["Result"]
+__all__ = ["Result", "ReturnCode"]
+
+
+class _ReturnCodeBase(str, enum.Enum):
+    def __str__(self) -> str:
+        return str(self.value)
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self.value), spec)
+
+    @property
+    def hint(self) -> str:
+        """What to do about a failure with this code ("" for success)."""
+        return str(_core.return_code_hint(getattr(_core.ReturnCode, self.value)))
+
+
+#: How an integration ended, the same codes for every method (C++ ``osteogrn::ReturnCode``;
+#: the members are read from the binding, so they are stated once). Each member equals its
+#: name as a string: ``res.status == "success"``, ``res.status is og.ReturnCode.success``.
+ReturnCode = _ReturnCodeBase("ReturnCode",  # type: ignore[call-arg]
+                             [(n, n) for n in _core.ReturnCode.__members__],
+                             module=__name__, qualname="ReturnCode")
+ReturnCode.__doc__ = """How an integration ended; the same members for every method.
+
+    success, max_steps (CV_TOO_MUCH_WORK, odeint's step limit), step_too_small (step size
+    underflow, accuracy beyond double precision), convergence_failure, error_test_failure,
+    linear_solver_failure, rhs_failure, non_finite (the model produced NaN/Inf), cancelled
+    (Ctrl-C, a cancelled batch), too_close (a sample time too close to the previous one), other.
+    A member equals its name as a string and prints as it; ``code.hint`` says what to do.
+    """
+
+#: ReturnCode members by their C++ integer value.
+_CODES_BY_VALUE = tuple(ReturnCode(name) for name, _ in
+                        sorted(_core.ReturnCode.__members__.items(), key=lambda kv: int(kv[1])))
+
+
+def return_codes(values: Any) -> np.ndarray:
+    """C++ ReturnCode integers (any shape) -> an object array of :class:`ReturnCode`."""
+    table = np.empty(len(_CODES_BY_VALUE), dtype=object)
+    table[:] = _CODES_BY_VALUE
+    return table[np.asarray(values, dtype=np.intp)]
 
 _ARRAYS = ("t", "species", "observables", "inputs", "sensitivities", "media_change_days",
            "breakpoints", "step_log")
 _LISTS = ("species_names", "observable_names", "input_names", "sensitivity_parameters")
-_SCALARS = ("model_name", "protocol_name", "method", "success", "status", "failure_time")
+_SCALARS = ("model_name", "protocol_name", "method", "success", "status", "message", "flag",
+            "failure_time")
 
 
 def _nan_to_none(x: Any) -> Any:
@@ -52,10 +96,17 @@ class Result:
     stats : dict
         Solver counters (steps, rhs_evals, jac_evals, ..., wall_seconds; with
         sensitivities also sens_rhs_evals and sens_nonlin_iters).
-    status : str
-        ``"success"`` or the failure message (with ``raise_on_failure=False``).
+    status : ReturnCode
+        How the integration ended: ``ReturnCode.success``, or the failure's code (with
+        ``raise_on_failure=False``). Equal to its name as a string.
+    message : str
+        The failure message, with a hint on what to do (``""`` on success).
+    flag : str
+        The solver's raw flag name of a failure, e.g. ``CV_TOO_MUCH_WORK`` (``""`` on
+        success).
     success : bool
-        False if the integration failed; samples after ``failure_time`` are NaN.
+        False if the integration failed (``status != "success"``); samples after
+        ``failure_time`` are NaN.
 
     Notes
     -----
@@ -80,7 +131,9 @@ class Result:
     protocol_name: str
     method: str
     success: bool
-    status: str
+    status: "ReturnCode"
+    message: str
+    flag: str
     failure_time: float
     stats: Dict[str, float]
 
@@ -91,6 +144,7 @@ class Result:
             self.__dict__[key] = [str(x) for x in data[key]]
         for key in _SCALARS:
             self.__dict__[key] = data[key]
+        self.__dict__["status"] = ReturnCode(str(data["status"]))
         self.__dict__["stats"] = dict(data["stats"])
         n_t = len(self.t)
         shapes = {"species": (n_t, len(self.species_names)),
@@ -104,6 +158,7 @@ class Result:
     @classmethod
     def _from_core(cls, core: Any) -> "Result":
         data = {key: getattr(core, key) for key in _ARRAYS + _LISTS + _SCALARS + ("stats",)}
+        data["status"] = core.status.name
         return cls(data)
 
     # -- access ---------------------------------------------------------------------
@@ -220,6 +275,7 @@ class Result:
         data: Dict[str, Any] = {key: _nan_to_none(getattr(self, key).tolist()) for key in _ARRAYS}
         data.update({key: list(getattr(self, key)) for key in _LISTS})
         data.update({key: getattr(self, key) for key in _SCALARS})
+        data["status"] = str(self.status)
         data["failure_time"] = _nan_to_none(float(self.failure_time))
         data["stats"] = dict(self.stats)
         return data
@@ -236,12 +292,17 @@ class Result:
             data[key] = _none_to_nan(data[key])
         if data.get("failure_time") is None:
             data["failure_time"] = float("nan")
+        if "message" not in data:  # written before ReturnCode: status was the message
+            old = str(data.get("status", "success"))
+            data["status"] = "success" if old == "success" else "other"
+            data["message"] = "" if old == "success" else old
+            data.setdefault("flag", "")
         return cls(data)
 
     def __repr__(self) -> str:
         return (f"<osteogrn.Result {self.model_name!r} under {self.protocol_name!r}: "
                 f"{len(self.t)} times, {len(self.species_names)} species, "
-                f"{len(self.observable_names)} observables, status={self.status!r}>")
+                f"{len(self.observable_names)} observables, status={str(self.status)!r}>")
 
 
 def _none_to_nan(x: Any) -> Any:

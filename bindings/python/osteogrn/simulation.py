@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import os
 from typing import Any, Mapping, Optional, Sequence, Union
 
@@ -14,11 +15,100 @@ from .model import Model
 from .protocol import Protocol
 from .result import Result
 
-__all__ = ["simulate", "METHODS"]
+__all__ = ["simulate", "METHODS", "Method", "LinearSolver", "SolverOptions", "solver_options"]
 
-#: Integration methods (DESIGN.md "Integration").
-METHODS = ("cvode_bdf", "cvode_adams", "dopri5", "rosenbrock4")
 
+def _str_enum(name: str, core_enum: Any, doc: str) -> Any:
+    """A Python enum mirroring a C++ enum of ``_core``: same member names (taken from the
+    binding, so they are stated once, in C++), each equal to its name as a string, printing as
+    the name, pickling by name."""
+    cls = enum.Enum(name, [(n, n) for n in core_enum.__members__], type=str,
+                    module=__name__, qualname=name)
+    cls.__str__ = lambda self: self.value  # type: ignore[method-assign]
+    cls.__format__ = lambda self, spec: format(self.value, spec)  # type: ignore[method-assign]
+    cls.__doc__ = doc
+    return cls
+
+
+#: Integration methods (DESIGN.md "Integration"): cvode_bdf, cvode_adams, dopri5, rosenbrock4.
+Method = _str_enum("Method", _core.Method, "Integration method; equal to its name as a str.")
+#: Linear solvers of the CVODES methods: dense, klu.
+LinearSolver = _str_enum("LinearSolver", _core.LinearSolver,
+                         "Linear solver of the CVODES methods; equal to its name as a str.")
+#: Names of the integration methods.
+METHODS = tuple(m.value for m in Method)
+
+#: The solver options (C++ ``osteogrn::SolverOptions``): keyword construction with the C++
+#: defaults, read-only fields, ``replace(**changes)``, ``to_dict()``, equality, repr, pickle.
+#: Bad values raise :class:`OptionError` naming the field. See :func:`solver_options`.
+SolverOptions = _core.SolverOptions
+SolverOptions.__module__ = "osteogrn"
+SolverOptions.__doc__ = """Solver options of :func:`simulate`, :func:`simulate_batch` and :func:`fit`.
+
+    Immutable; every field is a keyword of the constructor, and defaults to the value of the
+    C++ ``osteogrn::SolverOptions`` (the one place the defaults are stated;
+    ``og.SolverOptions()`` shows them).
+
+    Parameters
+    ----------
+    method : {"cvode_bdf", "cvode_adams", "dopri5", "rosenbrock4"} or Method
+        Integrator (default CVODES BDF, the choice for stiff networks).
+    rtol, atol : float
+        Relative and absolute tolerances.
+    max_steps : int
+        Most accepted steps over the whole run.
+    max_step : float
+        Largest step in days (0 = unlimited).
+    linear_solver : {"dense", "klu"} or LinearSolver
+        Linear solver of the CVODES methods (klu: sparse, for large networks).
+    record_steps : bool
+        Keep every accepted step in ``Result.step_log`` (not in a batch).
+    raise_on_failure : bool
+        True: a failed integration raises :class:`SolverError`. False: return a Result
+        with ``success=False``, ``status`` (a :class:`ReturnCode`) and ``message`` set and
+        NaN after the failure (a batch always records failures).
+    sensitivities : sequence of str
+        Parameter names θ for forward sensitivities (``cvode_bdf`` / ``cvode_adams`` only):
+        ``Result.sensitivities[i, k, j]`` is d output_k / d θ_j at ``t[i]``, outputs in the
+        order of ``Result.output_names`` (species, then observables). Computed by CVODES from
+        the symbolic ∂f/∂y and ∂f/∂p, under error control with tolerances rtol and
+        atol / |θ_j|, and carried through every media change and perturbation window (a
+        "value" override of θ_j cuts the direct dependence inside its window, a "scale" s
+        multiplies it by s; a clamped species has sensitivity 0). Not in a batch.
+
+    Raises
+    ------
+    OptionError
+        An unknown field, a value of the wrong type or out of range (names the field).
+
+    Examples
+    --------
+    >>> opts = og.SolverOptions(method="dopri5", rtol=1e-8)
+    >>> opts.replace(max_steps=10**6).max_steps
+    1000000
+    """
+
+
+def solver_options(options: Any = None, **changes: Any) -> Any:
+    """The :class:`SolverOptions` a call runs with: ``options`` (a SolverOptions, a mapping of
+    fields, or None for the defaults) with every keyword that is not None applied on top.
+
+    Raises
+    ------
+    OptionError
+        ``options`` of the wrong type, or a bad field (named).
+    """
+    if options is None:
+        base = SolverOptions()
+    elif isinstance(options, SolverOptions):
+        base = options
+    elif isinstance(options, Mapping):
+        base = SolverOptions(**{str(k): v for k, v in options.items()})
+    else:
+        raise OptionError(f"options must be an og.SolverOptions (or a dict of its fields), "
+                          f"got {type(options).__name__}")
+    given = {k: v for k, v in changes.items() if v is not None}
+    return base.replace(**given) if given else base
 
 def _times(t: Any) -> list:
     if t is None:
@@ -41,16 +131,19 @@ def simulate(model: Union[Model, str, "os.PathLike[str]"],
              protocol: Union[Protocol, str, "os.PathLike[str]"],
              t: Optional[Sequence[float]] = None,
              parameters: Optional[Mapping[str, float]] = None, *,
-             method: str = "cvode_bdf", rtol: float = 1e-6, atol: float = 1e-9,
-             max_steps: int = 100_000, raise_on_failure: bool = True,
-             max_step: float = 0.0, linear_solver: str = "dense",
+             options: Optional[Any] = None,
+             method: Optional[str] = None, rtol: Optional[float] = None,
+             atol: Optional[float] = None, max_steps: Optional[int] = None,
+             raise_on_failure: Optional[bool] = None, max_step: Optional[float] = None,
+             linear_solver: Optional[str] = None,
              sensitivities: Optional[Sequence[str]] = None,
-             record_steps: bool = False) -> Result:
+             record_steps: Optional[bool] = None) -> Result:
     """Simulates a model under a protocol.
 
     The C++ integrator runs without the GIL, so several threads can simulate at
-    once. Every media change, addition and perturbation boundary is a
-    breakpoint where the integrator stops and restarts.
+    once; on the main thread Ctrl-C interrupts it (within about 10 ms of wall
+    time, raising KeyboardInterrupt). Every media change, addition and
+    perturbation boundary is a breakpoint where the integrator stops and restarts.
 
     Parameters
     ----------
@@ -59,32 +152,15 @@ def simulate(model: Union[Model, str, "os.PathLike[str]"],
     protocol : Protocol or str
         A protocol, or a built-in name / path passed to :func:`load_protocol`.
     t : array_like, optional
-        Sorted sample times in [0, duration] (days). Default: every 0.1 day.
+        Sorted sample times in [0, duration] (days). Default: every 0.1 day (an
+        OptionError if that would exceed ``MAX_RESULT_VALUES``: pass ``t``).
     parameters : mapping, optional
         Parameter values for this run only (as :meth:`Model.with_parameters`).
-    method : {"cvode_bdf", "cvode_adams", "dopri5", "rosenbrock4"}, optional
-        Integrator (default CVODES BDF, the choice for stiff networks).
-    rtol, atol : float, optional
-        Relative and absolute tolerances.
-    max_steps : int, optional
-        Most accepted steps over the whole run.
-    raise_on_failure : bool, optional
-        True: a failed integration raises :class:`SolverError`. False: return a
-        Result with ``success=False``, ``status`` set and NaN after the failure.
-    max_step : float, optional
-        Largest step in days (0 = unlimited).
-    linear_solver : {"dense", "klu"}, optional
-        Linear solver of the CVODES methods.
-    sensitivities : sequence of str, optional
-        Parameter names θ for forward sensitivities (``cvode_bdf`` / ``cvode_adams``
-        only): ``Result.sensitivities[i, k, j]`` is d output_k / d θ_j at ``t[i]``,
-        outputs in the order of ``Result.output_names`` (species, then observables).
-        Computed by CVODES from the symbolic ∂f/∂y and ∂f/∂p, under error control with
-        tolerances rtol and ``atol / |θ_j|``, and carried through every media change and
-        perturbation window (a "value" override of θ_j cuts the direct dependence inside
-        its window, a "scale" s multiplies it by s; a clamped species has sensitivity 0).
-    record_steps : bool, optional
-        Keep every accepted step in ``Result.step_log``.
+    options : SolverOptions, optional
+        Solver options (default ``SolverOptions()``).
+    method, rtol, atol, max_steps, raise_on_failure, max_step, linear_solver, sensitivities, record_steps : optional
+        Override the field of the same name of ``options`` (see
+        :class:`SolverOptions`); None (the default) keeps the field.
 
     Returns
     -------
@@ -97,7 +173,10 @@ def simulate(model: Union[Model, str, "os.PathLike[str]"],
     ModelError, ProtocolError
         The protocol does not fit the model, or bad ``parameters``.
     SolverError
-        The integration failed (with ``raise_on_failure=True``).
+        The integration failed (unless ``raise_on_failure=False``); ``code`` is the
+        :class:`ReturnCode`.
+    KeyboardInterrupt
+        Ctrl-C during the integration.
     """
     if not isinstance(model, Model):
         from .library import load_model
@@ -107,17 +186,9 @@ def simulate(model: Union[Model, str, "os.PathLike[str]"],
         protocol = load_protocol(protocol)
     if parameters:
         model = model.with_parameters(dict(parameters))
-    if isinstance(sensitivities, str):
-        sensitivities = [sensitivities]
-    try:
-        options = dict(method=str(method), rtol=float(rtol), atol=float(atol),
-                       max_steps=int(max_steps), max_step=float(max_step),
-                       linear_solver=str(linear_solver), record_steps=bool(record_steps),
-                       raise_on_failure=bool(raise_on_failure),
-                       sensitivities=[str(s) for s in (sensitivities or [])])
-    except (TypeError, ValueError, OverflowError) as e:
-        raise OptionError(f"invalid solver option: {e}") from None
-    if not 0 < options["max_steps"] < 2**62:
-        raise OptionError(f"max_steps must be a positive integer below 2**62, got {max_steps}")
-    core = _core.simulate(model._core, protocol._core, _times(t), **options)
+    opts = solver_options(options, method=method, rtol=rtol, atol=atol, max_steps=max_steps,
+                          raise_on_failure=raise_on_failure, max_step=max_step,
+                          linear_solver=linear_solver, sensitivities=sensitivities,
+                          record_steps=record_steps)
+    core = _core.simulate(model._core, protocol._core, _times(t), opts)
     return Result._from_core(core)

@@ -54,21 +54,30 @@ class Batch {
   /// Threads that run() would use for n_tasks tasks.
   unsigned threads_for(std::size_t n_tasks) const;
 
+  /// OptionError if n_sets sets would give more than kMaxResultValues values; call it before
+  /// allocating run()'s arrays.
+  void check_size(std::size_t n_sets) const;
+
   /// ModelError naming the set and the parameter for a non-finite value or one outside the
   /// parameter's [min, max]. `values` is row-major [n_sets x n_parameters()].
   void check_parameters(const double* values, std::size_t n_sets) const;
 
   /// Runs every (set, protocol) task. `values` (row-major [n_sets, n_protocols, n_times,
-  /// n_outputs]) must hold n_sets * values_per_set() doubles, `failed` and `messages` n_sets *
-  /// n_protocols entries each. Checks the parameters first (check_parameters). A task that
-  /// fails sets failed = 1 and its message; its values are those of simulate() with
-  /// raise_on_failure = false (NaN from the failure on), or all NaN if it failed before.
+  /// n_outputs]) must hold n_sets * values_per_set() doubles, `failed`, `codes` and `messages`
+  /// n_sets * n_protocols entries each. Checks the parameters first (check_parameters). A task
+  /// that fails with a SolverError, or with a ModelError/ProtocolError/OptionError that its
+  /// parameter values cause, sets failed = 1, its code and its message; its values are those
+  /// of simulate() with raise_on_failure = false (NaN from the failure on), or all NaN if it
+  /// failed before. Any other exception (std::bad_alloc, a bug) stops the batch and propagates.
+  /// Cancellation (progress throws): running tasks stop at their next step with
+  /// ReturnCode::cancelled, tasks not started keep code cancelled, and the exception propagates.
   void run(const double* parameters, std::size_t n_sets, double* values, unsigned char* failed,
-           std::string* messages, const BatchProgress& progress = {}) const;
+           ReturnCode* codes, std::string* messages, const BatchProgress& progress = {}) const;
 
  private:
   void run_task(std::size_t set, std::size_t protocol, const double* parameters, double* out,
-                unsigned char& failed, std::string& message) const;
+                const SolverOptions& solver, unsigned char& failed, ReturnCode& code,
+                std::string& message) const;
 
   Model model_;
   std::vector<Protocol> protocols_;
@@ -88,6 +97,7 @@ struct BatchResult {
   std::vector<std::string> output_names, parameter_names, protocol_names;
   std::vector<double> values;         // [n_sets, n_protocols, n_times, n_outputs]
   std::vector<unsigned char> failed;  // [n_sets, n_protocols]
+  std::vector<ReturnCode> codes;      // [n_sets, n_protocols]; success where it succeeded
   std::vector<std::string> messages;  // [n_sets, n_protocols]; empty where it succeeded
 
   double at(std::size_t set, std::size_t protocol, std::size_t time, std::size_t output) const {

@@ -6,6 +6,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "osteogrn/result.hpp"  // ReturnCode
+
 namespace osteogrn {
 
 /// Base of every error osteogrn raises on purpose.
@@ -82,16 +84,19 @@ class InternalError : public std::logic_error {
   using std::logic_error::logic_error;
 };
 
-/// The integrator failed: carries the model time, the solver's flag name (e.g. CV_TOO_MUCH_WORK)
-/// and a reason that says how to fix it where we know.
+/// The integrator failed: carries the ReturnCode, the model time, the solver's raw flag name
+/// (e.g. CV_TOO_MUCH_WORK) and a reason; what() ends with the code's hint (how to fix it).
 class SolverError : public Error {
  public:
-  SolverError(const std::string& reason, double time, const std::string& flag = {});
+  SolverError(ReturnCode code, const std::string& reason, double time,
+              const std::string& flag = {});
+  ReturnCode code() const noexcept { return code_; }
   double time() const noexcept { return time_; }
   const std::string& reason() const noexcept { return reason_; }
   const std::string& flag() const noexcept { return flag_; }
 
  private:
+  ReturnCode code_;
   std::string reason_;
   double time_;
   std::string flag_;

@@ -1,5 +1,7 @@
 #pragma once
 // The one entry point: simulate(model, protocol, sample times, options) -> Result.
+#include <cstddef>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -9,11 +11,20 @@
 
 namespace osteogrn {
 
+/// Integration method (DESIGN.md "Integration").
 enum class Method { cvode_bdf, cvode_adams, dopri5, rosenbrock4 };
+
+/// Linear solver of the CVODES Newton iteration: dense LU, or KLU on the sparse Jacobian.
+enum class LinearSolver { dense, klu };
 
 /// "cvode_bdf" etc. -> Method; OptionError listing the valid names otherwise.
 Method parse_method(const std::string& name);
+/// Method -> its name ("cvode_bdf", ...).
 const char* to_string(Method method);
+/// "dense"/"klu" -> LinearSolver; OptionError listing the valid names otherwise.
+LinearSolver parse_linear_solver(const std::string& name);
+/// LinearSolver -> its name ("dense", ...).
+const char* to_string(LinearSolver solver);
 
 struct SolverOptions {
   Method method = Method::cvode_bdf;
@@ -21,16 +32,29 @@ struct SolverOptions {
   double atol = 1e-9;
   long max_steps = 100000;        // accepted steps over the whole run
   double max_step = 0.0;          // largest step (days); 0 = unlimited
-  std::string linear_solver = "dense";  // "dense" or "klu" (cvode_bdf/cvode_adams only)
+  LinearSolver linear_solver = LinearSolver::dense;  // klu: cvode_bdf/cvode_adams only
   bool record_steps = false;      // fill Result::step_log
-  bool raise_on_failure = true;   // false: return a Result with success=false and status set
+  bool raise_on_failure = true;   // false: return a Result with success=false, status = the code
   std::vector<std::string> sensitivities;  // parameter names (forward sensitivities, CVODES)
+  /// Polled between integration steps (from the right-hand side, about every 10 ms of wall
+  /// time, on the thread running simulate()): returning true stops the run with
+  /// ReturnCode::cancelled (a SolverError, or a Result with that status when raise_on_failure
+  /// is false); an exception it throws propagates out of simulate() unchanged (the Python
+  /// binding raises KeyboardInterrupt this way). Empty: never interrupted. Not compared,
+  /// not serialised.
+  std::function<bool()> interrupt;
 
   /// OptionError if any field is out of range (rtol <= 0, max_steps < 1, unknown solver...).
   void validate() const;
 };
 
+/// Most values one Result may hold (samples x (species + observables + inputs + sensitivities))
+/// and most values of one batch (n_sets x n_protocols x n_times x n_outputs): 2^31, 16 GiB of
+/// doubles. Larger requests are an OptionError, raised before anything is allocated.
+constexpr std::size_t kMaxResultValues = std::size_t{1} << 31;
+
 /// Default sample times: every 0.1 day from 0 to the protocol's duration (inclusive).
+/// OptionError if that is more than kMaxResultValues times (pass explicit times instead).
 std::vector<double> default_times(double duration);
 
 /// Simulates `model` under `protocol`. Sample times t must be sorted, finite and within

@@ -136,22 +136,38 @@ void Batch::check_parameters(const double* values, std::size_t n_sets) const {
   }
 }
 
+void Batch::check_size(std::size_t n_sets) const {
+  const double values = static_cast<double>(n_sets) * static_cast<double>(values_per_set());
+  if (values > static_cast<double>(kMaxResultValues))
+    throw OptionError(
+        "batch too large: " + std::to_string(n_sets) + " parameter sets x " +
+        std::to_string(n_protocols()) + " protocols x " + std::to_string(n_times()) +
+        " times x " + std::to_string(n_outputs()) + " outputs = " + format_short(values) +
+        " values, more than the limit of " + std::to_string(kMaxResultValues) +
+        " (kMaxResultValues); select fewer outputs, pass fewer sample times t=[...], or run "
+        "the sets in chunks");
+}
+
 void Batch::run_task(std::size_t set, std::size_t k, const double* parameters, double* out,
-                     unsigned char& failed, std::string& message) const {
+                     const SolverOptions& solver, unsigned char& failed, ReturnCode& code,
+                     std::string& message) const {
   const std::size_t n_out = outputs_.size();
   std::fill(out, out + t_.size() * n_out, kNaN);
   failed = 0;
+  code = ReturnCode::success;
   message.clear();
+  // Only failures caused by this task's parameter values are recorded: a SolverError, or a
+  // typed osteogrn error (a model edit the values make invalid). Anything else is not the
+  // task's fault (std::bad_alloc, a bug) and stops the batch (Batch::run rethrows it).
   try {
     const std::size_t n_par = columns_.size();
     Result r;
     if (n_par == 0) {
-      r = simulate(model_, protocols_[k], times_[k], options_.solver);
+      r = simulate(model_, protocols_[k], times_[k], solver);
     } else {
       std::vector<double> values = model_.parameter_values();
       for (std::size_t c = 0; c < n_par; ++c) values[columns_[c]] = parameters[set * n_par + c];
-      r = simulate(model_.with_parameter_values(values), protocols_[k], times_[k],
-                   options_.solver);
+      r = simulate(model_.with_parameter_values(values), protocols_[k], times_[k], solver);
     }
     const std::size_t n_species = r.species_names.size(), n_obs = r.observable_names.size();
     for (std::size_t i = 0; i < r.t.size(); ++i) {
@@ -163,20 +179,24 @@ void Batch::run_task(std::size_t set, std::size_t k, const double* parameters, d
     }
     if (!r.success) {
       failed = 1;
-      message = r.status;
+      code = r.status;
+      message = r.message;
     }
-  } catch (const std::exception& e) {
+  } catch (const SolverError& e) {  // raised before integration (cannot happen after)
     failed = 1;
+    code = e.code();
     message = e.what();
-  } catch (...) {
+  } catch (const Error& e) {
     failed = 1;
-    message = "unknown error";
+    code = ReturnCode::other;
+    message = e.what();
   }
 }
 
 void Batch::run(const double* parameters, std::size_t n_sets, double* values,
-                unsigned char* failed, std::string* messages,
+                unsigned char* failed, ReturnCode* codes, std::string* messages,
                 const BatchProgress& progress) const {
+  check_size(n_sets);
   check_parameters(parameters, n_sets);
   const std::size_t n_p = protocols_.size(), n_tasks = n_sets * n_p,
                     per_task = t_.size() * outputs_.size();
@@ -187,14 +207,23 @@ void Batch::run(const double* parameters, std::size_t n_sets, double* values,
   std::mutex mutex;
   std::condition_variable finished;
   unsigned running = n_threads;
-  std::exception_ptr worker_error;  // only a failure outside run_task (e.g. bad_alloc)
+  std::exception_ptr worker_error;  // a failure that is not a task's (e.g. bad_alloc)
+
+  // A task that never starts (the batch was cancelled or stopped) keeps code cancelled.
+  std::fill(failed, failed + n_tasks, static_cast<unsigned char>(1));
+  std::fill(codes, codes + n_tasks, ReturnCode::cancelled);
+  for (std::size_t i = 0; i < n_tasks; ++i) messages[i] = "not run: the batch was cancelled";
+  // Running tasks stop at their next step once the batch is cancelled.
+  SolverOptions solver = options_.solver;
+  solver.interrupt = [&stop] { return stop.load(std::memory_order_relaxed); };
 
   const auto worker = [&] {
     try {
       while (!stop.load(std::memory_order_relaxed)) {
         const std::size_t i = next.fetch_add(1, std::memory_order_relaxed);
         if (i >= n_tasks) break;
-        run_task(i / n_p, i % n_p, parameters, values + i * per_task, failed[i], messages[i]);
+        run_task(i / n_p, i % n_p, parameters, values + i * per_task, solver, failed[i],
+                 codes[i], messages[i]);
         done.fetch_add(1, std::memory_order_relaxed);
       }
     } catch (...) {
@@ -263,11 +292,13 @@ BatchResult simulate_batch(const Model& model, const std::vector<Protocol>& prot
   r.output_names = batch.output_names();
   r.parameter_names = parameter_names;
   for (const Protocol& p : protocols) r.protocol_names.push_back(p.name());
+  batch.check_size(n_sets);
   r.values.assign(n_sets * batch.values_per_set(), kNaN);
   r.failed.assign(n_sets * r.n_protocols, 0);
+  r.codes.assign(n_sets * r.n_protocols, ReturnCode::success);
   r.messages.assign(n_sets * r.n_protocols, std::string());
-  batch.run(parameters.data(), n_sets, r.values.data(), r.failed.data(), r.messages.data(),
-            progress);
+  batch.run(parameters.data(), n_sets, r.values.data(), r.failed.data(), r.codes.data(),
+            r.messages.data(), progress);
   return r;
 }
 

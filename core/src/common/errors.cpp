@@ -21,12 +21,17 @@ std::string parse_what(const std::string& message, const std::string& text, std:
   return format_location(file, pointer, body);
 }
 
-std::string solver_what(const std::string& reason, double time, const std::string& flag) {
+// "solver failed at t = 2.5 (max_steps, CV_TOO_MUCH_WORK): <reason>; <hint>"
+std::string solver_what(ReturnCode code, const std::string& reason, double time,
+                        const std::string& flag) {
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.10g", time);
-  std::string out = "solver failed at t = " + std::string(buf);
-  if (!flag.empty()) out += " (" + flag + ")";
-  return out + ": " + reason;
+  std::string out = "solver failed at t = " + std::string(buf) + " (" + to_string(code);
+  if (!flag.empty()) out += ", " + flag;
+  out += "): " + reason;
+  const std::string h = hint(code);
+  if (!h.empty()) out += "; " + h;
+  return out;
 }
 }  // namespace
 
@@ -47,7 +52,9 @@ ParseError ParseError::located(const std::string& file, const std::string& point
   return ParseError(message(), text_, position_, file, pointer);
 }
 
-SolverError::SolverError(const std::string& reason, double time, const std::string& flag)
-    : Error(solver_what(reason, time, flag)), reason_(reason), time_(time), flag_(flag) {}
+SolverError::SolverError(ReturnCode code, const std::string& reason, double time,
+                         const std::string& flag)
+    : Error(solver_what(code, reason, time, flag)), code_(code), reason_(reason), time_(time),
+      flag_(flag) {}
 
 }  // namespace osteogrn

@@ -12,6 +12,8 @@
 #include <cmath>
 #include <cstdint>
 #include <exception>
+#include <new>
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
@@ -78,17 +80,18 @@ class CvodeIntegrator final : public Integrator {
     if (n_ == 0) throw OptionError("cannot integrate a system with no states");
     SUNContext ctx = nullptr;
     if (SUNContext_Create(nullptr, &ctx) != 0 || ctx == nullptr)
-      throw SolverError("could not create a SUNDIALS context", 0.0, "SUNContext_Create");
+      throw SolverError(ReturnCode::other, "could not create a SUNDIALS context", 0.0,
+                        "SUNContext_Create");
     ctx_.reset(ctx);
     y_.reset(N_VNew_Serial(static_cast<sunindextype>(n_), ctx_.get()));
     dky_.reset(N_VNew_Serial(static_cast<sunindextype>(n_), ctx_.get()));
-    if (!y_ || !dky_) throw SolverError("out of memory creating CVODES vectors", 0.0, "CV_MEM_FAIL");
+    if (!y_ || !dky_) throw std::bad_alloc();  // N_VNew_Serial fails only when malloc does
     // CVODES clones y_ for all its work vectors, so they all get the optimised kernels.
     use_fast_vector_ops(y_.get());
     use_fast_vector_ops(dky_.get());
     const int lmm = options.method == Method::cvode_adams ? CV_ADAMS : CV_BDF;
     mem_.reset(CVodeCreate(lmm, ctx_.get()));
-    if (!mem_) throw SolverError("could not create the CVODES solver", 0.0, "CV_MEM_FAIL");
+    if (!mem_) throw std::bad_alloc();  // CVodeCreate fails only when malloc does
     // Report CVODES messages through our exceptions instead of stderr.
     check(CVodeSetErrHandlerFn(mem_.get(), &CvodeIntegrator::error_handler, this),
           "CVodeSetErrHandlerFn", 0.0);
@@ -106,7 +109,7 @@ class CvodeIntegrator final : public Integrator {
       // differentiation), where fixed-point iteration diverges or forces tiny steps, while a
       // dense LU of an analytic Jacobian for tens of species is cheap and reused across steps.
       // Large sparse models use KLU on the structural pattern instead (O(nnz) per setup).
-      if (options_.linear_solver == "klu") setup_klu(t0);
+      if (options_.linear_solver == LinearSolver::klu) setup_klu(t0);
       else setup_dense(t0);
       if (options_.max_step > 0.0)
         check(CVodeSetMaxStep(mem_.get(), options_.max_step), "CVodeSetMaxStep", t0);
@@ -137,7 +140,7 @@ class CvodeIntegrator final : public Integrator {
       yS_ = VectorArray(ns, y_.get());
       dkyS_ = VectorArray(ns, y_.get());
       if (!yS_ || !dkyS_)
-        throw SolverError("out of memory creating sensitivity vectors", t_, "CV_MEM_FAIL");
+        throw std::bad_alloc();
       s_ptrs_.resize(ns_);
       sdot_ptrs_.resize(ns_);
       for (std::size_t j = 0; j < ns_; ++j) pbar_.push_back(system_.sensitivity_scale(j));
@@ -212,10 +215,10 @@ class CvodeIntegrator final : public Integrator {
   void setup_dense(double t0) {
     A_.reset(SUNDenseMatrix(static_cast<sunindextype>(n_), static_cast<sunindextype>(n_),
                             ctx_.get()));
-    if (!A_) throw SolverError("out of memory creating the Jacobian matrix", t0, "CV_MEM_FAIL");
+    if (!A_) throw std::bad_alloc();
     use_fast_dense_ops(A_.get());
     LS_.reset(SUNLinSol_Dense(y_.get(), A_.get(), ctx_.get()));
-    if (!LS_) throw SolverError("could not create the dense linear solver", t0, "CV_MEM_FAIL");
+    if (!LS_) throw std::bad_alloc();
     use_fast_dense_solver(LS_.get());
     check_ls(CVodeSetLinearSolver(mem_.get(), LS_.get(), A_.get()), "CVodeSetLinearSolver", t0);
     check_ls(CVodeSetJacFn(mem_.get(), &CvodeIntegrator::jac_callback), "CVodeSetJacFn", t0);
@@ -232,15 +235,15 @@ class CvodeIntegrator final : public Integrator {
       throw OptionError("linear_solver 'klu': this system provides no sparse Jacobian");
     if (colptr.size() != n_ + 1 || colptr.front() != 0 ||
         static_cast<std::size_t>(colptr.back()) != rows.size())
-      throw SolverError("malformed sparse Jacobian pattern", t0, "CVLS_ILL_INPUT");
+      throw InternalError("malformed sparse Jacobian pattern");
     colptr_.assign(colptr.begin(), colptr.end());
     rowval_.assign(rows.begin(), rows.end());
     A_.reset(SUNSparseMatrix(static_cast<sunindextype>(n_), static_cast<sunindextype>(n_),
                              static_cast<sunindextype>(rowval_.size()), CSC_MAT, ctx_.get()));
-    if (!A_) throw SolverError("out of memory creating the sparse Jacobian", t0, "CV_MEM_FAIL");
+    if (!A_) throw std::bad_alloc();
     write_pattern(A_.get());
     LS_.reset(SUNLinSol_KLU(y_.get(), A_.get(), ctx_.get()));
-    if (!LS_) throw SolverError("could not create the KLU linear solver", t0, "CV_MEM_FAIL");
+    if (!LS_) throw std::bad_alloc();
     check_ls(CVodeSetLinearSolver(mem_.get(), LS_.get(), A_.get()), "CVodeSetLinearSolver", t0);
     check_ls(CVodeSetJacFn(mem_.get(), &CvodeIntegrator::sparse_jac_callback), "CVodeSetJacFn",
              t0);
@@ -298,18 +301,8 @@ class CvodeIntegrator final : public Integrator {
       self->pending_ = std::current_exception();
       return -1;
     }
-    for (int j = 0; j < ns; ++j) {
-      const double* d = self->sdot_ptrs_[j];
-      for (std::size_t i = 0; i < self->n_; ++i) {
-        if (!std::isfinite(d[i])) {
-          self->nonfinite_ = true;
-          self->nonfinite_sens_ = true;
-          self->nonfinite_t_ = t;
-          self->nonfinite_index_ = i;
-          return 1;
-        }
-      }
-    }
+    for (int j = 0; j < ns; ++j)
+      if (self->note_nonfinite(self->sdot_ptrs_[j], self->n_, t, true, Identity{})) return 1;
     return 0;
   }
 
@@ -322,17 +315,8 @@ class CvodeIntegrator final : public Integrator {
       self->pending_ = std::current_exception();
       return -1;
     }
-    for (std::size_t i = 0; i < self->n_; ++i) {
-      if (!std::isfinite(out[i])) {
-        // Recoverable: CVODES cuts the step and retries; it gives up after repeated failures.
-        self->nonfinite_ = true;
-        self->nonfinite_sens_ = false;
-        self->nonfinite_t_ = t;
-        self->nonfinite_index_ = i;
-        return 1;
-      }
-    }
-    return 0;
+    // Recoverable (1): CVODES cuts the step and retries; it gives up after repeated failures.
+    return self->note_nonfinite(out, self->n_, t, false, Identity{}) ? 1 : 0;
   }
 
   static int jac_callback(realtype t, N_Vector y, N_Vector /*fy*/, SUNMatrix J, void* user_data,
@@ -345,17 +329,9 @@ class CvodeIntegrator final : public Integrator {
       self->pending_ = std::current_exception();
       return -1;
     }
-    const std::size_t nn = self->n_ * self->n_;
-    for (std::size_t k = 0; k < nn; ++k) {
-      if (!std::isfinite(data[k])) {
-        self->nonfinite_ = true;
-        self->nonfinite_sens_ = false;
-        self->nonfinite_t_ = t;
-        self->nonfinite_index_ = k % self->n_;
-        return 1;
-      }
-    }
-    return 0;
+    const std::size_t n = self->n_;  // column-major: entry k is in row k % n
+    return self->note_nonfinite(data, n * n, t, false, [n](std::size_t k) { return k % n; }) ? 1
+                                                                                            : 0;
   }
 
   static int sparse_jac_callback(realtype t, N_Vector y, N_Vector /*fy*/, SUNMatrix J,
@@ -369,17 +345,8 @@ class CvodeIntegrator final : public Integrator {
       self->pending_ = std::current_exception();
       return -1;
     }
-    const std::size_t nnz = self->rowval_.size();
-    for (std::size_t k = 0; k < nnz; ++k) {
-      if (!std::isfinite(data[k])) {
-        self->nonfinite_ = true;
-        self->nonfinite_sens_ = false;
-        self->nonfinite_t_ = t;
-        self->nonfinite_index_ = static_cast<std::size_t>(self->rowval_[k]);
-        return 1;
-      }
-    }
-    return 0;
+    const auto row = [self](std::size_t k) { return static_cast<std::size_t>(self->rowval_[k]); };
+    return self->note_nonfinite(data, self->rowval_.size(), t, false, row) ? 1 : 0;
   }
 
   static void error_handler(int error_code, const char* /*module*/, const char* /*function*/,
@@ -391,13 +358,37 @@ class CvodeIntegrator final : public Integrator {
 
   void check(int flag, const char* what, double t) {
     if (flag >= 0) return;
-    throw SolverError(std::string(what) + " failed" +
+    if (flag == CV_MEM_FAIL) throw std::bad_alloc();
+    throw SolverError(cvode_return_code(flag),
+                      std::string(what) + " failed" +
                           (last_message_.empty() ? std::string() : ": " + last_message_),
                       t, cvode_flag_name(flag));
   }
   void check_ls(int flag, const char* what, double t) {
     if (flag >= 0) return;
-    throw SolverError(std::string(what) + " failed", t, cvode_linear_flag_name(flag));
+    if (flag == CVLS_MEM_FAIL) throw std::bad_alloc();
+    throw SolverError(ReturnCode::linear_solver_failure, std::string(what) + " failed", t,
+                      cvode_linear_flag_name(flag));
+  }
+
+  struct Identity {
+    std::size_t operator()(std::size_t k) const { return k; }
+  };
+  // The one non-finite scan of the callbacks: remembers the first NaN/Inf among data[0, count)
+  // (time, and the state state_of(k) that entry k belongs to) for the failure message.
+  template <class StateOf>
+  bool note_nonfinite(const double* data, std::size_t count, double t, bool sens,
+                      StateOf state_of) {
+    for (std::size_t k = 0; k < count; ++k) {
+      if (!std::isfinite(data[k])) {
+        nonfinite_ = true;
+        nonfinite_sens_ = sens;
+        nonfinite_t_ = t;
+        nonfinite_index_ = state_of(k);
+        return true;
+      }
+    }
+    return false;
   }
 
   std::string nonfinite_where() const {
@@ -406,7 +397,8 @@ class CvodeIntegrator final : public Integrator {
   }
 
   [[noreturn]] void too_much_work(double tout) {
-    throw SolverError(too_much_work_reason(options_.max_steps, tout, options_.method), t_,
+    throw SolverError(ReturnCode::max_steps,
+                      too_much_work_reason(options_.max_steps, tout, options_.method), t_,
                       "CV_TOO_MUCH_WORK");
   }
 
@@ -453,43 +445,35 @@ class CvodeIntegrator final : public Integrator {
     }
     double tcur = t_;
     CVodeGetCurrentTime(mem_.get(), &tcur);
-    const std::string name = cvode_flag_name(flag);
+    ReturnCode code = cvode_return_code(flag, nonfinite_);
+    // Steps used up while shrinking the step to stay clear of a NaN/Inf right where CVODES
+    // stopped: the NaN is the cause, and more steps would not help.
+    if (code == ReturnCode::max_steps && nonfinite_ &&
+        std::abs(tcur - nonfinite_t_) <= 1e-6 * std::max(1.0, std::abs(tcur)))
+      code = ReturnCode::non_finite;
     std::string reason;
-    switch (flag) {
-      case CV_TOO_MUCH_WORK:
+    switch (code) {
+      case ReturnCode::max_steps:
         reason = too_much_work_reason(options_.max_steps, tout, options_.method);
         if (nonfinite_)  // CVODES kept shrinking the step to stay clear of NaN/Inf values
           reason += "; note: the model returned a non-finite value (NaN or Inf) in the " +
                     nonfinite_where() + " at t = " + format_short(nonfinite_t_) +
                     ", which the solver could not step past";
         break;
-      case CV_TOO_MUCH_ACC:
-        reason = "the requested accuracy is too high for double precision; raise rtol/atol";
+      case ReturnCode::step_too_small:
+        reason = "the requested accuracy is beyond double precision at this step size";
         break;
-      case CV_ERR_FAILURE:
-        reason = "the local error test failed repeatedly (or the step size reached its minimum); "
-                 "the solution may have a singularity, or try a stiff method / looser tolerances";
+      case ReturnCode::error_test_failure:
+        reason = "the local error test failed repeatedly (or the step size reached its minimum)";
         break;
-      case CV_CONV_FAILURE:
-        reason = "the Newton iteration failed to converge repeatedly; check the Jacobian and the "
-                 "model for singularities, or loosen the tolerances";
+      case ReturnCode::convergence_failure:
+        reason = "the Newton iteration failed to converge repeatedly";
         break;
-      case CV_RHSFUNC_FAIL:
-      case CV_FIRST_RHSFUNC_ERR:
-      case CV_REPTD_RHSFUNC_ERR:
-      case CV_UNREC_RHSFUNC_ERR:
-      case CV_LSETUP_FAIL:
-      case CV_SRHSFUNC_FAIL:
-      case CV_FIRST_SRHSFUNC_ERR:
-      case CV_REPTD_SRHSFUNC_ERR:
-        if (nonfinite_) {
-          tcur = nonfinite_t_;
-          reason = "the model returned a non-finite value (NaN or Inf) in the " +
-                   nonfinite_where() + " at t = " + format_short(nonfinite_t_) +
-                   "; check for division by zero, log/sqrt of negative values or overflow";
-          break;
-        }
-        [[fallthrough]];
+      case ReturnCode::non_finite:
+        tcur = nonfinite_t_;
+        reason = "the model returned a non-finite value (NaN or Inf) in the " +
+                 nonfinite_where() + " at t = " + format_short(nonfinite_t_);
+        break;
       default:
         reason = "CVODES failed";
         break;
@@ -497,7 +481,7 @@ class CvodeIntegrator final : public Integrator {
     if (!last_message_.empty()) reason += " [CVODES: " + last_message_ + "]";
     nonfinite_ = false;
     last_message_.clear();
-    throw SolverError(reason, tcur, name);
+    throw SolverError(code, reason, tcur, cvode_flag_name(flag));
   }
 
   // Declaration order matters: the context is created first and destroyed last.
@@ -550,13 +534,13 @@ std::unique_ptr<Integrator> make_integrator(OdeSystem& system, const SolverOptio
 }
 
 std::string too_much_work_reason(long max_steps, double tout, Method method) {
-  std::string advice = "increase max_steps";
-  if (method == Method::dopri5 || method == Method::cvode_adams)
-    advice += " or check the model for stiffness (try method 'cvode_bdf' or 'rosenbrock4')";
-  else
-    advice += " or check the model for stiffness or fast oscillations";
-  return "maximum number of steps (" + std::to_string(max_steps) + ") reached before t = " +
-         format_short(tout) + "; " + advice;
+  // The ReturnCode::max_steps hint (raise max_steps or use a stiff method) follows in what().
+  std::string out = "maximum number of steps (" + std::to_string(max_steps) +
+                    ") reached before t = " + format_short(tout) + " with method " +
+                    to_string(method);
+  if (method == Method::cvode_bdf || method == Method::rosenbrock4)
+    out += " (already stiff: the model may oscillate fast)";
+  return out;
 }
 
 }  // namespace osteogrn::detail

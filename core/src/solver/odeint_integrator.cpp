@@ -67,9 +67,9 @@ class OdeintIntegrator : public Integrator {
       while (!at_stop_ && dense_->current_time() < tout) step(tout, tstop);
     } catch (const odeint::odeint_error& e) {
       // odeint gives up after 500 rejected trial steps in a row (step size adjustment failed).
-      throw SolverError(std::string("no acceptable step size found (") + e.what() +
-                            "); the solution may be singular or non-finite near this time; "
-                            "try a stiff method or looser tolerances" + nonfinite_note(),
+      throw SolverError(step_failure_code(),
+                        std::string("no acceptable step size found (") + e.what() + ")" +
+                            nonfinite_note(),
                         dense_->current_time(), "STEP_SIZE_UNDERFLOW");
     }
     const double t_now = at_stop_ ? tstop : dense_->current_time();
@@ -86,9 +86,8 @@ class OdeintIntegrator : public Integrator {
   virtual std::pair<double, double> do_step() = 0;
   virtual void finish_stats() = 0;
 
-  // Called by the rhs wrappers: remembers where the model first gave NaN/Inf, for messages.
+  // Called by the rhs wrappers: remembers where the model last gave NaN/Inf, for messages.
   void note_rhs(const double* f, double t) {
-    if (nonfinite_) return;
     for (std::size_t i = 0; i < n_; ++i) {
       if (!std::isfinite(f[i])) {
         nonfinite_ = true;
@@ -97,6 +96,15 @@ class OdeintIntegrator : public Integrator {
         return;
       }
     }
+  }
+  // A step size that collapses (or a step budget used up) where the model last gave NaN/Inf
+  // fails because of them.
+  bool nonfinite_at(double t) const {
+    return nonfinite_ && std::abs(t - nonfinite_t_) <= 1e-6 * std::max(1.0, std::abs(t));
+  }
+  ReturnCode step_failure_code() const {
+    return nonfinite_at(dense_->current_time()) ? ReturnCode::non_finite
+                                                : ReturnCode::step_too_small;
   }
   std::string nonfinite_note() const {
     if (!nonfinite_) return {};
@@ -117,15 +125,16 @@ class OdeintIntegrator : public Integrator {
  private:
   void step(double tout, double tstop) {
     if (stats_.steps >= options_.max_steps)
-      throw SolverError(too_much_work_reason(options_.max_steps, tout, options_.method) +
+      throw SolverError(nonfinite_at(dense_->current_time()) ? ReturnCode::non_finite
+                                                             : ReturnCode::max_steps,
+                        too_much_work_reason(options_.max_steps, tout, options_.method) +
                             nonfinite_note(),
                         dense_->current_time(), "TOO_MUCH_WORK");
     const double t = dense_->current_time();
     const double dt = dense_->current_time_step();
     if (!(dt > 0.0) || !std::isfinite(dt) || dt < 4.0 * kEps * std::max(1.0, std::abs(t)))
-      throw SolverError("step size underflow (dt = " + format_short(dt) +
-                            "); the solution may be singular or non-finite near this time; "
-                            "try a stiff method or looser tolerances" + nonfinite_note(),
+      throw SolverError(step_failure_code(),
+                        "step size underflow (dt = " + format_short(dt) + ")" + nonfinite_note(),
                         t, "STEP_SIZE_UNDERFLOW");
     if (t + dt > tstop) {
       // Shrink the next step to land on tstop: restart the stepper there with dt = tstop - t.
@@ -138,9 +147,9 @@ class OdeintIntegrator : public Integrator {
     for (std::size_t i = 0; i < n_; ++i) {
       if (!std::isfinite(x[i])) {
         finish_stats();
-        throw SolverError("the solution of " + system_.state_name(i) +
-                              " became non-finite (NaN or Inf); check the model for division "
-                              "by zero, log/sqrt of negative values or blow-up",
+        throw SolverError(ReturnCode::non_finite,
+                          "the solution of " + system_.state_name(i) +
+                              " became non-finite (NaN or Inf)",
                           span.second, "NONFINITE_STATE");
       }
     }

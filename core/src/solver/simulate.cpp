@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <memory>
 #include <string>
@@ -27,6 +28,15 @@ namespace {
 
 
 const char* const kMethodNames[] = {"cvode_bdf", "cvode_adams", "dopri5", "rosenbrock4"};
+// In enum order: a new LinearSolver member adds its name here (and to the valid list below).
+const char* const kLinearSolverNames[] = {"dense", "klu"};
+constexpr int kLinearSolverCount = sizeof(kLinearSolverNames) / sizeof(kLinearSolverNames[0]);
+
+std::string linear_solver_list() {
+  std::string out;
+  for (const char* name : kLinearSolverNames) out += (out.empty() ? "" : ", ") + std::string(name);
+  return out;
+}
 
 }  // namespace
 
@@ -42,6 +52,17 @@ const char* to_string(Method method) {
   return (i >= 0 && i < 4) ? kMethodNames[i] : "unknown";
 }
 
+LinearSolver parse_linear_solver(const std::string& name) {
+  for (int i = 0; i < kLinearSolverCount; ++i)
+    if (name == kLinearSolverNames[i]) return static_cast<LinearSolver>(i);
+  throw OptionError("unknown linear_solver '" + name + "'; valid: " + linear_solver_list());
+}
+
+const char* to_string(LinearSolver solver) {
+  const int i = static_cast<int>(solver);
+  return (i >= 0 && i < kLinearSolverCount) ? kLinearSolverNames[i] : "unknown";
+}
+
 void SolverOptions::validate() const {
   const int m = static_cast<int>(method);
   if (m < 0 || m > 3) throw OptionError("unknown method (enum value " + std::to_string(m) + ")");
@@ -53,9 +74,11 @@ void SolverOptions::validate() const {
   if (!(std::isfinite(max_step) && max_step >= 0.0))
     throw OptionError("max_step must be a finite number >= 0 (0 = unlimited), got " +
                       format_short(max_step));
-  if (linear_solver != "dense" && linear_solver != "klu")
-    throw OptionError("unknown linear_solver '" + linear_solver + "'; valid: dense, klu");
-if (linear_solver == "klu" && (method == Method::dopri5 || method == Method::rosenbrock4))
+  const int ls = static_cast<int>(linear_solver);
+  if (ls < 0 || ls >= kLinearSolverCount)
+    throw OptionError("unknown linear_solver (enum value " + std::to_string(ls) + ")");
+  if (linear_solver == LinearSolver::klu &&
+      (method == Method::dopri5 || method == Method::rosenbrock4))
     throw OptionError("linear_solver 'klu' applies to cvode_bdf/cvode_adams only, not " +
                       std::string(to_string(method)));
   if (!sensitivities.empty() && method != Method::cvode_bdf && method != Method::cvode_adams)
@@ -85,6 +108,14 @@ void check_sample_times(const std::vector<double>& t, double upper, const std::s
 std::vector<double> default_times(double duration) {
   if (!(std::isfinite(duration) && duration >= 0.0))
     throw OptionError("duration must be finite and >= 0, got " + format_short(duration));
+  // Counted in double first: a long duration would overflow the integer count.
+  const double count = std::floor(duration * 10.0 + 1e-9) + 2.0;
+  if (count > static_cast<double>(kMaxResultValues))
+    throw OptionError("duration " + format_short(duration) + " days gives " +
+                      format_short(count) +
+                      " default sample times (every 0.1 day), more than the limit of " +
+                      std::to_string(kMaxResultValues) +
+                      " (kMaxResultValues); pass the sample times you need as t=[...]");
   std::vector<double> t;
   // i / 10.0 rather than accumulating 0.1: every time is the double nearest to i/10.
   const long n = static_cast<long>(std::floor(duration * 10.0 + 1e-9));
@@ -115,13 +146,42 @@ class BoundTape {
   std::vector<double> work_;
 };
 
+// SolverOptions::interrupt, asked about every kInterval of wall time. Polled from the right-hand
+// side, which every integrator calls at least once per step (so also from inside CVode's C
+// loop, which carries a thrown exception across to after_solve()); the clock is read only
+// every kCallsPerClock calls so that a fast RHS does not pay for it.
+class InterruptPoll {
+ public:
+  explicit InterruptPoll(std::function<bool()> interrupt)
+      : interrupt_(std::move(interrupt)), next_(Clock::now() + kInterval) {}
+
+  /// Throws SolverError(cancelled) at model time t when the callback asks to stop.
+  void poll(double t) {
+    if (!interrupt_ || ++calls_ % kCallsPerClock != 0) return;
+    const auto now = Clock::now();
+    if (now < next_) return;
+    next_ = now + kInterval;
+    if (interrupt_())
+      throw SolverError(ReturnCode::cancelled, "interrupted at the caller's request", t);
+  }
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  static constexpr std::chrono::milliseconds kInterval{10};
+  static constexpr unsigned kCallsPerClock = 16;
+  std::function<bool()> interrupt_;
+  Clock::time_point next_;
+  unsigned calls_ = 0;
+};
+
 // The model under one segment of the schedule, as an ODE system. Scratch buffers are sized once
 // (per simulate() call); the callbacks do not allocate.
 class ModelSystem final : public detail::OdeSystem {
  public:
   /// sens: indices of the sensitivity parameters θ_j (distinct, valid).
-  ModelSystem(const Model& model, const Schedule& schedule, std::vector<std::size_t> sens)
-      : cm_(detail::compiled_model(model)), schedule_(schedule), n_(cm_.species.size()),
+  ModelSystem(const Model& model, const Schedule& schedule, std::vector<std::size_t> sens,
+              std::function<bool()> interrupt)
+      : interrupt_(std::move(interrupt)), cm_(detail::compiled_model(model)), schedule_(schedule), n_(cm_.species.size()),
         p_(cm_.parameters.size()), u_(cm_.inputs.size()), dudt_(cm_.inputs.size()),
         clamped_(n_, 0), rhs_(cm_.rhs), jac_y_(cm_.jac_y), jac_p_(cm_.jac_p), jac_u_(cm_.jac_u),
         dfdt_(cm_.dfdt), obs_(cm_.obs), obs_jac_y_(cm_.obs_jac_y), obs_jac_p_(cm_.obs_jac_p),
@@ -229,6 +289,7 @@ class ModelSystem final : public detail::OdeSystem {
   }
 
   void rhs(double t, const double* y, double* dydt) override {
+    interrupt_.poll(t);
     schedule_.inputs(k_, t, u_.data());
     rhs_.eval(args(y, t), dydt);
     for (std::size_t i = 0; i < n_; ++i)
@@ -314,7 +375,7 @@ class ModelSystem final : public detail::OdeSystem {
       csc_colptr_[c + 1] = static_cast<std::int64_t>(csc_rows_.size());
     }
     if (e != pat.nnz())
-      throw Error("internal: jac_y_pattern of model '" + cm_.name + "' is not in CSC order");
+      throw InternalError("jac_y_pattern of model '" + cm_.name + "' is not in CSC order");
   }
 
   EvalArgs args(const double* y, double t) const {
@@ -326,6 +387,7 @@ class ModelSystem final : public detail::OdeSystem {
     return a;
   }
 
+  InterruptPoll interrupt_;
   const detail::CompiledModel& cm_;
   const Schedule& schedule_;
   std::size_t n_;
@@ -366,24 +428,37 @@ std::vector<std::size_t> sensitivity_indices(const Model& model,
 
 }  // namespace
 
-Result simulate(const Model& model, const Protocol& protocol, const std::vector<double>& t,
-                const SolverOptions& options) {
-  const auto wall_start = std::chrono::steady_clock::now();
-  options.validate();
-  const Schedule schedule(protocol, model);
-  const double duration = schedule.duration();
-  std::vector<double> times = t.empty() ? default_times(duration) : t;
-  detail::check_sample_times(times, duration,
-                             "[0, duration] = [0, " + format_short(duration) + "]");
+namespace {
 
+// OptionError unless `count` values (n_t samples x `per_sample` values) stay within
+// kMaxResultValues; checked before anything is allocated.
+void check_result_size(std::size_t n_t, std::size_t per_sample, const std::string& what) {
+  const double values = static_cast<double>(n_t) * static_cast<double>(per_sample);
+  if (values > static_cast<double>(kMaxResultValues))
+    throw OptionError(what + ": " + std::to_string(n_t) + " sample times x " +
+                      std::to_string(per_sample) + " values per sample = " +
+                      format_short(values) + " values, more than the limit of " +
+                      std::to_string(kMaxResultValues) +
+                      " (kMaxResultValues); pass fewer sample times t=[...]");
+}
+
+// The sample grid of a run: `t` checked against the duration, or the default grid.
+std::vector<double> sample_times(const std::vector<double>& t, double duration) {
+  if (t.empty()) return default_times(duration);
+  detail::check_sample_times(t, duration, "[0, duration] = [0, " + format_short(duration) + "]");
+  return t;
+}
+
+// A Result with names and schedule filled in and every value NaN (what a failure leaves).
+Result empty_result(const Model& model, const Protocol& protocol, const Schedule& schedule,
+                    std::vector<double> times, const SolverOptions& options) {
   const detail::CompiledModel& cm = detail::compiled_model(model);
   const std::size_t n = cm.species.size(), n_obs = cm.observables.size(),
-                    n_in = cm.inputs.size(), n_t = times.size();
-  std::vector<std::size_t> sens = sensitivity_indices(model, options.sensitivities);
-  const std::size_t m = sens.size();
-
+                    n_in = cm.inputs.size(), n_t = times.size(),
+                    m = options.sensitivities.size();
+  check_result_size(n_t, n + n_obs + n_in + (n + n_obs) * m, "simulate");
   Result res;
-  res.t = times;
+  res.t = std::move(times);
   for (const auto& s : cm.species) res.species_names.push_back(s.name);
   for (const auto& o : cm.observables) res.observable_names.push_back(o.name);
   for (const auto& u : cm.inputs) res.input_names.push_back(u.name);
@@ -398,76 +473,122 @@ Result simulate(const Model& model, const Protocol& protocol, const std::vector<
   res.method = to_string(options.method);
   res.sensitivity_parameters = options.sensitivities;
   res.sensitivities.assign(n_t * (n + n_obs) * m, nan);
+  return res;
+}
 
-  ModelSystem system(model, schedule, std::move(sens));
-  std::unique_ptr<detail::Integrator> integrator;
-  if (n > 0) integrator = detail::make_integrator(system, options);
+// Walks the schedule segment by segment, restarting the integrator at every breakpoint and
+// writing each sample into `res` (whose arrays empty_result() sized).
+class SegmentWalk {
+ public:
+  SegmentWalk(const Model& model, const Schedule& schedule, ModelSystem& system,
+              detail::Integrator* integrator, Result& res)
+      : model_(model), schedule_(schedule), system_(system), integrator_(integrator),
+        res_(res), n_(res.species_names.size()), n_obs_(res.observable_names.size()),
+        n_in_(res.input_names.size()), m_(res.sensitivity_parameters.size()),
+        y_(model.initial_state()), y_sample_(n_), obs_scratch_(n_obs_),
+        s_(m_ * n_, 0.0), s_sample_(m_ * n_, 0.0) {}
 
-  std::vector<double> y = model.initial_state(), y_sample(n);
-  std::vector<double> obs_scratch(n_obs);
-  // Sensitivities s[j * n + i] = dy_i/dθ_j: 0 at t = 0 (initial values are not parameters).
-  std::vector<double> s(m * n, 0.0), s_sample(m * n, 0.0);
-  const auto record = [&](std::size_t i, double ti, const double* yi, const double* si) {
-    std::copy(yi, yi + n, res.species.begin() + static_cast<std::ptrdiff_t>(i * n));
-    system.observe(ti, yi, res.inputs.data() + i * n_in,
-                   n_obs ? res.observables.data() + i * n_obs : obs_scratch.data());
-    if (m) system.observe_sensitivities(ti, yi, si, res.sensitivities.data() + i * (n + n_obs) * m);
-  };
+  /// Integrates every segment; throws SolverError (or what a callback threw) on failure.
+  void run() {
+    const auto& segments = schedule_.segments();
+    for (std::size_t k = 0; k < segments.size(); ++k) segment(k, k + 1 == segments.size());
+  }
+
+  long restarts() const { return restarts_; }
+
+ private:
+  void segment(std::size_t k, bool last) {
+    const Segment& seg = schedule_.segments()[k];
+    const std::vector<double>& times = res_.t;
+    // Events at seg.start are already in the schedule's inputs; clamps act on the state.
+    hold_clamps(seg, y_);
+    system_.set_segment(k, model_.parameter_values());
+    ++restarts_;
+    // The state is continuous across a breakpoint (except clamped species), and nothing
+    // that happens there depends on θ: the sensitivities carry over unchanged.
+    hold_sens(s_);
+    if (integrator_) integrator_->reset(seg.start, y_.data());
+    if (integrator_ && m_) integrator_->reset_sensitivities(s_.data());
+    // Samples in [start, end), and at end too for the last segment; a sample on a breakpoint
+    // belongs to the segment starting there (the value after the change).
+    while (next_ < times.size() && (times[next_] < seg.end || (last && times[next_] <= seg.end))) {
+      const double ti = times[next_];
+      if (ti <= seg.start || !integrator_) {
+        record(next_, ti, y_.data(), s_.data());  // (a model without species: inputs only)
+      } else {
+        integrator_->advance(ti, seg.end, y_sample_.data());
+        hold_clamps(seg, y_sample_);
+        if (m_) {
+          integrator_->sensitivities(s_sample_.data());
+          hold_sens(s_sample_);
+        }
+        record(next_, ti, y_sample_.data(), s_sample_.data());
+      }
+      ++next_;
+    }
+    if (integrator_ && !last) {
+      integrator_->advance(seg.end, seg.end, y_.data());
+      hold_clamps(seg, y_);
+      if (m_) integrator_->sensitivities(s_.data());
+    }
+  }
+
+  void record(std::size_t i, double ti, const double* yi, const double* si) {
+    std::copy(yi, yi + n_, res_.species.begin() + static_cast<std::ptrdiff_t>(i * n_));
+    system_.observe(ti, yi, res_.inputs.data() + i * n_in_,
+                    n_obs_ ? res_.observables.data() + i * n_obs_ : obs_scratch_.data());
+    if (m_)
+      system_.observe_sensitivities(ti, yi, si,
+                                    res_.sensitivities.data() + i * (n_ + n_obs_) * m_);
+  }
   // A clamped species is a constant: its sensitivities are 0 while (and right after) it is held.
-  const auto hold_sens = [&](std::vector<double>& sv) {
-    for (std::size_t k = 0; k < n; ++k)
-      if (system.clamped(k))
-        for (std::size_t j = 0; j < m; ++j) sv[j * n + k] = 0.0;
-  };
-
+  void hold_sens(std::vector<double>& sv) const {
+    for (std::size_t k = 0; k < n_; ++k)
+      if (system_.clamped(k))
+        for (std::size_t j = 0; j < m_; ++j) sv[j * n_ + k] = 0.0;
+  }
   // dy/dt = 0 keeps a clamped species constant, but dense-output interpolation (rosenbrock4)
   // can move it by an ulp: write the held value back exactly.
-  const auto hold_clamps = [](const Segment& seg, std::vector<double>& state) {
+  static void hold_clamps(const Segment& seg, std::vector<double>& state) {
     for (const auto& c : seg.clamps) state[c.species] = c.value;
-  };
-  const auto& segments = schedule.segments();
-  std::size_t i = 0;  // next sample to record
-  long restarts = 0;
+  }
+
+  const Model& model_;
+  const Schedule& schedule_;
+  ModelSystem& system_;
+  detail::Integrator* integrator_;
+  Result& res_;
+  std::size_t n_, n_obs_, n_in_, m_;
+  // State and sensitivities s[j * n + i] = dy_i/dθ_j (0 at t = 0: initial values are not
+  // parameters), at the last restart/breakpoint and at the current sample.
+  std::vector<double> y_, y_sample_, obs_scratch_, s_, s_sample_;
+  std::size_t next_ = 0;  // next sample to record
+  long restarts_ = 0;
+};
+
+}  // namespace
+
+Result simulate(const Model& model, const Protocol& protocol, const std::vector<double>& t,
+                const SolverOptions& options) {
+  const auto wall_start = std::chrono::steady_clock::now();
+  options.validate();
+  const Schedule schedule(protocol, model);
+  std::vector<std::size_t> sens = sensitivity_indices(model, options.sensitivities);
+  Result res = empty_result(model, protocol, schedule, sample_times(t, schedule.duration()),
+                            options);
+
+  ModelSystem system(model, schedule, std::move(sens), options.interrupt);
+  std::unique_ptr<detail::Integrator> integrator;
+  if (!res.species_names.empty()) integrator = detail::make_integrator(system, options);
+  SegmentWalk walk(model, schedule, system, integrator.get(), res);
   try {
-    for (std::size_t k = 0; k < segments.size(); ++k) {
-      const Segment& seg = segments[k];
-      const bool last = k + 1 == segments.size();
-      // Events at seg.start are already in the schedule's inputs; clamps act on the state.
-      hold_clamps(seg, y);
-      system.set_segment(k, model.parameter_values());
-      ++restarts;
-      // The state is continuous across a breakpoint (except clamped species), and nothing
-      // that happens there depends on θ: the sensitivities carry over unchanged.
-      hold_sens(s);
-      if (integrator) integrator->reset(seg.start, y.data());
-      if (integrator && m) integrator->reset_sensitivities(s.data());
-      // Samples in [start, end), and at end too for the last segment; a sample on a breakpoint
-      // belongs to the segment starting there (the value after the change).
-      while (i < n_t && (times[i] < seg.end || (last && times[i] <= seg.end))) {
-        if (times[i] <= seg.start || !integrator) {
-          // a model without species only has inputs/observables
-          record(i, times[i], y.data(), s.data());
-        } else {
-          integrator->advance(times[i], seg.end, y_sample.data());
-          hold_clamps(seg, y_sample);
-          if (m) {
-            integrator->sensitivities(s_sample.data());
-            hold_sens(s_sample);
-          }
-          record(i, times[i], y_sample.data(), s_sample.data());
-        }
-        ++i;
-      }
-      if (integrator && !last) {
-        integrator->advance(seg.end, seg.end, y.data());
-        hold_clamps(seg, y);
-        if (m) integrator->sensitivities(s.data());
-      }
-    }
+    walk.run();
   } catch (const SolverError& e) {
     if (options.raise_on_failure) throw;
     res.success = false;
-    res.status = e.what();
+    res.status = e.code();
+    res.message = e.what();
+    res.flag = e.flag();
     res.failure_time = e.time();
   }
 
@@ -475,7 +596,7 @@ Result simulate(const Model& model, const Protocol& protocol, const std::vector<
     res.stats = integrator->stats();
     res.step_log = integrator->step_log();
   }
-  res.stats.restarts = restarts;
+  res.stats.restarts = walk.restarts();
   res.stats.wall_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
   return res;

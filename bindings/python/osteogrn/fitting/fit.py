@@ -13,7 +13,7 @@ import numpy as np
 from .._text import checks_text
 from ..errors import ModelError, OptionError, OsteogrnError, ProtocolError, SolverError
 from ..model import Model
-from ..simulation import METHODS, simulate
+from ..simulation import SolverOptions, simulate, solver_options
 
 if TYPE_CHECKING:
     from .result import FitResult
@@ -23,15 +23,19 @@ from .observation import resolve_observations
 
 __all__ = ["fit", "make_problem", "run_least_squares"]
 
-#: Solver defaults for fitting, tighter than og.simulate's. Forward differences with step h in z
-#: carry an error ~ rtol / h, so they need rtol 1e-8 for a useful Jacobian; sensitivities are
-#: accurate to the solver tolerance, and rtol 1e-7 already puts the cost within ~1e-4 of its
-#: converged value (profile thresholds are ~1.9), at about half the cost of rtol 1e-8.
+#: Per-gradient overrides of SolverOptions() for fitting, tighter than og.simulate's: applied
+#: when fit() gets no ``options`` object (keywords still override them). Forward differences
+#: with step h in z carry an error ~ rtol / h, so they need rtol 1e-8 for a useful Jacobian;
+#: sensitivities are accurate to the solver tolerance, and rtol 1e-7 already puts the cost
+#: within ~1e-4 of its converged value (profile thresholds are ~1.9), at about half the cost
+#: of rtol 1e-8.
 FIT_SOLVER_DEFAULTS = {"sensitivities": {"rtol": 1e-7, "atol": 1e-11},
                        "fd": {"rtol": 1e-8, "atol": 1e-12}}
 #: Methods for which the core computes forward sensitivities (CVODES).
 SENSITIVITY_METHODS = ("cvode_bdf", "cvode_adams")
-_SOLVER_KEYS = ("method", "rtol", "atol", "max_steps", "max_step", "linear_solver")
+#: SolverOptions fields fit() does not take: it asks for sensitivities itself, never raises
+#: on a failed simulation inside a start, and keeps no step logs.
+_NOT_IN_FIT = ("sensitivities", "raise_on_failure", "record_steps")
 _LSQ_DEFAULTS = {"ftol": 1e-8, "xtol": 1e-8, "gtol": 1e-8, "max_nfev": 200}
 #: Inner re-optimisations of a profile start next to their optimum: looser tolerances suffice
 #: (the cost must be right to ~1e-3 of the threshold χ²₁/2 ≈ 1.92).
@@ -70,42 +74,53 @@ def _bounds(model: Model, estimate: Any) -> Dict[str, Tuple[float, float]]:
     return out
 
 
-def _choose_gradient(gradient: str, solver_options: Mapping[str, Any]) -> str:
+def _choose_gradient(gradient: str, method: str) -> str:
     """"sensitivities" or "fd": "auto" takes sensitivities wherever the method has them."""
     if gradient not in GRADIENTS:
         raise OptionError(f"gradient must be one of {', '.join(GRADIENTS)}, got {gradient!r}")
     if gradient != "auto":
         if gradient == "sensitivities":
-            method = solver_options.get("method", "cvode_bdf")
             if method not in SENSITIVITY_METHODS:
                 raise OptionError(f"gradient='sensitivities' needs method "
                                   f"{' or '.join(map(repr, SENSITIVITY_METHODS))} (forward "
                                   f"sensitivities come from CVODES), got method={method!r}; "
                                   f"use gradient='fd' for it")
         return gradient
-    method = solver_options.get("method", "cvode_bdf")
     return "sensitivities" if method in SENSITIVITY_METHODS else "fd"
+
+
+def fit_solver_options(options: Any, gradient: str,
+                       overrides: Mapping[str, Any]) -> Tuple[str, Dict[str, Any]]:
+    """-> (gradient, keyword overrides for og.simulate) of a fit.
+
+    The options are ``options`` (a SolverOptions, or None: ``SolverOptions()`` with
+    :data:`FIT_SOLVER_DEFAULTS` for the chosen gradient), with ``overrides`` on top; every
+    field but those in ``_NOT_IN_FIT`` is passed on, so each simulation runs with exactly
+    these options.
+    """
+    allowed = [f for f in SolverOptions().to_dict() if f not in _NOT_IN_FIT]
+    unknown = [k for k in overrides if k not in allowed]
+    if unknown:
+        raise OptionError(f"unknown option {unknown[0]!r}; fit passes {', '.join(allowed)} "
+                          f"to og.simulate (or options=og.SolverOptions(...))")
+    base = solver_options(options, **overrides)
+    grad = _choose_gradient(gradient, base.method)
+    if options is None:
+        tighter = {k: v for k, v in FIT_SOLVER_DEFAULTS[grad].items() if k not in overrides}
+        base = base.replace(**tighter)
+    return grad, {k: v for k, v in base.to_dict().items() if k not in _NOT_IN_FIT}
 
 
 def make_problem(model: Model, data: Any, protocols: Optional[Mapping[str, Any]], estimate: Any,
                  observations: Any, log_scale: Any, gradient: str, fd_step: float,
-                 solver_options: Mapping[str, Any]) -> Problem:
+                 solver_options: Mapping[str, Any], options: Any = None) -> Problem:
     """Validates every input and builds the immutable :class:`Problem`."""
     if isinstance(model, (str, os.PathLike)):
         from ..library import load_model
         model = load_model(model)
     if not isinstance(model, Model):
         raise OptionError(f"model must be an og.Model or a model name, got {type(model).__name__}")
-    unknown = [k for k in solver_options if k not in _SOLVER_KEYS]
-    if unknown:
-        raise OptionError(f"unknown option {unknown[0]!r}; fit passes {', '.join(_SOLVER_KEYS)} "
-                          f"to og.simulate")
-    if "method" in solver_options and solver_options["method"] not in METHODS:
-        raise OptionError(f"unknown method {solver_options['method']!r}; valid methods: "
-                          f"{', '.join(METHODS)}")
-    grad = _choose_gradient(gradient, solver_options)
-    opts = dict(FIT_SOLVER_DEFAULTS[grad])
-    opts.update(solver_options)
+    grad, opts = fit_solver_options(options, gradient, solver_options)
     if not isinstance(log_scale, bool):
         try:
             log_scale = {str(n) for n in log_scale}
@@ -168,7 +183,7 @@ def fit(model: Union[Model, str], data: Any, protocols: Optional[Mapping[str, An
         *, observations: Any = None, log_scale: Any = True, n_starts: int = 20, seed: Any = 0,
         threads: Optional[int] = None, progress: bool = True, gradient: str = "auto",
         fd_step: float = 1e-4, optimizer_options: Optional[Mapping[str, Any]] = None,
-        **solver_options: Any) -> "FitResult":
+        options: Any = None, **solver_options: Any) -> "FitResult":
     """Fits model parameters to a tidy table of marker measurements.
 
     Multi-start trust-region least squares (``scipy.optimize.least_squares``,
@@ -215,11 +230,14 @@ def fit(model: Union[Model, str], data: Any, protocols: Optional[Mapping[str, An
     optimizer_options : mapping, optional
         Extra keywords for ``least_squares`` (default ftol=xtol=gtol=1e-8,
         max_nfev=200).
+    options : SolverOptions, optional
+        Solver options of every simulation, used as given. Default:
+        ``SolverOptions()`` with the fitting overrides :data:`FIT_SOLVER_DEFAULTS`
+        (rtol=1e-7, atol=1e-11 with sensitivities; rtol=1e-8, atol=1e-12 with
+        finite differences, whose Jacobian error grows like rtol / fd_step).
     **solver_options
-        ``method, rtol, atol, max_steps, max_step, linear_solver`` for
-        :func:`osteogrn.simulate` (fitting defaults: rtol=1e-7, atol=1e-11 with
-        sensitivities; rtol=1e-8, atol=1e-12 with finite differences, whose
-        Jacobian error grows like rtol / fd_step).
+        ``method, rtol, atol, max_steps, max_step, linear_solver``: override the
+        field of the options (as in :func:`osteogrn.simulate`).
 
     Returns
     -------
@@ -236,7 +254,7 @@ def fit(model: Union[Model, str], data: Any, protocols: Optional[Mapping[str, An
     """
     from .result import FitResult
     problem = make_problem(model, data, protocols, estimate, observations, log_scale, gradient,
-                           fd_step, solver_options)
+                           fd_step, solver_options, options)
     if isinstance(n_starts, bool) or not isinstance(n_starts, (int, np.integer)) or n_starts < 1:
         raise OptionError(f"n_starts must be a positive integer, got {n_starts!r}")
     if threads is None:
