@@ -73,7 +73,17 @@ def list_protocols() -> List[str]:
 
 
 def _looks_like_path(name: str) -> bool:
-    return name.endswith(".json") or os.sep in name or "/" in name or Path(name).is_file()
+    # os.path.isfile answers False (it does not raise) for a name the OS cannot even look up:
+    # one over 255 bytes (ENAMETOOLONG), one with a NUL. Such a name is then reported as an
+    # unknown built-in, or by the C++ reader if it looks like a path.
+    return name.endswith(".json") or os.sep in name or "/" in name or os.path.isfile(name)
+
+
+def _is_builtin(folder: Path, name: str) -> bool:
+    try:
+        return (folder / f"{name}.json").is_file()
+    except (OSError, ValueError):  # a name the OS cannot look up is no built-in
+        return False
 
 
 def load_model(name_or_path: PathLike) -> Model:
@@ -93,20 +103,21 @@ def load_model(name_or_path: PathLike) -> Model:
     Raises
     ------
     ModelError
-        Unknown name, missing file, or an invalid model (the message names the
-        file and the JSON pointer of the field).
+        Unknown name, missing file, a path that is not a regular file (a
+        directory, a device, a FIFO), a file over the size limit (environment
+        variable ``OSTEOGRN_MAX_FILE_BYTES``, default 64 MiB), or an invalid
+        model (the message names the file and the JSON pointer of the field).
     ParseError
         An expression in the model does not parse.
     """
     if isinstance(name_or_path, os.PathLike) or _looks_like_path(str(name_or_path)):
         return Model.from_file(name_or_path, search_paths=[str(models_dir())])
     name = str(name_or_path)
-    path = models_dir() / f"{name}.json"
-    if not path.is_file():
+    if not _is_builtin(models_dir(), name):
         known = ", ".join(list_models()) or "(none installed)"
-        raise ModelError(f"unknown model '{name}'; built-in models: {known}; "
-                         "or give the path of a JSON file", file=name)
-    return Model.from_file(path, search_paths=[str(models_dir())])
+        raise ModelError(f"unknown model '{name}': no built-in model or file named so; built-in "
+                         f"models: {known}; or give the path of a JSON file", file=name)
+    return Model.from_file(models_dir() / f"{name}.json", search_paths=[str(models_dir())])
 
 
 def load_protocol(name_or_path: PathLike) -> Protocol:
@@ -125,14 +136,15 @@ def load_protocol(name_or_path: PathLike) -> Protocol:
     Raises
     ------
     ProtocolError
-        Unknown name, missing file, or an invalid protocol.
+        Unknown name, missing file, a path that is not a regular file, a file
+        over the size limit (as for :func:`load_model`), or an invalid protocol.
     """
     if isinstance(name_or_path, os.PathLike) or _looks_like_path(str(name_or_path)):
         return Protocol.from_file(name_or_path)
     name = str(name_or_path)
-    path = protocols_dir() / f"{name}.json"
-    if not path.is_file():
+    if not _is_builtin(protocols_dir(), name):
         known = ", ".join(list_protocols()) or "(none installed)"
-        raise ProtocolError(f"unknown protocol '{name}'; built-in protocols: {known}; "
-                            "or give the path of a JSON file", file=name)
-    return Protocol.from_file(path)
+        raise ProtocolError(f"unknown protocol '{name}': no built-in protocol or file named so; "
+                            f"built-in protocols: {known}; or give the path of a JSON file",
+                            file=name)
+    return Protocol.from_file(protocols_dir() / f"{name}.json")

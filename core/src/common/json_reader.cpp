@@ -156,6 +156,12 @@ std::string read_text_file(const std::string& path, const std::string& what,
   return text;
 }
 
+std::string shown_path(const std::string& path) {
+  std::string out;
+  for (char c : path) out += c == '\0' ? std::string("\\0") : std::string(1, c);
+  return out;
+}
+
 Json parse_json(const std::string& text) {
   Locator where;
   Json::parser_callback_t callback = [&where](int, Json::parse_event_t event, Json& parsed) {

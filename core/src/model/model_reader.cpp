@@ -301,8 +301,8 @@ Module read_module_text(const std::string& text, const std::string& file, const 
 }
 
 Module read_module_file(const std::string& path) {
-  const std::string text =
-      located_as<ModelError>(path, [&] { return read_text_file(path, "model file"); });
+  const std::string text = located_as<ModelError>(
+      shown_path(path), [&] { return read_text_file(path, "model file"); });
   const std::string dir = std::filesystem::path(path).parent_path().string();
   return read_module_text(text, path, dir.empty() ? "." : dir);
 }

@@ -139,11 +139,11 @@ Protocol Protocol::from_json(const std::string& text, const std::string& source)
 
 Protocol Protocol::from_file(const std::string& path) {
   const std::string text = detail::located_as<ProtocolError>(
-      path, [&] { return detail::read_text_file(path, "protocol file"); });
+      detail::shown_path(path), [&] { return detail::read_text_file(path, "protocol file"); });
   return from_json(text, path);
 }
 
-std::string Protocol::to_json() const { return detail::Json(spec_).dump(2); }
+std::string Protocol::to_json() const { return detail::Json(*this).dump(2); }
 
 Protocol Protocol::with_perturbations(std::vector<Perturbation> perturbations) const {
   ProtocolSpec next = spec_;

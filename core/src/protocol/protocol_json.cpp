@@ -214,6 +214,8 @@ void to_json(Json& j, const ProtocolSpec& s) {
   if (!s.perturbations.empty()) j["perturbations"] = s.perturbations;
 }
 
+void to_json(Json& j, const Protocol& p) { to_json(j, p.spec()); }
+
 }  // namespace osteogrn
 
 namespace osteogrn::detail {

@@ -32,6 +32,8 @@ void to_json(detail::Json& j, const MediaChanges& m);
 /// A whole osteogrn-protocol/1 document ("schema" checked, not stored).
 void from_json(const detail::Json& j, ProtocolSpec& s);
 void to_json(detail::Json& j, const ProtocolSpec& s);
+/// A protocol is written as its parts; read one back with Protocol::from_json (validated).
+void to_json(detail::Json& j, const Protocol& p);
 
 }  // namespace osteogrn
 

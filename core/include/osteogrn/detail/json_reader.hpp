@@ -73,6 +73,9 @@ std::uint64_t max_file_bytes();
 std::string read_text_file(const std::string& path, const std::string& what,
                            std::uint64_t limit = 0);
 
+/// `path` as an error names it: a NUL (which would end the message in C) shown as "\\0".
+std::string shown_path(const std::string& path);
+
 /// Parses one JSON document. FieldError at the offending value for duplicate keys, numbers
 /// beyond a double and nesting deeper than kMaxJsonDepth; at "" with line and column for
 /// malformed text.
