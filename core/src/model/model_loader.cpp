@@ -46,6 +46,50 @@ struct NameEntry {
   std::vector<Decl> inputs;     // inputs of this name (a port shared by several modules)
 };
 
+// The osteogrn-model/1 form of each declaration, for the flattened model.
+Json species_json(const SpeciesInfo& s) {
+  Json v = Json::object();
+  v["initial"] = s.initial;
+  if (!s.unit.empty()) v["unit"] = s.unit;
+  if (!s.description.empty()) v["description"] = s.description;
+  return v;
+}
+
+Json parameter_json(const ParameterInfo& p) {
+  Json v = Json::object();
+  v["value"] = p.value;
+  if (!p.unit.empty()) v["unit"] = p.unit;
+  v["min"] = p.min;
+  if (std::isfinite(p.max)) v["max"] = p.max;
+  v["source"] = p.source;
+  if (!p.description.empty()) v["description"] = p.description;
+  return v;
+}
+
+Json input_json(const InputInfo& in) {
+  Json v = Json::object();
+  v["default"] = in.default_value;
+  if (!in.unit.empty()) v["unit"] = in.unit;
+  if (!in.description.empty()) v["description"] = in.description;
+  return v;
+}
+
+Json observable_json(const ObservableInfo& o) {
+  Json v = Json::object();
+  v["expression"] = o.expression;
+  if (!o.unit.empty()) v["unit"] = o.unit;
+  if (!o.description.empty()) v["description"] = o.description;
+  return v;
+}
+
+// {name: write(item)} in the items' order.
+template <class T, class Write>
+Json by_name(const std::vector<T>& items, Write write) {
+  Json out = Json::object();
+  for (const auto& item : items) out[item.name] = write(item);
+  return out;
+}
+
 class Composer {
  public:
   explicit Composer(std::vector<Module> modules) : mods_(std::move(modules)) {}
@@ -343,68 +387,27 @@ class Composer {
     doc["name"] = c.name;
     if (!c.description.empty()) doc["description"] = c.description;
     doc["time_unit"] = c.time_unit;
-    if (!c.references.empty()) {
-      Json refs = Json::object();
-      for (const Module& mod : mods_)
-        for (const auto& [k, v] : mod.references)
-          if (!refs.contains(k)) refs[k] = v;
-      doc["references"] = refs;
-    }
-    if (!c.inputs.empty()) {
-      Json ins = Json::object();
-      for (const auto& in : c.inputs) {
-        Json v = Json::object();
-        v["default"] = in.default_value;
-        if (!in.unit.empty()) v["unit"] = in.unit;
-        if (!in.description.empty()) v["description"] = in.description;
-        ins[in.name] = v;
-      }
-      doc["inputs"] = ins;
-    }
-    Json sp = Json::object();
-    for (const auto& s : c.species) {
-      Json v = Json::object();
-      v["initial"] = s.initial;
-      if (!s.unit.empty()) v["unit"] = s.unit;
-      if (!s.description.empty()) v["description"] = s.description;
-      sp[s.name] = v;
-    }
-    doc["species"] = sp;
-    if (!c.parameters.empty()) {
-      Json ps = Json::object();
-      for (const auto& p : c.parameters) {
-        Json v = Json::object();
-        v["value"] = p.value;
-        if (!p.unit.empty()) v["unit"] = p.unit;
-        v["min"] = p.min;
-        if (std::isfinite(p.max)) v["max"] = p.max;
-        v["source"] = p.source;
-        if (!p.description.empty()) v["description"] = p.description;
-        ps[p.name] = v;
-      }
-      doc["parameters"] = ps;
-    }
-    if (!c.expressions.empty()) {
-      Json es = Json::object();
-      for (const auto& e : c.expressions) es[e.name] = e.text;
-      doc["expressions"] = es;
-    }
-    Json od = Json::object();
-    for (const auto& o : c.odes) od[o.name] = o.text;
-    doc["odes"] = od;
-    if (!c.observable_info.empty()) {
-      Json os = Json::object();
-      for (const auto& o : c.observable_info) {
-        Json v = Json::object();
-        v["expression"] = o.expression;
-        if (!o.unit.empty()) v["unit"] = o.unit;
-        if (!o.description.empty()) v["description"] = o.description;
-        os[o.name] = v;
-      }
-      doc["observables"] = os;
-    }
+    if (!c.references.empty()) doc["references"] = references_in_file_order();
+    if (!c.inputs.empty()) doc["inputs"] = by_name(c.inputs, input_json);
+    doc["species"] = by_name(c.species, species_json);
+    if (!c.parameters.empty()) doc["parameters"] = by_name(c.parameters, parameter_json);
+    auto text = [](const NamedExpr& e) { return Json(e.text); };
+    if (!c.expressions.empty()) doc["expressions"] = by_name(c.expressions, text);
+    doc["odes"] = by_name(c.odes, text);
+    if (!c.observable_info.empty())
+      doc["observables"] = by_name(c.observable_info, observable_json);
     return doc.dump(2);
   }
+
+  // The modules' references, the first text of each key (modules in composition order).
+  Json references_in_file_order() const {
+    Json refs = Json::object();
+    for (const Module& mod : mods_)
+      for (const auto& [k, v] : mod.references)
+        if (!refs.contains(k)) refs[k] = v;
+    return refs;
+  }
+
 
   std::vector<Module> mods_;
   std::vector<std::vector<bool>> scope_;  // scope_[m][k]: module k is m or imported by m
