@@ -72,7 +72,7 @@ SolverOptions.__doc__ = """Solver options of :func:`simulate`, :func:`simulate_b
         ``Result.sensitivities[i, k, j]`` is d output_k / d θ_j at ``t[i]``, outputs in the
         order of ``Result.output_names`` (species, then observables). Computed by CVODES from
         the symbolic ∂f/∂y and ∂f/∂p, under error control with tolerances rtol and
-        atol / |θ_j|, and carried through every media change and perturbation window (a
+        ``atol / |θ_j|``, and carried through every media change and perturbation window (a
         "value" override of θ_j cuts the direct dependence inside its window, a "scale" s
         multiplies it by s; a clamped species has sensitivity 0). Not in a batch.
 
