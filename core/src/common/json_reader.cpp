@@ -196,7 +196,7 @@ std::string child(const std::string& pointer, std::size_t index) {
 }
 
 std::string describe(const Json& value) {
-  std::string text = value.dump();
+  std::string text = value.dump(-1, ' ', false, Json::error_handler_t::replace);
   if (text.size() > 40) text = text.substr(0, 37) + "...";
   if (value.is_number() || value.is_null()) return text;
   const std::string kind = value.is_object()  ? "an object"

@@ -143,7 +143,10 @@ Protocol Protocol::from_file(const std::string& path) {
   return from_json(text, path);
 }
 
-std::string Protocol::to_json() const { return detail::Json(*this).dump(2); }
+std::string Protocol::to_json() const {
+  // A spec built in C++ may hold bytes that are not UTF-8: replaced, not a json exception.
+  return detail::Json(*this).dump(2, ' ', false, detail::Json::error_handler_t::replace);
+}
 
 Protocol Protocol::with_perturbations(std::vector<Perturbation> perturbations) const {
   ProtocolSpec next = spec_;
