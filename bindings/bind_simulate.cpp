@@ -179,7 +179,8 @@ void bind_simulate(py::module_& m) {
       .value("rosenbrock4", Method::rosenbrock4);
   py::enum_<LinearSolver>(m, "LinearSolver", "Linear solver of the CVODES methods.")
       .value("dense", LinearSolver::dense)
-      .value("klu", LinearSolver::klu);
+      .value("klu", LinearSolver::klu)
+      .value("gmres", LinearSolver::gmres);
 
   py::class_<SolverOptions> options(
       m, "SolverOptions",

@@ -25,6 +25,7 @@ class Method:
 class LinearSolver:
     dense: LinearSolver
     klu: LinearSolver
+    gmres: LinearSolver
     __members__: Dict[str, LinearSolver]
     name: str
     def __int__(self) -> int: ...

@@ -32,7 +32,7 @@ def _str_enum(name: str, core_enum: Any, doc: str) -> Any:
 
 #: Integration methods (DESIGN.md "Integration"): cvode_bdf, cvode_adams, dopri5, rosenbrock4.
 Method = _str_enum("Method", _core.Method, "Integration method; equal to its name as a str.")
-#: Linear solvers of the CVODES methods: dense, klu.
+#: Linear solvers of the CVODES methods: dense, klu, gmres.
 LinearSolver = _str_enum("LinearSolver", _core.LinearSolver,
                          "Linear solver of the CVODES methods; equal to its name as a str.")
 #: Names of the integration methods.
@@ -59,8 +59,9 @@ SolverOptions.__doc__ = """Solver options of :func:`simulate`, :func:`simulate_b
         Most accepted steps over the whole run.
     max_step : float
         Largest step in days (0 = unlimited).
-    linear_solver : {"dense", "klu"} or LinearSolver
-        Linear solver of the CVODES methods (klu: sparse, for large networks).
+    linear_solver : {"dense", "klu", "gmres"} or LinearSolver
+        Linear solver of the CVODES methods (klu: sparse LU, for large networks; gmres:
+        Krylov with an ILU(0) preconditioner, for thousands of genes, where LU fills in).
     record_steps : bool
         Keep every accepted step in ``Result.step_log`` (not in a batch).
     raise_on_failure : bool

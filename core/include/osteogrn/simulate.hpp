@@ -14,14 +14,15 @@ namespace osteogrn {
 /// Integration method (DESIGN.md "Integration").
 enum class Method { cvode_bdf, cvode_adams, dopri5, rosenbrock4 };
 
-/// Linear solver of the CVODES Newton iteration: dense LU, or KLU on the sparse Jacobian.
-enum class LinearSolver { dense, klu };
+/// Linear solver of the CVODES Newton iteration: dense LU, KLU on the sparse Jacobian, or GMRES
+/// preconditioned by ILU(0) of the sparse Jacobian (large networks whose exact LU fills in).
+enum class LinearSolver { dense, klu, gmres };
 
 /// "cvode_bdf" etc. -> Method; OptionError listing the valid names otherwise.
 Method parse_method(const std::string& name);
 /// Method -> its name ("cvode_bdf", ...).
 const char* to_string(Method method);
-/// "dense"/"klu" -> LinearSolver; OptionError listing the valid names otherwise.
+/// "dense"/"klu"/"gmres" -> LinearSolver; OptionError listing the valid names otherwise.
 LinearSolver parse_linear_solver(const std::string& name);
 /// LinearSolver -> its name ("dense", ...).
 const char* to_string(LinearSolver solver);
@@ -32,7 +33,7 @@ struct SolverOptions {
   double atol = 1e-9;
   long max_steps = 100000;        // accepted steps over the whole run
   double max_step = 0.0;          // largest step (days); 0 = unlimited
-  LinearSolver linear_solver = LinearSolver::dense;  // klu: cvode_bdf/cvode_adams only
+  LinearSolver linear_solver = LinearSolver::dense;  // klu, gmres: CVODES methods only
   bool record_steps = false;      // fill Result::step_log
   bool raise_on_failure = true;   // false: return a Result with success=false, status = the code
   std::vector<std::string> sensitivities;  // parameter names (forward sensitivities, CVODES)

@@ -5,6 +5,7 @@
 #include <sundials/sundials_context.h>
 #include <sunlinsol/sunlinsol_dense.h>
 #include <sunlinsol/sunlinsol_klu.h>
+#include <sunlinsol/sunlinsol_spgmr.h>
 #include <sunmatrix/sunmatrix_dense.h>
 #include <sunmatrix/sunmatrix_sparse.h>
 
@@ -12,6 +13,7 @@
 #include <cmath>
 #include <cstdint>
 #include <exception>
+#include <memory>
 #include <new>
 #include <stdexcept>
 #include <string>
@@ -21,6 +23,7 @@
 #include "solver/odeint_integrator.hpp"
 #include "osteogrn/errors.hpp"
 #include "solver/sundials_flags.hpp"
+#include "solver/sparse_preconditioner.hpp"
 #include "solver/sundials_kernels.hpp"
 #include "osteogrn/detail/text_util.hpp"
 
@@ -108,8 +111,10 @@ class CvodeIntegrator final : public Integrator {
       // deliberate: the GRN models are mildly stiff (fast degradation next to slow
       // differentiation), where fixed-point iteration diverges or forces tiny steps, while a
       // dense LU of an analytic Jacobian for tens of species is cheap and reused across steps.
-      // Large sparse models use KLU on the structural pattern instead (O(nnz) per setup).
+      // Large sparse models use KLU on the structural pattern instead (O(nnz) per setup), or
+      // GMRES with an incomplete-LU preconditioner where exact LU fills in.
       if (options_.linear_solver == LinearSolver::klu) setup_klu(t0);
+      else if (options_.linear_solver == LinearSolver::gmres) setup_gmres(t0);
       else setup_dense(t0);
       if (options_.max_step > 0.0)
         check(CVodeSetMaxStep(mem_.get(), options_.max_step), "CVodeSetMaxStep", t0);
@@ -117,6 +122,7 @@ class CvodeIntegrator final : public Integrator {
     } else {
       // Counters restart at CVodeReInit: bank what the previous segment did.
       base_ = stats_;
+      prec_jac_evals_ = 0;  // counted per segment, like CVODES' own counters
       check(CVodeReInit(mem_.get(), t0, y_.get()), "CVodeReInit", t0);
     }
     t_ = t0;
@@ -227,8 +233,9 @@ class CvodeIntegrator final : public Integrator {
   // CSC matrix on the system's pattern (diagonal included) and KLU. CVODES zeroes the whole
   // matrix, structure included (SUNMatZero), before each Jacobian call, so the callback
   // rewrites the pattern every time; I - γJ then fits the pattern without reallocation.
-  // KLU's default AMD ordering gave the least fill on the 1000-gene GRN benchmark (L+U 29k
-  // entries from 3k; COLAMD 36k, natural 58k).
+  // AMD is set explicitly: SUNDIALS' default is COLAMD, which fills in more on the GRN benchmark
+  // (L+U: 1000 genes 29k entries from 3k, COLAMD 36k, natural 58k; 5000 genes 595k from 15k,
+  // COLAMD 772k, and 26 s instead of 41 s of CPU for the 21 days).
   void setup_klu(double t0) {
     std::vector<std::int64_t> colptr, rows;
     if (!system_.jacobian_pattern(colptr, rows))
@@ -244,9 +251,38 @@ class CvodeIntegrator final : public Integrator {
     write_pattern(A_.get());
     LS_.reset(SUNLinSol_KLU(y_.get(), A_.get(), ctx_.get()));
     if (!LS_) throw std::bad_alloc();
+    if (SUNLinSol_KLUSetOrdering(LS_.get(), 0) != SUNLS_SUCCESS)  // 0: AMD
+      throw std::logic_error("internal: SUNLinSol_KLUSetOrdering refused AMD");
     check_ls(CVodeSetLinearSolver(mem_.get(), LS_.get(), A_.get()), "CVodeSetLinearSolver", t0);
     check_ls(CVodeSetJacFn(mem_.get(), &CvodeIntegrator::sparse_jac_callback), "CVodeSetJacFn",
              t0);
+  }
+
+  // Preconditioned GMRES, for large sparse systems whose exact LU fills in (a random network's
+  // does: KLU on a 10,000-gene GRN did not finish 21 days in 275 s, mostly in klu_l_refactor).
+  // The preconditioner is ILU(0) of I - γJ on J's own pattern (sparse_preconditioner.hpp),
+  // with J evaluated when CVODES asks for a new one and refactored for every new γ. J·v uses
+  // the same stored J, so the Newton iteration is the modified Newton of dense/KLU (J lagged)
+  // with no extra RHS evaluations; CVODES' difference-quotient J·v took the same steps and
+  // 35 % more time on the 5,000-gene GRN (one RHS per Krylov iteration), a fresh J per Newton
+  // iteration 2.5x. SPGMR's default Krylov dimension (5) suffices: ~1 GMRES iteration per
+  // Newton iteration on the GRNs; left preconditioning, as CVODES recommends for BDF.
+  void setup_gmres(double t0) {
+    std::vector<std::int64_t> colptr, rows;
+    if (!system_.jacobian_pattern(colptr, rows))
+      throw OptionError("linear_solver 'gmres': this system provides no sparse Jacobian");
+    if (colptr.size() != n_ + 1)
+      throw std::logic_error("internal: sparse Jacobian pattern of the wrong size");
+    ilu_ = std::make_unique<SparseIlu0>(colptr, rows);
+    rowval_.assign(rows.begin(), rows.end());  // rows of J's entries, for non-finite messages
+    LS_.reset(SUNLinSol_SPGMR(y_.get(), SUN_PREC_LEFT, 0, ctx_.get()));  // 0: default dimension
+    if (!LS_) throw std::bad_alloc();
+    check_ls(CVodeSetLinearSolver(mem_.get(), LS_.get(), nullptr), "CVodeSetLinearSolver", t0);
+    check_ls(CVodeSetPreconditioner(mem_.get(), &CvodeIntegrator::prec_setup,
+                                    &CvodeIntegrator::prec_solve),
+             "CVodeSetPreconditioner", t0);
+    check_ls(CVodeSetJacTimes(mem_.get(), nullptr, &CvodeIntegrator::jac_times),
+             "CVodeSetJacTimes", t0);
   }
 
   // Writes the Jacobian pattern into J; false if J cannot hold it.
@@ -349,6 +385,39 @@ class CvodeIntegrator final : public Integrator {
     return self->note_nonfinite(data, self->rowval_.size(), t, false, row) ? 1 : 0;
   }
 
+  // GMRES: a new J when CVODES does not vouch for the stored one (jok false), then ILU(0) of
+  // I - γJ. A NaN/Inf in J or a zero pivot is recoverable (1): CVODES cuts the step and retries.
+  static int prec_setup(realtype t, N_Vector y, N_Vector /*fy*/, booleantype jok,
+                        booleantype* jcur, realtype gamma, void* user_data) {
+    auto* self = static_cast<CvodeIntegrator*>(user_data);
+    *jcur = jok ? SUNFALSE : SUNTRUE;
+    if (!jok) {
+      double* values = self->ilu_->jacobian_values();
+      try {
+        self->system_.sparse_jacobian(t, N_VGetArrayPointer(y), values);
+      } catch (...) {
+        self->pending_ = std::current_exception();
+        return -1;
+      }
+      ++self->prec_jac_evals_;
+      const auto row = [self](std::size_t k) { return static_cast<std::size_t>(self->rowval_[k]); };
+      if (self->note_nonfinite(values, self->rowval_.size(), t, false, row)) return 1;
+    }
+    return self->ilu_->factor(gamma) ? 0 : 1;
+  }
+  static int prec_solve(realtype /*t*/, N_Vector /*y*/, N_Vector /*fy*/, N_Vector r, N_Vector z,
+                        realtype /*gamma*/, realtype /*delta*/, int /*lr*/, void* user_data) {
+    static_cast<CvodeIntegrator*>(user_data)->ilu_->solve(N_VGetArrayPointer(r),
+                                                          N_VGetArrayPointer(z));
+    return 0;
+  }
+  static int jac_times(N_Vector v, N_Vector Jv, realtype /*t*/, N_Vector /*y*/, N_Vector /*fy*/,
+                       void* user_data, N_Vector /*tmp*/) {
+    static_cast<CvodeIntegrator*>(user_data)->ilu_->multiply(N_VGetArrayPointer(v),
+                                                             N_VGetArrayPointer(Jv));
+    return 0;
+  }
+
   static void error_handler(int error_code, const char* /*module*/, const char* /*function*/,
                             char* msg, void* user_data) {
     if (error_code == CV_WARNING) return;
@@ -412,6 +481,7 @@ class CvodeIntegrator final : public Integrator {
     CVodeGetNumNonlinSolvIters(mem, &nni);
     CVodeGetNumNonlinSolvConvFails(mem, &nncf);
     CVodeGetNumJacEvals(mem, &nje);
+    nje += prec_jac_evals_;  // GMRES: Jacobians evaluated for the preconditioner
     CVodeGetNumLinRhsEvals(mem, &nfeLS);
     stats_ = base_;
     stats_.steps += nst;
@@ -511,8 +581,11 @@ class CvodeIntegrator final : public Integrator {
   std::vector<double> pbar_, s_out_;
   std::vector<const double*> s_ptrs_;
   std::vector<double*> sdot_ptrs_;
-  // KLU: the Jacobian's CSC pattern (diagonal included), as SUNDIALS indexes it.
+  // KLU: the Jacobian's CSC pattern (diagonal included), as SUNDIALS indexes it (GMRES: rowval_).
   std::vector<sunindextype> colptr_, rowval_;
+  // GMRES: the ILU(0) preconditioner holding J, and the Jacobians it evaluated this segment.
+  std::unique_ptr<SparseIlu0> ilu_;
+  long prec_jac_evals_ = 0;
 };
 
 }  // namespace

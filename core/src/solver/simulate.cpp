@@ -29,7 +29,7 @@ namespace {
 
 const char* const kMethodNames[] = {"cvode_bdf", "cvode_adams", "dopri5", "rosenbrock4"};
 // In enum order: a new LinearSolver member adds its name here (and to the valid list below).
-const char* const kLinearSolverNames[] = {"dense", "klu"};
+const char* const kLinearSolverNames[] = {"dense", "klu", "gmres"};
 constexpr int kLinearSolverCount = sizeof(kLinearSolverNames) / sizeof(kLinearSolverNames[0]);
 
 std::string linear_solver_list() {
@@ -77,9 +77,10 @@ void SolverOptions::validate() const {
   const int ls = static_cast<int>(linear_solver);
   if (ls < 0 || ls >= kLinearSolverCount)
     throw OptionError("unknown linear_solver (enum value " + std::to_string(ls) + ")");
-  if (linear_solver == LinearSolver::klu &&
+  if (linear_solver != LinearSolver::dense &&
       (method == Method::dopri5 || method == Method::rosenbrock4))
-    throw OptionError("linear_solver 'klu' applies to cvode_bdf/cvode_adams only, not " +
+    throw OptionError("linear_solver '" + std::string(to_string(linear_solver)) +
+                      "' applies to cvode_bdf/cvode_adams only, not " +
                       std::string(to_string(method)));
   if (!sensitivities.empty() && method != Method::cvode_bdf && method != Method::cvode_adams)
     throw OptionError("sensitivities need a CVODES method (cvode_bdf or cvode_adams); method '" +

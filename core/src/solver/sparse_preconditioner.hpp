@@ -14,8 +14,8 @@ namespace osteogrn::detail {
 class SparseIlu0 {
  public:
   /// colptr (n+1 entries) and rows (sorted within each column) as OdeSystem::jacobian_pattern
-  /// gives them. Throws std::invalid_argument (a bug: OdeSystem promises both) if a diagonal entry is
-  /// missing or the pattern is malformed.
+  /// gives them. Throws std::invalid_argument (a bug: OdeSystem promises both) if a diagonal
+  /// entry is missing or the pattern is malformed.
   SparseIlu0(const std::vector<std::int64_t>& colptr, const std::vector<std::int64_t>& rows);
 
   std::size_t size() const { return n_; }
