@@ -2,7 +2,8 @@
 // with a chosen linear solver, split into load and integration, with the solver counters.
 // Not a test; a measurement tool for benchmarks/README.md's scale section.
 //
-//   scale_probe MODEL.json PROTOCOL.json [linear_solver] [rtol] [atol]
+//   python benchmarks/grn_generator.py 10000 -o grn10000.json --protocol grn21.json
+//   scale_probe grn10000.json grn21.json gmres     # linear_solver dense, klu or gmres
 #include <chrono>
 #include <ctime>
 #include <cstdio>
@@ -28,7 +29,9 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 // Process CPU time: on a shared machine the wall time includes other people's work.
-double cpu_since(std::clock_t c0) { return static_cast<double>(std::clock() - c0) / CLOCKS_PER_SEC; }
+double cpu_since(std::clock_t c0) {
+  return static_cast<double>(std::clock() - c0) / CLOCKS_PER_SEC;
+}
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -50,13 +53,13 @@ int main(int argc, char** argv) {
   t0 = std::chrono::steady_clock::now();
   c0 = std::clock();
   try {
-    const Result r = simulate(model, protocol, std::vector<double>{0.0, protocol.duration}, o);
+    const Result r = simulate(model, protocol, std::vector<double>{0.0, protocol.duration()}, o);
     const double t_sim = seconds_since(t0), c_sim = cpu_since(c0);
     const SolverStats& s = r.stats;
-    std::printf("load %.3f s (cpu %.3f)  simulate %.3f s (cpu %.3f)  steps %ld rhs %ld jac %ld setups %ld newton %ld "
-                "ncf %ld etf %ld\n",
-                t_load, c_load, t_sim, c_sim, s.steps, s.rhs_evals, s.jac_evals, s.lin_setups, s.nonlin_iters,
-                s.nonlin_conv_fails, s.err_test_fails);
+    std::printf("load %.3f s (cpu %.3f)  simulate %.3f s (cpu %.3f)  steps %ld rhs %ld jac %ld "
+                "setups %ld newton %ld ncf %ld etf %ld\n",
+                t_load, c_load, t_sim, c_sim, s.steps, s.rhs_evals, s.jac_evals, s.lin_setups,
+                s.nonlin_iters, s.nonlin_conv_fails, s.err_test_fails);
     double sum = 0;
     for (double v : r.species) sum += v;
     std::printf("checksum %.12g\n", sum);
