@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "osteogrn/detail/expression_node.hpp"
 #include "osteogrn/errors.hpp"
 #include "osteogrn/expression.hpp"
 
@@ -89,13 +90,14 @@ class RandomExpr {
     static const Op ops[] = {Op::Neg, Op::Add, Op::Sub, Op::Mul, Op::Div, Op::Pow, Op::Lt,
                              Op::Le, Op::Gt, Op::Ge, Op::Eq, Op::Ne, Op::And, Op::Or, Op::Not,
                              Op::Exp, Op::Log, Op::Log10, Op::Sqrt, Op::Abs, Op::Min, Op::Max,
-                             Op::Hill, Op::HillRep, Op::Piecewise, Op::Heaviside, Op::PowLog,
-                             Op::Add, Op::Mul, Op::Sub};
+                             Op::Hill, Op::HillRep, Op::Piecewise, detail::InternalOp::Heaviside,
+                             detail::InternalOp::PowLog, Op::Add, Op::Mul, Op::Sub};
     const Op op = ops[pick(sizeof ops / sizeof ops[0])];
     std::size_t n = 2;
-    switch (op) {
+    if (op == detail::InternalOp::Heaviside) n = 1;
+    else switch (op) {
       case Op::Neg: case Op::Not: case Op::Exp: case Op::Log: case Op::Log10: case Op::Sqrt:
-      case Op::Abs: case Op::Heaviside:
+      case Op::Abs:
         n = 1;
         break;
       case Op::Hill: case Op::HillRep: n = 3; break;
@@ -105,7 +107,7 @@ class RandomExpr {
     }
     std::vector<Expr> args;
     for (std::size_t i = 0; i < n; ++i) args.push_back(make(depth - 1));
-    return Expr::make(op, std::move(args));
+    return detail::make_node(op, std::move(args));  // internal ops included
   }
 
   std::mt19937 rng_;

@@ -126,10 +126,13 @@ TEST(Differentiate, MatchesFiniteDifferencesOnNontrivialExpressions) {
 TEST(Differentiate, InternalOps) {
   // PowLog (a^b ln a) and Heaviside appear only in derivatives; they still differentiate right.
   const Expr x = Expr::species(0), y = Expr::species(1), k1 = Expr::parameter(2);
-  const Expr powlog = Expr::make(Op::PowLog, {Expr::make(Op::Mul, {x, y}), k1});
+  const Expr powlog =
+      detail::make_node(detail::InternalOp::PowLog, {Expr::make(Op::Mul, {x, y}), k1});
   check_against_fd(powlog, {}, "powlog(x*y, k1)", 101);
   const Expr heav = Expr::make(
-      Op::Mul, {Expr::make(Op::Heaviside, {Expr::make(Op::Sub, {x, Expr::constant(1)})}), y});
+      Op::Mul, {detail::make_node(detail::InternalOp::Heaviside,
+                                  {Expr::make(Op::Sub, {x, Expr::constant(1)})}),
+                y});
   std::vector<Expr> guards = {resolved("x - 1")};
   check_against_fd(Expr::make(Op::Add, {heav, powlog}), guards, "heaviside(x-1)*y + powlog", 102);
   // The derivative of a^b w.r.t. b goes through PowLog: d/dk1 (x^k1) at x = 0 is 0, not NaN.

@@ -23,26 +23,26 @@ enum class Op : std::uint8_t {
   Exp, Log, Log10, Sqrt, Abs, Min, Max,
   Hill, HillRep,   // hill(x,K,n) = x^n/(K^n+x^n), hill_rep = K^n/(K^n+x^n); x <= 0 counts as 0
   Piecewise,       // children: value1, cond1, value2, cond2, ..., otherwise
-  Heaviside,       // internal (derivatives): 1 if x > 0 else 0
-  PowLog,          // internal (derivatives): a^b * ln(a), defined as 0 at a == 0
 };
 
-/// An immutable expression tree node; shared between trees (the trees form a DAG).
-struct Node {
-  Op op;
-  double value = 0.0;          // Const
-  std::uint32_t index = 0;     // Species / Parameter / Input
-  std::string name;            // Symbol (and the original name of a resolved leaf, for printing)
-  std::vector<std::shared_ptr<const Node>> args;
-};
+namespace detail {
+struct Node;  // the tree node (osteogrn/detail/expression_node.hpp): internal, immutable
 using NodePtr = std::shared_ptr<const Node>;
+}  // namespace detail
+
+/// Deepest tree a model may hold once its named expressions are inlined (ModelError beyond).
+/// Every pass over a tree is iterative, so depth costs heap, not stack: a 1 MB stack suffices
+/// at any depth. (One expression as written is limited by the parser to 2000 levels.)
+inline constexpr std::size_t kMaxExpressionDepth = 100000;
 
 /// A handle on an expression tree. Cheap to copy; immutable; safe to share between threads.
 class Expr {
  public:
   Expr() = default;
-  explicit Expr(NodePtr node) : node_(std::move(node)) {}
-  const NodePtr& node() const noexcept { return node_; }
+  /// Internal: wraps a node of the expression compiler.
+  explicit Expr(detail::NodePtr node) : node_(std::move(node)) {}
+  /// Internal: the root node (read-only; its type is in osteogrn/detail/expression_node.hpp).
+  const detail::NodePtr& node() const noexcept { return node_; }
   explicit operator bool() const noexcept { return static_cast<bool>(node_); }
 
   static Expr constant(double v);
@@ -51,11 +51,12 @@ class Expr {
   static Expr parameter(std::uint32_t i, const std::string& name = {});
   static Expr input(std::uint32_t i, const std::string& name = {});
   static Expr time();
-  /// Builds a node with the given children (no simplification).
+  /// Builds a node with the given children (no simplification). Throws Error for a leaf op, an
+  /// op outside the enum or a wrong number of children.
   static Expr make(Op op, std::vector<Expr> args);
 
  private:
-  NodePtr node_;
+  detail::NodePtr node_;
 };
 
 /// Parses `text` (grammar in DESIGN.md: numbers incl. 1e-3, + - * / ^ with ^ right-associative
@@ -81,6 +82,9 @@ Expr differentiate(const Expr& e, Op leaf, std::uint32_t index = 0);
 
 /// True if e is the constant 0.
 bool is_zero(const Expr& e);
+
+/// Height of the tree: 1 for a leaf, 1 + the deepest child otherwise (0 for an empty Expr).
+std::size_t depth(const Expr& e);
 
 /// Values of the leaves for evaluation.
 struct EvalArgs {

@@ -1,5 +1,7 @@
 // Expression trees: factories, scalar semantics, printing, reference evaluation, name
-// substitution and the dependency order of named expressions.
+// substitution and the dependency order of named expressions. Every walk over a tree is
+// iterative (detail::walk_post_order or an explicit stack): trees may be 100,000 levels deep
+// once named expressions are inlined, and must still be handled on a 1 MB thread stack.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -12,6 +14,10 @@
 #include "osteogrn/expression.hpp"
 
 namespace osteogrn {
+
+using detail::InternalOp;
+using detail::Node;
+using detail::NodePtr;
 
 namespace {
 /// A leaf node with the given fields.
@@ -39,8 +45,36 @@ Expr Expr::input(std::uint32_t i, const std::string& name) { return leaf(Op::Inp
 Expr Expr::time() { return leaf(Op::Time, 0, "t"); }
 
 Expr Expr::make(Op op, std::vector<Expr> args) {
+  if (!detail::is_public_op(op))
+    throw Error("Expr::make: unknown op " + std::to_string(static_cast<int>(op)));
+  return detail::make_node(op, std::move(args));
+}
+
+bool is_zero(const Expr& e) { return e && e.node()->op == Op::Const && e.node()->value == 0.0; }
+
+namespace detail {
+
+Node::~Node() {
+  // Children only this node holds are taken apart here, level by level, from an explicit stack:
+  // each is released with no children left, so no destructor recurses. A child shared with a
+  // live tree is just released (its use count drops; nothing else happens).
+  if (args.empty()) return;
+  std::vector<NodePtr> stack = std::move(args);
+  while (!stack.empty()) {
+    NodePtr p = std::move(stack.back());
+    stack.pop_back();
+    // use_count() == 1: p is the last owner; no other thread can hold or copy it any more.
+    if (p.use_count() == 1 && !p->args.empty()) {
+      auto& children = const_cast<Node&>(*p).args;  // built non-const by make_shared<Node>
+      for (auto& c : children) stack.push_back(std::move(c));
+      children.clear();
+    }
+  }
+}
+
+Expr make_node(Op op, std::vector<Expr> args) {
   if (is_leaf(op)) throw Error("Expr::make: use the leaf factories for leaf nodes");
-  detail::check_arity(op, args.size());
+  check_arity(op, args.size());
   auto n = std::make_shared<Node>();
   n->op = op;
   n->args.reserve(args.size());
@@ -51,11 +85,9 @@ Expr Expr::make(Op op, std::vector<Expr> args) {
   return Expr(std::move(n));
 }
 
-bool is_zero(const Expr& e) { return e && e.node()->op == Op::Const && e.node()->value == 0.0; }
-
-namespace detail {
-
 const char* op_name(Op op) noexcept {
+  if (op == InternalOp::Heaviside) return "heaviside";
+  if (op == InternalOp::PowLog) return "powlog";
   switch (op) {
     case Op::Const: return "constant";
     case Op::Symbol: return "name";
@@ -88,21 +120,25 @@ const char* op_name(Op op) noexcept {
     case Op::Hill: return "hill";
     case Op::HillRep: return "hill_rep";
     case Op::Piecewise: return "piecewise";
-    case Op::Heaviside: return "heaviside";
-    case Op::PowLog: return "powlog";
   }
   return "?";
 }
 
 void check_arity(Op op, std::size_t n) {
   std::size_t want = 0;
-  switch (op) {
+  if (op == InternalOp::Heaviside) {
+    want = 1;
+  } else if (op == InternalOp::PowLog) {
+    want = 2;
+  } else if (!is_public_op(op)) {
+    throw Error("unknown op " + std::to_string(static_cast<int>(op)));
+  } else switch (op) {
     case Op::Const: case Op::Symbol: case Op::Species: case Op::Parameter: case Op::Input:
     case Op::Time:
       want = 0;
       break;
     case Op::Neg: case Op::Not: case Op::Exp: case Op::Log: case Op::Log10: case Op::Sqrt:
-    case Op::Abs: case Op::Heaviside:
+    case Op::Abs:
       want = 1;
       break;
     case Op::Hill: case Op::HillRep:
@@ -124,6 +160,8 @@ void check_arity(Op op, std::size_t n) {
 }
 
 double apply_op(Op op, const double* v, std::size_t n) {
+  if (op == InternalOp::Heaviside) return heaviside_fn(v[0]);
+  if (op == InternalOp::PowLog) return pow_log_fn(v[0], v[1]);
   switch (op) {
     case Op::Neg: return -v[0];
     case Op::Add: return v[0] + v[1];
@@ -161,8 +199,6 @@ double apply_op(Op op, const double* v, std::size_t n) {
       for (std::size_t i = 0; i + 1 < n; i += 2)
         if (truth(v[i + 1])) return v[i];
       return v[n - 1];
-    case Op::Heaviside: return heaviside_fn(v[0]);
-    case Op::PowLog: return pow_log_fn(v[0], v[1]);
     default: break;
   }
   throw Error(std::string("apply_op: '") + op_name(op) + "' is a leaf");
@@ -174,41 +210,38 @@ double apply_op(Op op, const double* v, std::size_t n) {
 // Reference evaluation (memoised per call: derivative trees are DAGs with heavy sharing).
 
 namespace {
-struct Evaluator {
-  const EvalArgs& args;
-  std::unordered_map<const Node*, double> memo;
-
-  double run(const Node* n) {
-    switch (n->op) {
-      case Op::Const: return n->value;
-      case Op::Species: return args.y[n->index];
-      case Op::Parameter: return args.p[n->index];
-      case Op::Input: return args.u[n->index];
-      case Op::Time: return args.t;
-      case Op::Symbol: throw Error("cannot evaluate unresolved name '" + n->name + "'");
-      default: break;
-    }
-    auto it = memo.find(n);
-    if (it != memo.end()) return it->second;
-    double small[3];
-    std::vector<double> big;
-    double* v = small;
-    if (n->args.size() > 3) {
-      big.resize(n->args.size());
-      v = big.data();
-    }
-    for (std::size_t i = 0; i < n->args.size(); ++i) v[i] = run(n->args[i].get());
-    const double r = detail::apply_op(n->op, v, n->args.size());
-    memo.emplace(n, r);
-    return r;
-  }
-};
+bool is_value_leaf(const Node& n) { return n.args.empty() && n.op != Op::Symbol; }
 }  // namespace
 
 double evaluate(const Expr& e, const EvalArgs& args) {
   if (!e) throw Error("evaluate: empty expression");
-  Evaluator ev{args, {}};
-  return ev.run(e.node().get());
+  std::unordered_map<const Node*, double> memo;
+  auto value = [&](const Node& n) -> double {
+    switch (n.op) {
+      case Op::Const: return n.value;
+      case Op::Species: return args.y[n.index];
+      case Op::Parameter: return args.p[n.index];
+      case Op::Input: return args.u[n.index];
+      case Op::Time: return args.t;
+      default: return memo.find(&n)->second;
+    }
+  };
+  detail::walk_post_order(
+      e.node(), [&](const Node& n) { return is_value_leaf(n) || memo.count(&n) != 0; },
+      [&](const NodePtr& np) {
+        const Node& n = *np;
+        if (n.op == Op::Symbol) throw Error("cannot evaluate unresolved name '" + n.name + "'");
+        double small[3];
+        std::vector<double> big;
+        double* v = small;
+        if (n.args.size() > 3) {
+          big.resize(n.args.size());
+          v = big.data();
+        }
+        for (std::size_t i = 0; i < n.args.size(); ++i) v[i] = value(*n.args[i]);
+        memo.emplace(&n, detail::apply_op(n.op, v, n.args.size()));
+      });
+  return value(*e.node());
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -229,46 +262,62 @@ std::set<std::string> referenced_names(const Expr& e) {
   return out;
 }
 
-namespace {
-struct Substituter {
-  const std::function<Expr(const std::string&)>& resolve;
-  std::unordered_map<const Node*, NodePtr> memo;
-
-  NodePtr run(const NodePtr& n) {
-    if (n->op == Op::Symbol) {
-      auto it = memo.find(n.get());
-      if (it != memo.end()) return it->second;
-      Expr r = resolve(n->name);
-      if (!r) throw Error("cannot resolve name '" + n->name + "'");
-      memo.emplace(n.get(), r.node());
-      return r.node();
-    }
-    if (n->args.empty()) return n;
-    auto it = memo.find(n.get());
-    if (it != memo.end()) return it->second;
-    std::vector<NodePtr> args;
-    args.reserve(n->args.size());
-    bool changed = false;
-    for (const auto& a : n->args) {
-      args.push_back(run(a));
-      changed |= args.back() != a;
-    }
-    NodePtr out = n;
-    if (changed) {
-      auto m = std::make_shared<Node>(*n);
-      m->args = std::move(args);
-      out = std::move(m);
-    }
-    memo.emplace(n.get(), out);
-    return out;
-  }
-};
-}  // namespace
-
 Expr substitute(const Expr& e, const std::function<Expr(const std::string&)>& resolve) {
   if (!e) return e;
-  Substituter s{resolve, {}};
-  return Expr(s.run(e.node()));
+  std::unordered_map<const Node*, NodePtr> memo;  // node of e -> its substitute
+  auto result = [&](const NodePtr& n) -> const NodePtr& {
+    return is_value_leaf(*n) ? n : memo.find(n.get())->second;
+  };
+  detail::walk_post_order(
+      e.node(), [&](const Node& n) { return is_value_leaf(n) || memo.count(&n) != 0; },
+      [&](const NodePtr& n) {
+        if (n->op == Op::Symbol) {
+          Expr r = resolve(n->name);
+          if (!r) throw Error("cannot resolve name '" + n->name + "'");
+          memo.emplace(n.get(), r.node());
+          return;
+        }
+        std::vector<NodePtr> args;
+        args.reserve(n->args.size());
+        bool changed = false;
+        for (const auto& a : n->args) {
+          args.push_back(result(a));
+          changed |= args.back() != a;
+        }
+        NodePtr out = n;
+        if (changed) {
+          auto m = std::make_shared<Node>(*n);
+          m->args = std::move(args);
+          out = std::move(m);
+        }
+        memo.emplace(n.get(), std::move(out));
+      });
+  return Expr(result(e.node()));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Depth.
+
+std::size_t depth(const Expr& e) {
+  if (!e) return 0;
+  detail::DepthMeter meter;
+  return meter.run(e);
+}
+
+std::size_t detail::DepthMeter::run(const Expr& e) {
+  if (!e) return 0;
+  roots_.push_back(e);
+  auto of = [&](const Node& n) -> std::size_t {
+    return n.args.empty() ? 1 : memo_.find(&n)->second;
+  };
+  detail::walk_post_order(
+      e.node(), [&](const Node& n) { return n.args.empty() || memo_.count(&n) != 0; },
+      [&](const NodePtr& n) {
+        std::size_t d = 0;
+        for (const auto& a : n->args) d = std::max(d, of(*a));
+        memo_.emplace(n.get(), d + 1);
+      });
+  return of(*e.node());
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -287,8 +336,7 @@ int precedence(const Node& n) {
     case Op::Neg: return 7;
     case Op::Pow: return 8;
     case Op::Const: return (n.value < 0 || std::signbit(n.value) || !std::isfinite(n.value)) ? 7 : 9;
-    case Op::PowLog: return 9;  // printed as a piecewise(...) call
-    default: return 9;
+    default: return 9;  // atoms, calls, and the internal ops (printed as piecewise(...) calls)
   }
 }
 
@@ -304,34 +352,43 @@ std::string number_text(double v) {
   return s;
 }
 
-void print(const Node& n, std::string& out);
-
-void print_child(const Node& c, int min_prec, std::string& out) {
-  if (precedence(c) < min_prec) {
-    out += '(';
-    print(c, out);
-    out += ')';
-  } else {
-    print(c, out);
-  }
-}
-
 std::string leaf_name(const Node& n, const char* prefix) {
   return n.name.empty() ? prefix + std::to_string(n.index) : n.name;
 }
 
-void print_call(const char* f, const Node& n, std::string& out) {
-  out += f;
-  out += '(';
-  for (std::size_t i = 0; i < n.args.size(); ++i) {
-    if (i) out += ", ";
-    print(*n.args[i], out);
-  }
-  out += ')';
-}
+/// One step of printing: a node to print (in parentheses if it binds looser than min_prec), or
+/// a fixed text when node is null.
+struct PrintItem {
+  const Node* node;
+  int min_prec;
+  const char* text;
+};
 
-void print(const Node& n, std::string& out) {
+/// The items that print n (whose precedence is at least the caller's minimum), in order;
+/// leaves are written to out directly.
+void expand(const Node& n, std::string& out, std::vector<PrintItem>& seq) {
+  auto text = [&](const char* t) { seq.push_back({nullptr, 0, t}); };
+  auto child = [&](std::size_t i, int min_prec) { seq.push_back({n.args[i].get(), min_prec, nullptr}); };
   const int p = precedence(n);
+  if (n.op == InternalOp::Heaviside) {
+    text("piecewise(1, ");
+    child(0, 5);
+    text(" > 0, 0)");
+    return;
+  }
+  if (n.op == InternalOp::PowLog) {
+    // a^b ln a, 0 at a == 0: printed as an equal-valued expression of the grammar.
+    text("piecewise(0, ");
+    child(0, 5);
+    text(" == 0, pow(");
+    child(0, 0);
+    text(", ");
+    child(1, 0);
+    text(") * log(");
+    child(0, 0);
+    text("))");
+    return;
+  }
   switch (n.op) {
     case Op::Const: out += number_text(n.value); return;
     case Op::Symbol: out += n.name; return;
@@ -340,53 +397,65 @@ void print(const Node& n, std::string& out) {
     case Op::Input: out += leaf_name(n, "u"); return;
     case Op::Time: out += 't'; return;
     case Op::Neg:
-      out += '-';
-      print_child(*n.args[0], 7, out);
+      text("-");
+      child(0, 7);
       return;
     case Op::Not:
-      out += "not ";
-      print_child(*n.args[0], 3, out);
+      text("not ");
+      child(0, 3);
       return;
     case Op::Add: case Op::Sub: case Op::Mul: case Op::Div: case Op::And: case Op::Or:
       // Left-associative: the right child must bind strictly tighter to keep the shape.
-      print_child(*n.args[0], p, out);
-      out += ' ';
-      out += detail::op_name(n.op);
-      out += ' ';
-      print_child(*n.args[1], p + 1, out);
+      child(0, p);
+      text(" ");
+      text(detail::op_name(n.op));
+      text(" ");
+      child(1, p + 1);
       return;
     case Op::Lt: case Op::Le: case Op::Gt: case Op::Ge: case Op::Eq: case Op::Ne:
-      print_child(*n.args[0], p + 1, out);
-      out += ' ';
-      out += detail::op_name(n.op);
-      out += ' ';
-      print_child(*n.args[1], p + 1, out);
+      child(0, p + 1);
+      text(" ");
+      text(detail::op_name(n.op));
+      text(" ");
+      child(1, p + 1);
       return;
     case Op::Pow:
-      print_child(*n.args[0], 9, out);
-      out += " ^ ";
-      print_child(*n.args[1], 7, out);  // the exponent may start with unary minus
-      return;
-    case Op::Heaviside:
-      out += "piecewise(1, ";
-      print_child(*n.args[0], 5, out);
-      out += " > 0, 0)";
-      return;
-    case Op::PowLog:
-      // a^b ln a, 0 at a == 0: printed as an equal-valued expression of the grammar.
-      out += "piecewise(0, ";
-      print_child(*n.args[0], 5, out);
-      out += " == 0, pow(";
-      print(*n.args[0], out);
-      out += ", ";
-      print(*n.args[1], out);
-      out += ") * log(";
-      print(*n.args[0], out);
-      out += "))";
+      child(0, 9);
+      text(" ^ ");
+      child(1, 7);  // the exponent may start with unary minus
       return;
     default:
-      print_call(detail::op_name(n.op), n, out);
+      text(detail::op_name(n.op));
+      text("(");
+      for (std::size_t i = 0; i < n.args.size(); ++i) {
+        if (i) text(", ");
+        child(i, 0);
+      }
+      text(")");
       return;
+  }
+}
+
+/// Prints n from an explicit stack of items (no recursion: trees may be very deep).
+void print(const Node& root, std::string& out) {
+  std::vector<PrintItem> stack{{&root, 0, nullptr}};
+  std::vector<PrintItem> seq;
+  while (!stack.empty()) {
+    const PrintItem item = stack.back();
+    stack.pop_back();
+    if (!item.node) {
+      out += item.text;
+      continue;
+    }
+    seq.clear();
+    if (precedence(*item.node) < item.min_prec) {
+      seq.push_back({nullptr, 0, "("});
+      seq.push_back({item.node, 0, nullptr});
+      seq.push_back({nullptr, 0, ")"});
+    } else {
+      expand(*item.node, out, seq);
+    }
+    for (auto it = seq.rbegin(); it != seq.rend(); ++it) stack.push_back(*it);
   }
 }
 }  // namespace

@@ -1,5 +1,6 @@
 // Symbolic differentiation, memoised by node so that shared subtrees (a DAG) are differentiated
-// once. Results are built through the simplifying constructor `detail::build`.
+// once. Results are built through the simplifying constructor `detail::build`. The walk is
+// iterative (detail::walk_post_order): the derivatives a rule needs are computed before it runs.
 #include <cmath>
 #include <unordered_map>
 
@@ -8,6 +9,10 @@
 #include "osteogrn/expression.hpp"
 
 namespace osteogrn {
+
+using detail::InternalOp;
+using detail::Node;
+using detail::NodePtr;
 
 namespace {
 
@@ -28,22 +33,44 @@ struct Differentiator {
   std::uint32_t index;
   std::unordered_map<const Node*, Expr> memo;
 
-  Expr run(const NodePtr& np) {
+  /// Leaves other than names are differentiated on the spot; names throw when reached.
+  static bool is_value_leaf(const Node& n) { return n.args.empty() && n.op != Op::Symbol; }
+
+  /// Whether the rule for n needs the derivative of its child i: not for the conditions of a
+  /// piecewise (piecewise constant), nor for any child of a comparison or logic op.
+  static bool wanted(const Node& n, std::size_t i) {
+    if (n.op == InternalOp::Heaviside) return false;
+    switch (n.op) {
+      case Op::Piecewise: return i % 2 == 0 || i + 1 == n.args.size();
+      case Op::Lt: case Op::Le: case Op::Gt: case Op::Ge: case Op::Eq: case Op::Ne:
+      case Op::And: case Op::Or: case Op::Not:
+        return false;
+      default: return true;
+    }
+  }
+
+  Expr run(const NodePtr& root) {
+    walk_post_order(
+        root, [&](const Node& n) { return is_value_leaf(n) || memo.count(&n) != 0; },
+        [](const Node& n, std::size_t i) { return wanted(n, i); },
+        [&](const NodePtr& np) {
+          if (np->op == Op::Symbol)
+            throw Error("cannot differentiate the unresolved name '" + np->name + "'");
+          memo.emplace(np.get(), rule(np));
+        });
+    return d(root);
+  }
+
+  /// The derivative of an already visited node (or of a leaf).
+  Expr d(const NodePtr& np) {
     const Node& n = *np;
     switch (n.op) {
       case Op::Const: return c(0.0);
-      case Op::Symbol:
-        throw Error("cannot differentiate the unresolved name '" + n.name + "'");
       case Op::Species: case Op::Parameter: case Op::Input:
         return c(n.op == leaf && n.index == index ? 1.0 : 0.0);
       case Op::Time: return c(leaf == Op::Time ? 1.0 : 0.0);
-      default: break;
+      default: return memo.find(&n)->second;
     }
-    auto it = memo.find(&n);
-    if (it != memo.end()) return it->second;
-    Expr d = rule(np);
-    memo.emplace(&n, d);
-    return d;
   }
 
   /// Sum of partial_i * (d arg_i), skipping arguments whose derivative is 0.
@@ -51,7 +78,7 @@ struct Differentiator {
   Expr chain(const Node& n, Partial partial) {
     Expr total = c(0.0);
     for (std::size_t i = 0; i < n.args.size(); ++i) {
-      Expr da = run(n.args[i]);
+      Expr da = d(n.args[i]);
       if (is_zero(da)) continue;
       total = add(total, mul(partial(i), da));
     }
@@ -63,55 +90,59 @@ struct Differentiator {
     const Expr e(np);
     auto arg = [&](std::size_t i) { return Expr(n.args[i]); };
     switch (n.op) {
-      case Op::Neg: return neg(run(n.args[0]));
-      case Op::Add: return add(run(n.args[0]), run(n.args[1]));
-      case Op::Sub: return sub(run(n.args[0]), run(n.args[1]));
+      case Op::Neg: return neg(d(n.args[0]));
+      case Op::Add: return add(d(n.args[0]), d(n.args[1]));
+      case Op::Sub: return sub(d(n.args[0]), d(n.args[1]));
       case Op::Mul: {
-        Expr da = run(n.args[0]), db = run(n.args[1]);
+        Expr da = d(n.args[0]), db = d(n.args[1]);
         return add(mul(da, arg(1)), mul(arg(0), db));
       }
       case Op::Div: {
         // (a/b)' = (a' - (a/b) b') / b, reusing the node a/b itself.
-        Expr da = run(n.args[0]), db = run(n.args[1]);
+        Expr da = d(n.args[0]), db = d(n.args[1]);
         if (is_zero(da) && is_zero(db)) return c(0.0);
         return div(sub(da, mul(e, db)), arg(1));
       }
       case Op::Pow: {
         // (a^b)' = b a^(b-1) a' + a^b ln(a) b' (second term only when b varies).
-        Expr da = run(n.args[0]), db = run(n.args[1]);
+        Expr da = d(n.args[0]), db = d(n.args[1]);
         Expr out = c(0.0);
         if (!is_zero(da))
           out = mul(mul(arg(1), build(Op::Pow, {arg(0), sub(arg(1), c(1.0))})), da);
-        if (!is_zero(db)) out = add(out, mul(build(Op::PowLog, {arg(0), arg(1)}), db));
+        if (!is_zero(db)) out = add(out, mul(build(InternalOp::PowLog, {arg(0), arg(1)}), db));
         return out;
       }
-      case Op::PowLog: {
-        // d(a^b ln a) = (a^b)' ln a + a^(b-1) a'.
-        Expr da = run(n.args[0]), db = run(n.args[1]);
-        Expr dpow = c(0.0);
-        if (!is_zero(da))
-          dpow = mul(mul(arg(1), build(Op::Pow, {arg(0), sub(arg(1), c(1.0))})), da);
-        if (!is_zero(db)) dpow = add(dpow, mul(e, db));  // (a^b ln a) b', then times ln a below
-        Expr out = mul(dpow, build(Op::Log, {arg(0)}));
-        if (!is_zero(da))
-          out = add(out, mul(build(Op::Pow, {arg(0), sub(arg(1), c(1.0))}), da));
-        return out;
-      }
-      case Op::Exp: return mul(e, run(n.args[0]));
-      case Op::Log: return div(run(n.args[0]), arg(0));
-      case Op::Log10: return div(run(n.args[0]), mul(arg(0), c(std::log(10.0))));
-      case Op::Sqrt: return div(run(n.args[0]), mul(c(2.0), e));
+      default: break;
+    }
+    if (n.op == InternalOp::PowLog) {
+      // d(a^b ln a) = (a^b)' ln a + a^(b-1) a'.
+      Expr da = d(n.args[0]), db = d(n.args[1]);
+      Expr dpow = c(0.0);
+      if (!is_zero(da))
+        dpow = mul(mul(arg(1), build(Op::Pow, {arg(0), sub(arg(1), c(1.0))})), da);
+      if (!is_zero(db)) dpow = add(dpow, mul(e, db));  // (a^b ln a) b', then times ln a below
+      Expr out = mul(dpow, build(Op::Log, {arg(0)}));
+      if (!is_zero(da))
+        out = add(out, mul(build(Op::Pow, {arg(0), sub(arg(1), c(1.0))}), da));
+      return out;
+    }
+    if (n.op == InternalOp::Heaviside) return c(0.0);  // piecewise constant
+    switch (n.op) {
+      case Op::Exp: return mul(e, d(n.args[0]));
+      case Op::Log: return div(d(n.args[0]), arg(0));
+      case Op::Log10: return div(d(n.args[0]), mul(arg(0), c(std::log(10.0))));
+      case Op::Sqrt: return div(d(n.args[0]), mul(c(2.0), e));
       case Op::Abs: {
-        Expr da = run(n.args[0]);
+        Expr da = d(n.args[0]);
         return pw(neg(da), build(Op::Lt, {arg(0), c(0.0)}), da);
       }
       case Op::Min: case Op::Max: {
         // Follows the left fold of detail::min_fn / max_fn: m_k = (a_k beats m_{k-1}) ? a_k : m_{k-1}.
         const Op cmp = n.op == Op::Min ? Op::Lt : Op::Gt;
         Expr m = arg(0);
-        Expr dm = run(n.args[0]);
+        Expr dm = d(n.args[0]);
         for (std::size_t k = 1; k < n.args.size(); ++k) {
-          Expr dk = run(n.args[k]);
+          Expr dk = d(n.args[k]);
           dm = pw(dk, build(cmp, {arg(k), m}), dm);
           if (k + 1 < n.args.size()) {
             std::vector<Expr> prefix(n.args.begin(), n.args.begin() + static_cast<long>(k) + 1);
@@ -143,11 +174,11 @@ struct Differentiator {
         std::vector<Expr> args;
         args.reserve(n.args.size());
         for (std::size_t i = 0; i < n.args.size(); ++i)
-          args.push_back(i % 2 == 1 && i + 1 < n.args.size() ? arg(i) : run(n.args[i]));
+          args.push_back(i % 2 == 1 && i + 1 < n.args.size() ? arg(i) : d(n.args[i]));
         return build(Op::Piecewise, std::move(args));
       }
       case Op::Lt: case Op::Le: case Op::Gt: case Op::Ge: case Op::Eq: case Op::Ne:
-      case Op::And: case Op::Or: case Op::Not: case Op::Heaviside:
+      case Op::And: case Op::Or: case Op::Not:
         return c(0.0);  // piecewise constant: 0 almost everywhere
       default: break;
     }

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <string>
 
+#include "osteogrn/detail/expression_node.hpp"
 #include "osteogrn/expression.hpp"
 
 namespace osteogrn::detail {
@@ -51,5 +52,6 @@ Expr simplify_local(Op op, const std::vector<Expr>& args);
 
 /// simplify_local, or a new node when no rule applies: the constructor used by differentiate.
 Expr build(Op op, std::vector<Expr> args);
+
 
 }  // namespace osteogrn::detail

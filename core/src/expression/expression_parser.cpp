@@ -365,7 +365,7 @@ class Parser {
     return e;
   }
 
-  std::unordered_map<const Node*, int> depth_of_;
+  std::unordered_map<const detail::Node*, int> depth_of_;
   std::string_view text_;
   std::size_t pos_ = 0;  // next unread character
   Token tok_;

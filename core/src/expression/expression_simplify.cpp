@@ -1,7 +1,9 @@
 // Constant folding and algebraic identities. Every rule is exact in IEEE arithmetic wherever
 // the original expression is finite (x*0 -> 0 only drops a NaN/inf of a non-constant x).
+// simplify is idempotent: a rule returns a constant, an argument (or an argument's child), or a
+// node built by build(), which applies the rules again; so every node of a result is left
+// unchanged by a second simplify (tested), which is what lets Simplifier remember results.
 #include <cstring>
-#include <unordered_map>
 
 #include "expression/expression_internal.hpp"
 #include "osteogrn/expression.hpp"
@@ -47,7 +49,7 @@ Expr simplify_piecewise(const std::vector<Expr>& args) {
   if (all_same) return otherwise;
   if (!changed) return {};
   kept.push_back(otherwise);
-  return Expr::make(Op::Piecewise, std::move(kept));
+  return make_node(Op::Piecewise, std::move(kept));
 }
 
 }  // namespace
@@ -116,38 +118,39 @@ Expr simplify_local(Op op, const std::vector<Expr>& a) {
 
 Expr build(Op op, std::vector<Expr> args) {
   Expr s = simplify_local(op, args);
-  return s ? s : Expr::make(op, std::move(args));
+  return s ? s : make_node(op, std::move(args));
+}
+
+Expr Simplifier::run(const Expr& e) {
+  if (!e) return e;
+  roots_.push_back(e);
+  auto result = [&](const NodePtr& n) -> Expr {
+    return n->args.empty() ? Expr(n) : memo_.find(n.get())->second;
+  };
+  walk_post_order(
+      e.node(), [&](const Node& n) { return n.args.empty() || memo_.count(&n) != 0; },
+      [&](const NodePtr& n) {
+        std::vector<Expr> args;
+        args.reserve(n->args.size());
+        bool changed = false;
+        for (const auto& a : n->args) {
+          args.push_back(result(a));
+          changed |= args.back().node() != a;
+        }
+        Expr out = simplify_local(n->op, args);
+        if (!out) out = changed ? make_node(n->op, std::move(args)) : Expr(n);
+        memo_.emplace(n.get(), out);
+        if (!out.node()->args.empty())
+          memo_.emplace(out.node().get(), out);  // a result is a fixed point (see the class)
+      });
+  return result(e.node());
 }
 
 }  // namespace detail
 
-namespace {
-struct Simplifier {
-  std::unordered_map<const Node*, Expr> memo;
-
-  Expr run(const NodePtr& n) {
-    if (n->args.empty()) return Expr(n);
-    auto it = memo.find(n.get());
-    if (it != memo.end()) return it->second;
-    std::vector<Expr> args;
-    args.reserve(n->args.size());
-    bool changed = false;
-    for (const auto& a : n->args) {
-      args.push_back(run(a));
-      changed |= args.back().node() != a;
-    }
-    Expr out = detail::simplify_local(n->op, args);
-    if (!out) out = changed ? Expr::make(n->op, std::move(args)) : Expr(n);
-    memo.emplace(n.get(), out);
-    return out;
-  }
-};
-}  // namespace
-
 Expr simplify(const Expr& e) {
-  if (!e) return e;
-  Simplifier s;
-  return s.run(e.node());
+  detail::Simplifier s;
+  return s.run(e);
 }
 
 }  // namespace osteogrn

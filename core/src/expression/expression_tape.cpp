@@ -121,7 +121,9 @@ struct TapeCode {
 
 namespace {
 
+using detail::InternalOp;
 using detail::Instr;
+using detail::Node;
 using detail::TOp;
 
 struct Key {
@@ -200,6 +202,8 @@ struct Compiler {
   }
 
   static TOp lower(Op op) {
+    if (op == InternalOp::Heaviside) return TOp::Heaviside;
+    if (op == InternalOp::PowLog) return TOp::PowLog;
     switch (op) {
       case Op::Neg: return TOp::Neg;
       case Op::Add: return TOp::Add;
@@ -225,14 +229,13 @@ struct Compiler {
       case Op::Max: return TOp::Max;
       case Op::Hill: return TOp::Hill;
       case Op::HillRep: return TOp::HillRep;
-      case Op::Heaviside: return TOp::Heaviside;
-      case Op::PowLog: return TOp::PowLog;
       default: break;
     }
     throw Error(std::string("tape: cannot lower '") + detail::op_name(op) + "'");
   }
 
-  std::uint32_t run(const Node& n) {
+  /// The slot of a leaf, or of an already compiled node; kNone for a node still to compile.
+  std::uint32_t known(const Node& n) {
     switch (n.op) {
       case Op::Const: return constant(n.value);
       case Op::Symbol:
@@ -244,63 +247,116 @@ struct Compiler {
       default: break;
     }
     auto it = by_node.find(&n);
-    if (it != by_node.end()) return it->second;
-    std::uint32_t slot;
+    return it == by_node.end() ? kNone : it->second;
+  }
+
+  /// A node being compiled: which children it has asked for so far (stage) and what it holds.
+  struct Frame {
+    const Node* node;
+    std::size_t stage = 0;
+    std::size_t pair = 0;              // piecewise: index of the current condition + 1
+    std::uint32_t acc = kNone;         // running result (min/max fold, piecewise select chain)
+    std::uint32_t slots[3] = {kNone, kNone, kNone};
+  };
+
+  /// Advances f with `got`, the slot of the child it asked for last (unused at stage 0).
+  /// Returns the next child it needs, or nullptr when f.node is compiled (its slot in f.acc).
+  /// Children are asked for, and instructions emitted, in the order of a recursive compiler
+  /// (constants and instructions are numbered in that order).
+  const Node* step(Frame& f, std::uint32_t got) {
+    const Node& n = *f.node;
     const std::size_t m = n.args.size();
     switch (n.op) {
-      case Op::Min: case Op::Max: {
-        const TOp op = lower(n.op);
-        slot = run(*n.args[0]);
-        for (std::size_t i = 1; i < m; ++i) slot = emit(op, 0, slot, run(*n.args[i]));
-        break;
-      }
-      case Op::Piecewise: {
+      case Op::Min: case Op::Max:
+        // slot = a0; then slot = op(slot, a_i) for each further argument.
+        if (f.stage == 1) f.acc = got;
+        else if (f.stage > 1) f.acc = emit(lower(n.op), 0, f.acc, got);
+        if (f.stage < m) return n.args[f.stage++].get();
+        return nullptr;
+      case Op::Piecewise:
         // r = otherwise; then from the last pair to the first: r = cond ? value : r, so the
         // first true condition wins, as in evaluate().
-        slot = run(*n.args[m - 1]);
-        for (std::size_t i = m - 1; i >= 2; i -= 2) {
-          const std::uint32_t value = run(*n.args[i - 2]);
-          const std::uint32_t cond = run(*n.args[i - 1]);
-          slot = emit(TOp::Select, 0, cond, value, slot);
+        switch (f.stage) {
+          case 0:
+            f.stage = 1;
+            f.pair = m - 1;
+            return n.args[m - 1].get();
+          case 1: f.acc = got; break;
+          case 2:
+            f.slots[0] = got;  // value
+            f.stage = 3;
+            return n.args[f.pair - 1].get();
+          default:
+            f.acc = emit(TOp::Select, 0, got, f.slots[0], f.acc);
+            f.pair -= 2;
+            break;
         }
-        break;
-      }
-      case Op::Hill: case Op::HillRep: {
-        detail::check_arity(n.op, m);
-        const auto& e = *n.args[2];
-        if (e.op == Op::Const && (e.value == 1.0 || e.value == 2.0)) {
-          const bool hill = n.op == Op::Hill, one = e.value == 1.0;
-          const TOp op = hill ? (one ? TOp::Hill1 : TOp::Hill2)
-                              : (one ? TOp::HillRep1 : TOp::HillRep2);
-          const std::uint32_t a = run(*n.args[0]);
-          slot = emit(op, 0, a, run(*n.args[1]));
-          break;
+        if (f.pair >= 2) {
+          f.stage = 2;
+          return n.args[f.pair - 2].get();
         }
-        // General n: the two powers as instructions of their own, so that hill and hill_rep
-        // of the same x and n share x^n. Same operations, in the same order, as hill_fn.
-        const std::uint32_t a = run(*n.args[0]), b = run(*n.args[1]), c = run(*n.args[2]);
-        const std::uint32_t xn = emit(TOp::PowPos, 0, a, c);
-        const std::uint32_t kn = emit(TOp::Pow, 0, b, c);
-        slot = emit(n.op == Op::Hill ? TOp::HillN : TOp::HillRepN, 0, xn, kn);
-        break;
-      }
-      case Op::Pow:
-        if (n.args[1]->op == Op::Const && n.args[1]->value == 2.0) {  // as detail::pow_fn
-          slot = emit(TOp::Square, 0, run(*n.args[0]));
-          break;
-        }
-        [[fallthrough]];
-      default: {
-        detail::check_arity(n.op, m);
-        const TOp op = lower(n.op);
-        const std::uint32_t a = run(*n.args[0]);
-        const std::uint32_t b = m > 1 ? run(*n.args[1]) : kNone;
-        const std::uint32_t c = m > 2 ? run(*n.args[2]) : kNone;
-        slot = emit(op, 0, a, b, c);
-      }
+        return nullptr;
+      default: break;
     }
-    by_node.emplace(&n, slot);
-    return slot;
+    // The other ops take fixed operands: ask for them in order, then emit.
+    if (f.stage == 0) {
+      if (n.op != Op::Pow || !is_square(n)) {
+        detail::check_arity(n.op, m);
+        if (n.op != Op::Hill && n.op != Op::HillRep) lower(n.op);  // throws for an unknown op
+      }
+    } else {
+      f.slots[f.stage - 1] = got;
+    }
+    const std::size_t operands = is_square(n) ? 1 : is_literal_hill(n) ? 2 : m;
+    if (f.stage < operands) return n.args[f.stage++].get();
+    const std::uint32_t a = f.slots[0], b = f.slots[1], c = f.slots[2];
+    if (is_square(n)) {  // as detail::pow_fn
+      f.acc = emit(TOp::Square, 0, a);
+    } else if (is_literal_hill(n)) {
+      const bool hill = n.op == Op::Hill, one = n.args[2]->value == 1.0;
+      f.acc = emit(hill ? (one ? TOp::Hill1 : TOp::Hill2) : (one ? TOp::HillRep1 : TOp::HillRep2),
+                   0, a, b);
+    } else if (n.op == Op::Hill || n.op == Op::HillRep) {
+      // General n: the two powers as instructions of their own, so that hill and hill_rep
+      // of the same x and n share x^n. Same operations, in the same order, as hill_fn.
+      const std::uint32_t xn = emit(TOp::PowPos, 0, a, c);
+      const std::uint32_t kn = emit(TOp::Pow, 0, b, c);
+      f.acc = emit(n.op == Op::Hill ? TOp::HillN : TOp::HillRepN, 0, xn, kn);
+    } else {
+      f.acc = emit(lower(n.op), 0, a, m > 1 ? b : kNone, m > 2 ? c : kNone);
+    }
+    return nullptr;
+  }
+
+  static bool is_square(const Node& n) {
+    return n.op == Op::Pow && n.args.size() == 2 && n.args[1]->op == Op::Const &&
+           n.args[1]->value == 2.0;
+  }
+  // Hill functions with the literal exponents 1 and 2 that models write most.
+  static bool is_literal_hill(const Node& n) {
+    if ((n.op != Op::Hill && n.op != Op::HillRep) || n.args.size() != 3) return false;
+    const Node& e = *n.args[2];
+    return e.op == Op::Const && (e.value == 1.0 || e.value == 2.0);
+  }
+
+  /// Compiles the tree under root (without recursion: trees may be very deep); its slot.
+  std::uint32_t run(const Node& root) {
+    std::uint32_t slot = known(root);
+    if (slot != kNone) return slot;
+    std::vector<Frame> stack{Frame{&root}};
+    while (true) {
+      Frame& f = stack.back();
+      const Node* child = step(f, slot);
+      if (child) {
+        slot = known(*child);
+        if (slot == kNone) stack.push_back(Frame{child});
+        continue;
+      }
+      slot = f.acc;
+      by_node.emplace(f.node, slot);
+      stack.pop_back();
+      if (stack.empty()) return slot;
+    }
   }
 
   /// Final slot numbers: constants first, then leaves, then one slot per instruction.

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "model/model_loader.hpp"
+#include "osteogrn/detail/expression_node.hpp"
 #include "osteogrn/errors.hpp"
 
 namespace osteogrn::detail {
@@ -111,6 +112,22 @@ std::shared_ptr<const CompiledModel> compile_composition(Composition&& c) {
     });
   };
 
+  // Inlined trees share their dependencies' (already simplified) trees: one Simplifier and one
+  // DepthMeter for the whole model, so that each shared node is simplified and measured once
+  // (a chain of n named expressions costs O(n), not O(n^2)).
+  Simplifier simplifier;
+  DepthMeter meter;
+  auto inline_named = [&](const NamedExpr& e) {
+    Expr out = simplifier.run(resolve_in(e));
+    const std::size_t d = meter.run(out);
+    if (d > kMaxExpressionDepth)
+      throw ModelError("expression nested " + std::to_string(d) +
+                           " levels deep once named expressions are inlined (the limit is " +
+                           std::to_string(kMaxExpressionDepth) + ")",
+                       e.file, e.pointer);
+    return out;
+  };
+
   // Named expressions in dependency order; each is resolved once and shared by its users.
   std::map<std::string, std::set<std::string>> deps;
   std::map<std::string, const NamedExpr*> by_name;
@@ -135,12 +152,12 @@ std::shared_ptr<const CompiledModel> compile_composition(Composition&& c) {
     auto it = by_name.find(name);
     if (it == by_name.end()) continue;
     const NamedExpr& e = *it->second;
-    resolved[name] = simplify(resolve_in(e));
+    resolved[name] = inline_named(e);
     m->expressions.push_back({e.name, e.text, e.module});
   }
 
-  for (const NamedExpr& o : c.odes) m->ode.push_back(simplify(resolve_in(o)));
-  for (const NamedExpr& o : c.observables) m->observable.push_back(simplify(resolve_in(o)));
+  for (const NamedExpr& o : c.odes) m->ode.push_back(inline_named(o));
+  for (const NamedExpr& o : c.observables) m->observable.push_back(inline_named(o));
 
   std::vector<Leaves> ode_leaves, obs_leaves;
   for (const Expr& e : m->ode) ode_leaves.push_back(collect_leaves(e));
