@@ -10,6 +10,7 @@
 
 #include "osteogrn/detail/compiled_model.hpp"
 #include "osteogrn/detail/json_codec.hpp"
+#include "osteogrn/detail/text_util.hpp"
 #include "model/model_loader.hpp"
 #include "osteogrn/errors.hpp"
 
@@ -131,10 +132,9 @@ Model Model::with_parameters(const std::map<std::string, double>& values) const 
   for (const auto& [name, v] : values) {
     auto i = find_parameter(name);
     if (!i) {
-      std::string known;
-      for (const auto& p : cm(compiled_).parameters) known += (known.empty() ? "" : ", ") + p.name;
-      throw ModelError("unknown parameter '" + name + "' (parameters: " + known + ")", {},
-                       "/parameters/" + name);
+      throw ModelError("unknown parameter '" + name + "' (parameters: " +
+                           detail::join_names(cm(compiled_).parameters) + ")",
+                       {}, "/parameters/" + name);
     }
     check_parameter(cm(compiled_).parameters[*i], v);
     next[*i] = v;
@@ -153,9 +153,8 @@ Model Model::with_parameter_values(const std::vector<double>& values) const {
 
 Model Model::knockout(const std::string& species) const {
   if (!find_species(species)) {
-    std::string known;
-    for (const auto& s : cm(compiled_).species) known += (known.empty() ? "" : ", ") + s.name;
-    throw ModelError("cannot knock out '" + species + "': not a species (species: " + known + ")",
+    throw ModelError("cannot knock out '" + species + "': not a species (species: " +
+                         detail::join_names(cm(compiled_).species) + ")",
                      {}, "/species/" + species);
   }
   std::vector<Perturbation> next = overlays_;

@@ -15,14 +15,6 @@
 namespace osteogrn {
 namespace {
 
-template <class Info>
-std::string list_names(const std::vector<Info>& items) {
-  if (items.empty()) return "none";
-  std::vector<std::string> names;
-  for (const auto& item : items) names.push_back(item.name);
-  return detail::join(names);
-}
-
 /// How one protocol component drives one model input, in the model input's unit.
 struct Drive {
   std::size_t input;
@@ -75,7 +67,7 @@ BoundComponents bind_components(const Protocol& protocol, const Model& model) {
     if (!idx) {
       if (c.optional) continue;
       throw ProtocolError("the model '" + model.name() + "' has no input '" + c.name +
-                              "' (inputs: " + list_names(inputs) +
+                              "' (inputs: " + detail::join_names(inputs) +
                               "); mark the component \"optional\": true to allow it",
                           src, p);
     }
@@ -125,14 +117,14 @@ BoundPerturbation bind_perturbation(const Perturbation& pt, const Model& model,
     if (!idx)
       throw ProtocolError(origin + "parameter '" + pt.target + "': the model '" + model.name() +
                               "' has no such parameter (parameters: " +
-                              list_names(model.parameters()) + ")",
+                              detail::join_names(model.parameters()) + ")",
                           src, pointer);
   } else {
     idx = model.find_species(pt.target);
     if (!idx)
       throw ProtocolError(origin + to_string(pt.kind) + " '" + pt.target + "': the model '" +
                               model.name() + "' has no such species (species: " +
-                              list_names(model.species()) + ")",
+                              detail::join_names(model.species()) + ")",
                           src, pointer);
   }
   if (!std::isfinite(pt.value))

@@ -21,6 +21,14 @@ std::string format_exact(double value);
 /// The parts joined with `separator` ("a, b, c").
 std::string join(const std::vector<std::string>& parts, const std::string& separator = ", ");
 
+/// The `name` members of `items` joined with ", ", or "none" (for "species: a, b" lists).
+template <class T>
+std::string join_names(const std::vector<T>& items) {
+  std::vector<std::string> names;
+  for (const auto& item : items) names.push_back(item.name);
+  return names.empty() ? std::string("none") : join(names);
+}
+
 /// Levenshtein distance (insertions, deletions, substitutions).
 std::size_t edit_distance(const std::string& a, const std::string& b);
 
