@@ -97,6 +97,11 @@ case("connect_unknown_name.json", many(setp(["imports"], ["lib_runx"]), setp(["c
 case("perturbation_unknown_species.json", setp(["perturbations"], [{"knockout": "Sp8"}]), "ModelError", "/perturbations/0/knockout", ["unknown species 'Sp8'", "did you mean 'Sp7'"])
 case("perturbation_bad_window.json", setp(["perturbations"], [{"knockout": "Sp7", "from": 5, "until": 2}]), "ModelError", "/perturbations/0/until", ["greater"])
 case("perturbation_unknown_kind.json", setp(["perturbations"], [{"inhibit": "Sp7"}]), "ModelError", "/perturbations/0", ["knockout"])
+# Read by the protocols' codec and rules since issue 10 (these used to differ between the two).
+case("perturbation_clamp_without_value.json", setp(["perturbations"], [{"clamp": "Sp7"}]), "ModelError", "/perturbations/0", ["a clamp needs a 'value'"])
+case("perturbation_knockout_with_value.json", setp(["perturbations"], [{"knockout": "Sp7", "value": 1}]), "ModelError", "/perturbations/0/value", ["takes no value"])
+case("perturbation_empty_target.json", setp(["perturbations"], [{"knockout": ""}]), "ModelError", "/perturbations/0/knockout", ["must not be empty"])
+case("perturbation_negative_from.json", setp(["perturbations"], [{"parameter": "k", "scale": 2, "from": -1}]), "ModelError", "/perturbations/0/from", ["must be >= 0, got -1"])
 case("observable_missing_expression.json", setp(["observables", "total"], {"unit": "au"}), "ModelError", "/observables/total/expression", ["missing"])
 case("expression_not_string.json", setp(["expressions", "drive"], {"text": "k"}), "ModelError", "/expressions/drive", ["must be a string"])
 
