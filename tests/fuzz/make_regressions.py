@@ -37,6 +37,20 @@ def expression_chain_model(n: int) -> str:
     })
 
 
+def expression_depth_limit_model(n: int = 101, terms: int = 1000) -> str:
+    """e_i = e_{i-1} + x + ... + x (terms additions): e_100 is 100,001 levels deep once inlined,
+    one more than kMaxExpressionDepth, so loading it must give a ModelError (never a crash)."""
+    plus = " + x" * terms
+    expressions = {"e_0": "x"}
+    expressions.update({f"e_{i}": f"e_{i - 1}{plus}" for i in range(1, n)})
+    return json.dumps({
+        "schema": "osteogrn-model/1", "name": "expression_depth_limit",
+        "species": {"x": {"initial": 1.0}},
+        "expressions": expressions,
+        "odes": {"x": f"-e_{n - 1}"},
+    })
+
+
 def main(out: Path) -> None:
     files = {
         "model/regress_deep_array_100000.json":
@@ -45,6 +59,7 @@ def main(out: Path) -> None:
             '{"schema": "osteogrn-model/1", "name": "deep", "odes": ' + deep_object(DEPTH) + "}",
         "model/regress_deep_top_level_100000.json": deep_array(DEPTH),
         "model/regress_expression_chain_10000.json": expression_chain_model(CHAIN),
+        "model/regress_expression_depth_limit.json": expression_depth_limit_model(),
         "protocol/regress_deep_array_100000.json":
             '{"schema": "osteogrn-protocol/1", "name": "deep", "duration": 1, "components": '
             + deep_array(DEPTH) + "}",
