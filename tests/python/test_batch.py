@@ -320,3 +320,36 @@ def test_gil_is_released_for_the_whole_batch(model):
     assert gil_released_during(
         lambda: _core.simulate_batch(model._core, [om._core], NAMES, sets, [],
                                      og.SolverOptions(), 1, []))
+
+
+OOM_BATCH = """
+import resource
+import numpy as np
+import osteogrn as og
+n = 100
+model = og.Model.from_json({"schema": "osteogrn-model/1", "name": "wide", "time_unit": "day",
+    "species": {f"x{i}": {"initial": 1} for i in range(n)},
+    "parameters": {"k": {"value": 1.0, "min": 0, "max": 10, "source": "assumed: test"}},
+    "odes": {f"x{i}": f"-k * x{i}" for i in range(n)}})
+t = np.linspace(0, 1, 2_000_000)  # one task's Result: 2e6 x 100 doubles = 1.6 GB
+resource.setrlimit(resource.RLIMIT_AS, (1_500_000_000, 1_500_000_000))
+try:
+    b = og.simulate_batch(model, og.Protocol("p", 1), [[1.0]], param_names=["k"], t=t,
+                          outputs=["x0"], threads=1)
+    print("recorded", b.messages[0, 0])
+except MemoryError:
+    print("MemoryError")
+"""
+
+
+def test_out_of_memory_in_a_task_is_not_a_task_failure():
+    """std::bad_alloc inside a task is not the parameter set's fault: it stops the batch and
+    surfaces as MemoryError (it used to be recorded as a failed task). The batch's own arrays
+    are small (one output); each task's Result would need 1.6 GB under a 1.5 GB address-space
+    limit."""
+    import subprocess
+    import sys
+    out = subprocess.run([sys.executable, "-c", OOM_BATCH], capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "MemoryError", out.stdout
