@@ -9,8 +9,9 @@ a. per simulation: `osteogenic` under `osteogenic_medium` (21 days, 6 media chan
    (model_codegen.py), and libRoadRunner on the same model exported as SBML; everyone integrates
    segment by segment with the same closed-form inputs and restarts at every media change.
 b. right-hand-side cost: the compiled tape against hand-written C++ (bench_rhs, Google Benchmark).
-c. model size: synthetic GRNs (grn_generator.py) of 10-1000 genes, 21 days, 7 media changes:
-   load+compile time and simulate time, dense LU and KLU.
+c. model size: synthetic GRNs (grn_generator.py) of 10-1000 genes (--sizes; 5,000 and 10,000
+   with --sizes 5000,10000), 21 days, 7 media changes: load+compile time and simulate time,
+   dense LU (up to --dense-max genes), KLU (up to --klu-max) and GMRES + ILU(0).
 d. batch throughput: og.simulate_batch of 10,000 parameter sets of osteogenic under
    osteogenic_medium on 1 and 2 threads (sets per second and the scaling ratio).
 
@@ -189,33 +190,33 @@ def rhs_cost(reps: int, build_dir: Path):
 
 
 # ---------------------------------------------------------------------------------------------
-def model_size(sizes, reps_for):
+def model_size(sizes, reps_for, dense_max=1000, klu_max=10_000):
+    """Per GRN size: median load+compile and simulate times for each linear solver that runs at
+    that size (None where skipped). The sparse solvers' final states must agree with dense LU
+    where it runs, else KLU and GMRES with each other, to AGREE."""
     proto = og.Protocol.from_json(grn_generator.protocol(0))
     T = [0.0, proto.duration]
     rows = []
     for n in sizes:
         text = json.dumps(grn_generator.generate(n, 0))
         model = og.Model.from_json(text)
-        try:
-            og.simulate(model, proto, t=T, linear_solver="klu")
-            klu = True
-        except (og.OptionError, ValueError):
-            klu = False
-        contenders = {"load+compile": lambda: og.Model.from_json(text),
-                      "dense": lambda: og.simulate(model, proto, t=T, rtol=RTOL, atol=ATOL,
-                                                   linear_solver="dense")}
-        if klu:
-            contenders["klu"] = lambda: og.simulate(model, proto, t=T, rtol=RTOL, atol=ATOL,
-                                                    linear_solver="klu")
+        solvers = [ls for ls, on in (("dense", n <= dense_max), ("klu", n <= klu_max),
+                                     ("gmres", True)) if on]
+        contenders = {"load+compile": lambda: og.Model.from_json(text)}
+        for ls in solvers:
+            contenders[ls] = lambda ls=ls: og.simulate(model, proto, t=T, rtol=RTOL, atol=ATOL,
+                                                       linear_solver=ls)
         reps = reps_for(n)
         res = interleaved(contenders, reps)
-        ref = res["dense"][1]
-        if klu:
-            err = rel_error(res["klu"][1].species[-1], ref.species[-1])
+        ref_name = solvers[0]
+        ref = res[ref_name][1]
+        for ls in solvers[1:]:
+            err = rel_error(res[ls][1].species[-1], ref.species[-1])
             if not err <= AGREE:
-                raise SystemExit(f"GRN {n}: KLU and dense LU differ by {err:.2e}")
-        rows.append((n, reps, res["load+compile"][0], res["dense"][0],
-                     res["klu"][0] if klu else None, ref.stats))
+                raise SystemExit(f"GRN {n}: {ls} and {ref_name} differ by {err:.2e}")
+        rows.append((n, reps, res["load+compile"][0],
+                     {ls: (res[ls][0] if ls in res else None) for ls in ("dense", "klu", "gmres")},
+                     res["gmres"][1].stats))
     return rows
 
 
@@ -244,7 +245,12 @@ def batch_throughput(n_sets: int, reps: int):
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description="osteogrn benchmarks against peers")
     ap.add_argument("--reps", type=int, default=20, help="interleaved repetitions (default 20)")
-    ap.add_argument("--sizes", default="10,30,100,300,1000")
+    ap.add_argument("--sizes", default="10,30,100,300,1000",
+                    help="GRN sizes for part c (the scale target: --sizes 5000,10000)")
+    ap.add_argument("--dense-max", type=int, default=1000,
+                    help="largest GRN run with dense LU (default 1000; 10,000 would need 800 MB)")
+    ap.add_argument("--klu-max", type=int, default=10_000,
+                    help="largest GRN run with KLU (default 10000; that run alone takes minutes)")
     ap.add_argument("--skip", default="", help="comma list of parts to skip: sim,rhs,size,batch")
     ap.add_argument("--batch-sets", type=int, default=10_000,
                     help="parameter sets in the batch benchmark (default 10000)")
@@ -286,18 +292,20 @@ def main(argv=None) -> int:
 
     if "size" not in skip:
         sizes = [int(s) for s in a.sizes.split(",") if s]
-        # Dense LU on 1000 genes costs seconds per run: fewer repetitions for the big ones.
+        # Dense LU on 1000 genes costs seconds per run, KLU on 5,000+ tens of seconds to
+        # minutes: fewer repetitions for the big ones.
         rows = model_size(sizes, lambda n: a.reps if n <= 100 else max(3, a.reps // 4)
-                          if n <= 300 else 3)
+                          if n <= 300 else 3 if n <= 1000 else 1, a.dense_max, a.klu_max)
         print("### c. Model size: synthetic GRNs, 21 d, 7 media changes, cvode_bdf rtol 1e-6\n")
         print("| genes | reps | load+compile ms | simulate, dense LU ms | simulate, KLU ms | "
-              "KLU speed-up | steps |")
-        print("|---:|---:|---:|---:|---:|---:|---:|")
-        for n, reps, tl, td, tk, st in rows:
-            klu = f"{tk * 1e3:.1f}" if tk is not None else "n/a (KLU refused)"
-            sp = f"{td / tk:.2f}x" if tk is not None else "n/a"
-            print(f"| {n} | {reps} | {tl * 1e3:.1f} | {td * 1e3:.1f} | {klu} | {sp} | "
-                  f"{int(st.get('steps', 0))} |")
+              "simulate, GMRES+ILU(0) ms | KLU vs dense | GMRES vs KLU | steps (GMRES) |")
+        print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        ms = lambda v: f"{v * 1e3:.1f}" if v is not None else "not run"  # noqa: E731
+        ratio = lambda a, b: f"{a / b:.2f}x" if a and b else "n/a"  # noqa: E731
+        for n, reps, tl, t, st in rows:
+            print(f"| {n} | {reps} | {tl * 1e3:.1f} | {ms(t['dense'])} | {ms(t['klu'])} | "
+                  f"{ms(t['gmres'])} | {ratio(t['dense'], t['klu'])} | "
+                  f"{ratio(t['klu'], t['gmres'])} | {int(st.get('steps', 0))} |")
         print()
 
     if "batch" not in skip:
