@@ -43,9 +43,17 @@ def dex_at(t, points, k):
     return value * math.exp(-k * (t - start))
 
 
-def _reference(model, window):
-    """C++ result and the scipy solution for the dex protocol without knockouts. `window` is a
-    parameter perturbation {"parameter", "scale", "from", "until"} carried by the model."""
+def _without_file_perturbations():
+    doc = json.loads((DATA / "models" / "grn_small.json").read_text())
+    del doc["perturbations"]
+    return og.Model.from_json(doc)
+
+
+def _reference(model, window, plain):
+    """C++ result of `model` and the scipy solution for the dex protocol without knockouts.
+    `window` is the parameter perturbation {"parameter", "scale", "from", "until"} that `model`
+    carries; scipy integrates `plain` (the same model without it: Model.rhs applies a model's
+    own overlays, so the reference applies the window itself, independently)."""
     proto = make_dex_protocol(perturbations=[])
     points, k = dex_schedule()
     breaks = sorted({0.0, DURATION, window["from"], window["until"]} | {p[0] for p in points})
@@ -53,11 +61,11 @@ def _reference(model, window):
 
     res = og.simulate(model, proto, t=t_eval, rtol=1e-11, atol=1e-13, max_steps=1_000_000)
 
-    y = model.initial_state()
+    y = plain.initial_state()
     out = np.full((len(t_eval), len(model.species)), np.nan)
     for a, b in zip(breaks[:-1], breaks[1:]):
         scale = window["scale"] if window["from"] <= a < window["until"] else 1.0
-        m = model.with_parameters(**{window["parameter"]: model.parameters[window["parameter"]] * scale})
+        m = plain.with_parameters(**{window["parameter"]: plain.parameters[window["parameter"]] * scale})
         sol = scipy_integrate.solve_ivp(
             lambda t, yy: m.rhs(t, yy, [dex_at(t, points, k)]), (a, b), y, method="Radau",
             rtol=1e-12, atol=1e-14, dense_output=True,
@@ -72,11 +80,9 @@ def _reference(model, window):
 
 def test_cpp_matches_scipy_on_the_reference_run(small_model):
     # The model without the k_alp window of its file: integration and schedule only.
-    doc = json.loads((DATA / "models" / "grn_small.json").read_text())
-    del doc["perturbations"]
-    model = og.Model.from_json(doc)
+    model = _without_file_perturbations()
     res, out, m, t_eval, points, k = _reference(
-        model, {"parameter": "k_alp", "scale": 1.0, "from": 0, "until": DURATION})
+        model, {"parameter": "k_alp", "scale": 1.0, "from": 0, "until": DURATION}, model)
     np.testing.assert_allclose(res.species, out, rtol=1e-7, atol=1e-10)
     expected_dex = [dex_at(t, points, k) for t in t_eval]
     np.testing.assert_allclose(res["dex"], expected_dex, rtol=1e-12, atol=1e-12)
@@ -92,5 +98,5 @@ def test_a_windowed_perturbation_in_the_model_file_holds_only_in_its_window(smal
     # grn_small.json carries {"parameter": "k_alp", "scale": 0.5, "from": 2, "until": 5}:
     # DESIGN.md "Perturbations hold for [from, until)".
     (window,) = json.loads((DATA / "models" / "grn_small.json").read_text())["perturbations"]
-    res, out, *_ = _reference(small_model, window)
+    res, out, *_ = _reference(small_model, window, _without_file_perturbations())
     np.testing.assert_allclose(res.species, out, rtol=1e-7, atol=1e-10)
