@@ -148,13 +148,6 @@ py::dict as_dict(const SolverOptions& o) {
   return d;
 }
 
-bool same(const SolverOptions& a, const SolverOptions& b) {
-  return a.method == b.method && a.rtol == b.rtol && a.atol == b.atol &&
-         a.max_steps == b.max_steps && a.max_step == b.max_step &&
-         a.linear_solver == b.linear_solver && a.record_steps == b.record_steps &&
-         a.raise_on_failure == b.raise_on_failure && a.sensitivities == b.sensitivities;
-}
-
 // Ctrl-C for a run on Python's main thread (the only thread that handles signals): take the
 // GIL, run pending signal handlers, and carry their exception (KeyboardInterrupt) out of
 // simulate(). Other threads get no callback, so they never contend for the GIL.
@@ -172,15 +165,14 @@ std::function<bool()> python_interrupt() {
 }  // namespace
 
 void bind_simulate(py::module_& m) {
-  py::enum_<Method>(m, "Method", "Integration method (names as in SolverOptions.method).")
-      .value("cvode_bdf", Method::cvode_bdf)
-      .value("cvode_adams", Method::cvode_adams)
-      .value("dopri5", Method::dopri5)
-      .value("rosenbrock4", Method::rosenbrock4);
-  py::enum_<LinearSolver>(m, "LinearSolver", "Linear solver of the CVODES methods.")
-      .value("dense", LinearSolver::dense)
-      .value("klu", LinearSolver::klu)
-      .value("gmres", LinearSolver::gmres);
+  // Members from the C++ name tables (to_string gives "unknown" past the last member), so that
+  // a new member needs no change here.
+  py::enum_<Method> methods(m, "Method", "Integration method (names as in SolverOptions.method).");
+  for (int i = 0; std::string(to_string(static_cast<Method>(i))) != "unknown"; ++i)
+    methods.value(to_string(static_cast<Method>(i)), static_cast<Method>(i));
+  py::enum_<LinearSolver> solvers(m, "LinearSolver", "Linear solver of the CVODES methods.");
+  for (int i = 0; std::string(to_string(static_cast<LinearSolver>(i))) != "unknown"; ++i)
+    solvers.value(to_string(static_cast<LinearSolver>(i)), static_cast<LinearSolver>(i));
 
   py::class_<SolverOptions> options(
       m, "SolverOptions",
@@ -193,7 +185,7 @@ void bind_simulate(py::module_& m) {
           [](const SolverOptions& o, const py::kwargs& changes) { return with_changes(o, changes); },
           "A copy with the given fields changed (validated).")
       .def("to_dict", &as_dict, "Every field as a plain Python value.")
-      .def("__eq__", [](const SolverOptions& a, const SolverOptions& b) { return same(a, b); },
+      .def("__eq__", [](const SolverOptions& a, const SolverOptions& b) { return a == b; },
            py::is_operator())
       .def("__eq__", [](const SolverOptions&, const py::object&) { return false; })
       .def("__repr__",

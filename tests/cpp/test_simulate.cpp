@@ -272,6 +272,12 @@ TEST(Simulate, BadOptionsAndTimesAreOptionErrors) {
     EXPECT_THROW(simulate(model, proto, {}, quiet), OptionError);
   }
   EXPECT_NO_THROW(SolverOptions().validate());
+  SolverOptions a, b;
+  EXPECT_TRUE(a == b);
+  b.interrupt = [] { return false; };  // not compared
+  EXPECT_TRUE(a == b);
+  b.sensitivities = {"k_in"};
+  EXPECT_TRUE(a != b);
   EXPECT_THROW(parse_linear_solver("lu"), OptionError);
   EXPECT_EQ(parse_linear_solver("klu"), LinearSolver::klu);
   EXPECT_STREQ(to_string(LinearSolver::dense), "dense");

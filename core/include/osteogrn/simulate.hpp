@@ -48,6 +48,12 @@ struct SolverOptions {
   /// OptionError if any field is out of range (rtol <= 0, max_steps < 1, unknown solver...).
   void validate() const;
 };
+// A new field also gets a row in bindings/bind_simulate.cpp (kFields) and in operator==.
+
+/// Field-by-field equality; `interrupt` is not compared.
+bool operator==(const SolverOptions& a, const SolverOptions& b);
+/// Not operator==.
+inline bool operator!=(const SolverOptions& a, const SolverOptions& b) { return !(a == b); }
 
 /// Most values one Result may hold (samples x (species + observables + inputs + sensitivities))
 /// and most values of one batch (n_sets x n_protocols x n_times x n_outputs): 2^31, 16 GiB of

@@ -63,6 +63,13 @@ const char* to_string(LinearSolver solver) {
   return (i >= 0 && i < kLinearSolverCount) ? kLinearSolverNames[i] : "unknown";
 }
 
+bool operator==(const SolverOptions& a, const SolverOptions& b) {
+  return a.method == b.method && a.rtol == b.rtol && a.atol == b.atol &&
+         a.max_steps == b.max_steps && a.max_step == b.max_step &&
+         a.linear_solver == b.linear_solver && a.record_steps == b.record_steps &&
+         a.raise_on_failure == b.raise_on_failure && a.sensitivities == b.sensitivities;
+}
+
 void SolverOptions::validate() const {
   const int m = static_cast<int>(method);
   if (m < 0 || m > 3) throw OptionError("unknown method (enum value " + std::to_string(m) + ")");
