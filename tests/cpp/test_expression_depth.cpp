@@ -27,6 +27,31 @@ using testing_util::Point;
 
 constexpr std::size_t kSmallStack = 1u << 20;  // 1 MB
 
+// The recursive-descent parser needs about 640 KiB at its 400-level bound in a release build
+// (parentheses: nine frames a level). AddressSanitizer pads every frame, which takes the same
+// input past 2 MB, so a sanitized build checks the parser against 4 MB instead; the tree passes
+// are iterative and are checked against 1 MB in every build.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define OSTEOGRN_TEST_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define OSTEOGRN_TEST_SANITIZED 1
+#endif
+#endif
+#ifdef OSTEOGRN_TEST_SANITIZED
+constexpr std::size_t kParserStack = 4u << 20;
+#else
+constexpr std::size_t kParserStack = kSmallStack;
+#endif
+
+// The load-time bound of issue 10 is for an optimised, uninstrumented build (sanitizers slow
+// everything several times over; the values are checked in every build).
+#if defined(NDEBUG) && !defined(OSTEOGRN_TEST_SANITIZED)
+constexpr bool kTimedBuild = true;
+#else
+constexpr bool kTimedBuild = false;
+#endif
+
 /// Runs fn on a new thread with the given stack size; rethrows what fn threw.
 void run_on_stack(std::size_t stack_bytes, const std::function<void()>& fn) {
   struct Job {
@@ -102,7 +127,7 @@ TEST(ExpressionDepth, ChainOf10000NamedExpressionsLoadsOnA1MBStack) {
   // Issue 10 asks for < 1 s; it was 19 s (each named expression re-simplified the whole chain
   // inlined below it). Measured on the loading thread's CPU clock (the machine is shared).
   std::printf("chain of %d named expressions: loaded in %.3f s CPU (%.3f s wall)\n", n, cpu, wall);
-  EXPECT_LT(cpu, 1.0);
+  if (kTimedBuild) EXPECT_LT(cpu, 1.0);
 }
 
 /// x + 0.5*x + 0.5*x + ... (levels additions), left-nested.
@@ -253,7 +278,8 @@ TEST(ExpressionDepth, InlinedDepthIsBoundedWithAModelError) {
 
 TEST(ExpressionDepth, ParserAtItsNestingLimitRunsOnA1MBStack) {
   // The parser is recursive descent, bounded at 400 levels of nesting (a call counts its
-  // arguments too): at the bound it must fit a 1 MB stack, and beyond it give a ParseError.
+  // arguments too): at the bound it must fit a 1 MB stack (kParserStack: release builds), and
+  // beyond it give a ParseError.
   auto nest = [](const std::string& open, const std::string& close, int levels) {
     std::string s;
     for (int i = 0; i < levels; ++i) s += open;
@@ -269,7 +295,7 @@ TEST(ExpressionDepth, ParserAtItsNestingLimitRunsOnA1MBStack) {
       return false;
     }
   };
-  run_on_stack(kSmallStack, [&] {
+  run_on_stack(kParserStack, [&] {
     for (const auto& [open, close] : std::vector<std::pair<std::string, std::string>>{
              {"(", ")"}, {"-(", ")"}, {"not ", ""}, {"2^", ""}, {"exp(", ")"},
              {"min(1, ", ")"}, {"piecewise(1, x > 0, ", ")"}}) {
