@@ -93,9 +93,8 @@ class RandomExpr {
                              Op::Hill, Op::HillRep, Op::Piecewise, detail::InternalOp::Heaviside,
                              detail::InternalOp::PowLog, Op::Add, Op::Mul, Op::Sub};
     const Op op = ops[pick(sizeof ops / sizeof ops[0])];
-    std::size_t n = 2;
-    if (op == detail::InternalOp::Heaviside) n = 1;
-    else switch (op) {
+    std::size_t n = op == detail::InternalOp::Heaviside ? 1 : 2;
+    switch (op) {
       case Op::Neg: case Op::Not: case Op::Exp: case Op::Log: case Op::Log10: case Op::Sqrt:
       case Op::Abs:
         n = 1;
@@ -103,7 +102,7 @@ class RandomExpr {
       case Op::Hill: case Op::HillRep: n = 3; break;
       case Op::Min: case Op::Max: n = 2 + pick(3); break;
       case Op::Piecewise: n = 3 + 2 * pick(3); break;
-      default: n = 2;
+      default: break;  // binary, and the internal ops (sized above)
     }
     std::vector<Expr> args;
     for (std::size_t i = 0; i < n; ++i) args.push_back(make(depth - 1));

@@ -126,6 +126,9 @@ TEST(Differentiate, MatchesFiniteDifferencesOnNontrivialExpressions) {
 TEST(Differentiate, InternalOps) {
   // PowLog (a^b ln a) and Heaviside appear only in derivatives; they still differentiate right.
   const Expr x = Expr::species(0), y = Expr::species(1), k1 = Expr::parameter(2);
+  // They are not public ops: Expr::make refuses them; the compiler builds them with make_node.
+  EXPECT_THROW(Expr::make(detail::InternalOp::PowLog, {x, k1}), Error);
+  EXPECT_THROW(Expr::make(detail::InternalOp::Heaviside, {x}), Error);
   const Expr powlog =
       detail::make_node(detail::InternalOp::PowLog, {Expr::make(Op::Mul, {x, y}), k1});
   check_against_fd(powlog, {}, "powlog(x*y, k1)", 101);

@@ -124,36 +124,37 @@ const char* op_name(Op op) noexcept {
   return "?";
 }
 
-void check_arity(Op op, std::size_t n) {
-  std::size_t want = 0;
-  if (op == InternalOp::Heaviside) {
-    want = 1;
-  } else if (op == InternalOp::PowLog) {
-    want = 2;
-  } else if (!is_public_op(op)) {
-    throw Error("unknown op " + std::to_string(static_cast<int>(op)));
-  } else switch (op) {
+namespace {
+/// Children of an op of fixed arity (0 for leaves; min, max and piecewise are variadic).
+std::size_t fixed_arity(Op op) {
+  if (op == InternalOp::Heaviside) return 1;
+  if (op == InternalOp::PowLog) return 2;
+  switch (op) {
     case Op::Const: case Op::Symbol: case Op::Species: case Op::Parameter: case Op::Input:
     case Op::Time:
-      want = 0;
-      break;
+      return 0;
     case Op::Neg: case Op::Not: case Op::Exp: case Op::Log: case Op::Log10: case Op::Sqrt:
     case Op::Abs:
-      want = 1;
-      break;
-    case Op::Hill: case Op::HillRep:
-      want = 3;
-      break;
-    case Op::Min: case Op::Max:
-      if (n < 2) throw Error(std::string(op_name(op)) + " needs at least 2 arguments");
-      return;
-    case Op::Piecewise:
-      if (n < 3 || n % 2 == 0)
-        throw Error("piecewise needs an odd number (>= 3) of arguments, got " + std::to_string(n));
-      return;
-    default:
-      want = 2;
+      return 1;
+    case Op::Hill: case Op::HillRep: return 3;
+    default: return 2;
   }
+}
+}  // namespace
+
+void check_arity(Op op, std::size_t n) {
+  if (!is_public_op(op) && op != InternalOp::Heaviside && op != InternalOp::PowLog)
+    throw Error("unknown op " + std::to_string(static_cast<int>(op)));
+  if (op == Op::Min || op == Op::Max) {
+    if (n < 2) throw Error(std::string(op_name(op)) + " needs at least 2 arguments");
+    return;
+  }
+  if (op == Op::Piecewise) {
+    if (n < 3 || n % 2 == 0)
+      throw Error("piecewise needs an odd number (>= 3) of arguments, got " + std::to_string(n));
+    return;
+  }
+  const std::size_t want = fixed_arity(op);
   if (n != want)
     throw Error(std::string("'") + op_name(op) + "' needs " + std::to_string(want) +
                 " arguments, got " + std::to_string(n));
