@@ -3,6 +3,7 @@
 // iterative (detail::walk_post_order or an explicit stack): trees may be 100,000 levels deep
 // once named expressions are inlined, and must still be handled on a 1 MB thread stack.
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -64,7 +65,10 @@ Node::~Node() {
     NodePtr p = std::move(stack.back());
     stack.pop_back();
     // use_count() == 1: p is the last owner; no other thread can hold or copy it any more.
+    // The fence pairs with the release of the owner that dropped the count to 1 (the read of
+    // use_count is relaxed), so its reads of the node happen before the children are moved.
     if (p.use_count() == 1 && !p->args.empty()) {
+      std::atomic_thread_fence(std::memory_order_acquire);
       auto& children = const_cast<Node&>(*p).args;  // built non-const by make_shared<Node>
       for (auto& c : children) stack.push_back(std::move(c));
       children.clear();
