@@ -214,15 +214,30 @@ OverlaidPoint overlay(const detail::CompiledModel& m, const std::vector<Perturba
   return pt;
 }
 
+// One of the model's tapes evaluated at (t, y, u) with the overlays active at t: the outputs and
+// the overlaid point they were computed at (for the held species and dp/dθ).
+struct OverlaidValues {
+  OverlaidPoint pt;
+  std::vector<double> out;
+};
+
+OverlaidValues evaluate_overlaid(const detail::CompiledModel& m, const Tape& tape,
+                                 const std::vector<Perturbation>& overlays,
+                                 const std::vector<double>& theta, double t,
+                                 const std::vector<double>& y, const std::vector<double>& u) {
+  check_sizes(m, y, u);
+  OverlaidValues r{overlay(m, overlays, theta, t, y), std::vector<double>(tape.n_outputs())};
+  std::vector<double> work(m.max_work_size);
+  tape.eval({r.pt.y.data(), r.pt.p.data(), u.data(), t}, r.out.data(), work.data());
+  return r;
+}
+
 }  // namespace
 
 std::vector<double> Model::rhs(double t, const std::vector<double>& y,
                                const std::vector<double>& u) const {
   const auto& m = cm(compiled_);
-  check_sizes(m, y, u);
-  const OverlaidPoint pt = overlay(m, overlays_, parameter_values_, t, y);
-  std::vector<double> out(m.species.size()), work(m.max_work_size);
-  m.rhs.eval({pt.y.data(), pt.p.data(), u.data(), t}, out.data(), work.data());
+  auto [pt, out] = evaluate_overlaid(m, m.rhs, overlays_, parameter_values_, t, y, u);
   for (std::size_t i = 0; i < out.size(); ++i)
     if (pt.held[i]) out[i] = 0.0;
   return out;
@@ -231,10 +246,7 @@ std::vector<double> Model::rhs(double t, const std::vector<double>& y,
 std::vector<double> Model::jacobian(double t, const std::vector<double>& y,
                                     const std::vector<double>& u) const {
   const auto& m = cm(compiled_);
-  check_sizes(m, y, u);
-  const OverlaidPoint pt = overlay(m, overlays_, parameter_values_, t, y);
-  std::vector<double> vals(m.jac_y_pattern.nnz()), work(m.max_work_size);
-  m.jac_y.eval({pt.y.data(), pt.p.data(), u.data(), t}, vals.data(), work.data());
+  auto [pt, vals] = evaluate_overlaid(m, m.jac_y, overlays_, parameter_values_, t, y, u);
   // A held species is a constant: its row (derivative 0) and its column (the other equations
   // see the held value, not y) are zero.
   const auto& pat = m.jac_y_pattern;
@@ -246,10 +258,7 @@ std::vector<double> Model::jacobian(double t, const std::vector<double>& y,
 std::vector<double> Model::parameter_jacobian(double t, const std::vector<double>& y,
                                               const std::vector<double>& u) const {
   const auto& m = cm(compiled_);
-  check_sizes(m, y, u);
-  const OverlaidPoint pt = overlay(m, overlays_, parameter_values_, t, y);
-  std::vector<double> vals(m.jac_p_pattern.nnz()), work(m.max_work_size);
-  m.jac_p.eval({pt.y.data(), pt.p.data(), u.data(), t}, vals.data(), work.data());
+  auto [pt, vals] = evaluate_overlaid(m, m.jac_p, overlays_, parameter_values_, t, y, u);
   // d f / d θ_j = ∂f/∂p_j · dp_j/dθ_j: 0 under a value override, s under a scale override.
   const auto& pat = m.jac_p_pattern;
   for (std::size_t k = 0; k < pat.nnz(); ++k)
@@ -260,11 +269,7 @@ std::vector<double> Model::parameter_jacobian(double t, const std::vector<double
 std::vector<double> Model::observe(double t, const std::vector<double>& y,
                                    const std::vector<double>& u) const {
   const auto& m = cm(compiled_);
-  check_sizes(m, y, u);
-  const OverlaidPoint pt = overlay(m, overlays_, parameter_values_, t, y);
-  std::vector<double> out(m.observables.size()), work(m.max_work_size);
-  m.obs.eval({pt.y.data(), pt.p.data(), u.data(), t}, out.data(), work.data());
-  return out;
+  return evaluate_overlaid(m, m.obs, overlays_, parameter_values_, t, y, u).out;
 }
 
 }  // namespace osteogrn
