@@ -39,7 +39,8 @@ class Ctx {
 };
 
 bool same_bits(const double* a, const double* b, std::size_t n) {
-  return std::memcmp(a, b, n * sizeof(double)) == 0;
+  // memcmp's arguments must not be null even for n == 0 (UBSan): an empty vector's data() may be.
+  return n == 0 || std::memcmp(a, b, n * sizeof(double)) == 0;
 }
 bool same_bits(double a, double b) { return same_bits(&a, &b, 1); }
 
