@@ -187,6 +187,65 @@ TEST(JsonReader, ParseErrorsNameTheField) {
             std::string(64, '[') + std::string(64, ']'));
 }
 
+// 50,000 keys: nlohmann's callback parser searched the object linearly per key (quadratic).
+TEST(JsonReader, LargeObjectsKeepKeyOrderAndRefuseDuplicates) {
+  const std::size_t n = 50000;
+  std::string text = "{\"big\": {";
+  // Descending names: sorted-map order would differ from file order.
+  for (std::size_t i = 0; i < n; ++i)
+    text += (i ? ", \"k" : "\"k") + std::to_string(n - i) + "\": " + std::to_string(i);
+  const Json doc = detail::parse_json(text + "}}");
+  const Json& big = doc.at("big");
+  ASSERT_EQ(big.size(), n);
+  std::size_t i = 0;
+  for (auto it = big.begin(); it != big.end(); ++it, ++i) {
+    ASSERT_EQ(it.key(), "k" + std::to_string(n - i));
+    ASSERT_EQ(it.value(), Json(i));
+  }
+  const FieldError dup = parse_error(text + ", \"k17\": [1]}}");
+  EXPECT_EQ(dup.pointer(), "/big/k17");
+  EXPECT_EQ(dup.message(), "duplicate key 'k17' (each key may appear once per object)");
+}
+
+TEST(JsonReader, ParsesAsNlohmannDoesWithoutACallback) {
+  std::vector<std::string> texts = {
+      R"({"z": 1, "a": [true, false, null, -3, 18446744073709551615, 2.5e-3, "s\u00e9\n"],)"
+      R"( "m": {"y": {}, "x": [], "w": [[{"q": 0}], {}]}})",
+      "[]", "{}", "7", "\"text\"", "null", std::string(64, '[') + std::string(64, ']')};
+  std::size_t models = 0;
+  for (const auto& entry : fs::directory_iterator(fs::path(OSTEOGRN_SOURCE_DIR) / "models")) {
+    if (entry.path().extension() != ".json") continue;
+    texts.push_back(detail::read_text_file(entry.path().string(), "model file"));
+    ++models;
+  }
+  EXPECT_GE(models, 5u);
+  for (const std::string& text : texts) {
+    const Json ours = detail::parse_json(text), theirs = Json::parse(text);
+    EXPECT_EQ(ours, theirs) << text.substr(0, 200);
+    // == on ordered_json compares objects in order; dump shows it independently.
+    EXPECT_EQ(ours.dump(), theirs.dump());
+  }
+}
+
+TEST(JsonReader, ErrorsKeepTheirPointersAndMessages) {
+  const FieldError deep = parse_error(R"({"a": [0, )" + std::string(100, '[') + "]}");
+  std::string pointer = "/a/1";  // object, array "a", then 62 arrays: the 63rd is refused
+  for (int i = 0; i < 62; ++i) pointer += "/0";
+  EXPECT_EQ(deep.pointer(), pointer);
+  EXPECT_EQ(deep.message(), "JSON nested deeper than 64 levels");
+  const FieldError range = parse_error(R"({"a": [1, {"x": 1e999}]})");
+  EXPECT_EQ(range.message(),
+            "number out of range: must be a finite number, got '1e999' (too large for a double)");
+  const FieldError syntax = parse_error("{\n  \"a\": 1,\n}");
+  EXPECT_EQ(syntax.message(),
+            "invalid JSON at line 3, column 1: syntax error while parsing object key - "
+            "unexpected '}'; expected string literal");
+  EXPECT_EQ(parse_error(R"({"a": 1} {})").message(),
+            "invalid JSON at line 1, column 10: syntax error while parsing value - unexpected "
+            "'{'; expected end of input");
+  EXPECT_EQ(parse_error("").pointer(), "");
+}
+
 TEST(JsonReader, AccessorsNameTheFieldAndSuggestKeys) {
   const Json doc = detail::parse_json(R"({"name": 3, "unti": 1, "flag": "yes"})");
   try {

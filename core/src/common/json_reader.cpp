@@ -8,7 +8,8 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <set>
+#include <unordered_set>
+#include <utility>
 
 #include "osteogrn/detail/text_util.hpp"
 
@@ -68,35 +69,46 @@ std::string byte_location(const std::string& text, std::size_t byte) {
   return "line " + std::to_string(line) + ", column " + std::to_string(column);
 }
 
-// Tracks where the parser is, so that errors it detects itself name the field.
-class Locator {
+// Builds the document from nlohmann's SAX events, tracking where the parser is so that errors
+// it detects itself name the field. Members are appended to the ordered_map's vector base
+// without its linear search (Json::parse with a callback inserts each key with
+// ordered_map::operator[], a linear search: quadratic in the keys of an object, 18 s for one of
+// 50,000 keys); duplicates are already refused through the per-object hash set.
+class JsonBuilder {
  public:
-  bool on_event(Json::parse_event_t event, const Json& parsed) {
-    switch (event) {
-      case Json::parse_event_t::object_start:
-      case Json::parse_event_t::array_start:
-        if (frames_.size() >= kMaxJsonDepth)
-          fail_at(pointer(), "JSON nested deeper than " + std::to_string(kMaxJsonDepth) +
-                                 " levels");
-        frames_.push_back({event == Json::parse_event_t::object_start, {}, {}, 0});
-        break;
-      case Json::parse_event_t::key: {
-        Frame& top = frames_.back();
-        top.key = parsed.get<std::string>();
-        // nlohmann would keep the last value silently, hiding e.g. a component given twice.
-        if (!top.keys.insert(top.key).second)
-          fail_at(pointer(), "duplicate key '" + top.key + "' (each key may appear once per "
-                             "object)");
-        break;
-      }
-      case Json::parse_event_t::object_end:
-      case Json::parse_event_t::array_end:
-        frames_.pop_back();
-        advance();
-        break;
-      case Json::parse_event_t::value: advance(); break;
-    }
+  explicit JsonBuilder(Json& root) : root_(root) {}
+
+  bool null() { return scalar(Json(nullptr)); }
+  bool boolean(bool value) { return scalar(Json(value)); }
+  bool number_integer(Json::number_integer_t value) { return scalar(Json(value)); }
+  bool number_unsigned(Json::number_unsigned_t value) { return scalar(Json(value)); }
+  bool number_float(Json::number_float_t value, const Json::string_t&) {
+    return scalar(Json(value));
+  }
+  bool string(Json::string_t& value) { return scalar(Json(std::move(value))); }
+  bool binary(Json::binary_t& value) { return scalar(Json(std::move(value))); }
+
+  bool start_object(std::size_t) { return open(true); }
+  bool start_array(std::size_t) { return open(false); }
+
+  bool key(Json::string_t& key) {
+    Frame& top = frames_.back();
+    top.key = key;
+    // nlohmann would keep the last value silently, hiding e.g. a component given twice.
+    if (!top.keys.insert(key).second)
+      fail_at(pointer(), "duplicate key '" + top.key + "' (each key may appear once per "
+                         "object)");
+    members(*top.value).emplace_back(std::move(key), nullptr);
     return true;
+  }
+
+  bool end_object() { return close(); }
+  bool end_array() { return close(); }
+
+  // Rethrows the exact type (parse_error, out_of_range) as nlohmann's own DOM parsers do.
+  template <class Exception>
+  bool parse_error(std::size_t, const std::string&, const Exception& ex) {
+    throw ex;
   }
 
   // The pointer of the value being read (for an array, its next element).
@@ -107,15 +119,55 @@ class Locator {
   }
 
  private:
+  using Members = Json::object_t::Container;
+
   struct Frame {
     bool object;
-    std::set<std::string> keys;
+    std::unordered_set<std::string> keys;
     std::string key;
     std::size_t index;
+    Json* value;  // stays valid: only the innermost open container grows
   };
+
+  static Members& members(Json& object) {
+    return static_cast<Members&>(*object.get_ptr<Json::object_t*>());
+  }
+
+  // Where the next value goes: the root, the member of the last key, or a new array element.
+  Json& place(Json&& value) {
+    if (frames_.empty()) return root_ = std::move(value);
+    Frame& top = frames_.back();
+    if (top.object) return members(*top.value).back().second = std::move(value);
+    auto& array = *top.value->get_ptr<Json::array_t*>();
+    array.push_back(std::move(value));
+    return array.back();
+  }
+
+  bool scalar(Json&& value) {
+    place(std::move(value));
+    advance();
+    return true;
+  }
+
+  bool open(bool object) {
+    if (frames_.size() >= kMaxJsonDepth)
+      fail_at(pointer(), "JSON nested deeper than " + std::to_string(kMaxJsonDepth) + " levels");
+    Json& value = place(object ? Json::object() : Json::array());
+    frames_.push_back({object, {}, {}, 0, &value});
+    return true;
+  }
+
+  bool close() {
+    frames_.pop_back();
+    advance();
+    return true;
+  }
+
   void advance() {
     if (!frames_.empty() && !frames_.back().object) ++frames_.back().index;
   }
+
+  Json& root_;
   std::vector<Frame> frames_;
 };
 
@@ -163,12 +215,11 @@ std::string shown_path(const std::string& path) {
 }
 
 Json parse_json(const std::string& text) {
-  Locator where;
-  Json::parser_callback_t callback = [&where](int, Json::parse_event_t event, Json& parsed) {
-    return where.on_event(event, parsed);
-  };
+  Json root;
+  JsonBuilder where(root);
   try {
-    return Json::parse(text, callback);
+    Json::sax_parse(text, &where);
+    return root;
   } catch (const Json::parse_error& e) {
     // e.byte is the 1-based offset of the character that broke the parse. Keep nlohmann's
     // explanation, drop its "[json.exception...] parse error at ...:" prefix.
