@@ -1,5 +1,5 @@
 // The osteogenic model's equations, transcribed by hand from models/{bmp2_smad,
-// wnt_betacatenin,ihh_gli,runx2_osterix}.json. hill(x,K,n) counts x <= 0 as 0, as DESIGN.md's
+// wnt_betacatenin,ihh_gli,runx2_osterix}.json. hill(x,K,n) counts x <= 0 as 0, as docs/formats/model.md's
 // hill does; n = 1 and n = 2 are literals in the model files, n_pi and n_bc are parameters.
 #include <cmath>
 

@@ -6,7 +6,7 @@
 * :func:`sbml` — the same model as SBML Level 3 (states as parameters with rate rules,
   expressions and inputs as assignment rules) for libRoadRunner.
 
-Expressions are parsed with the grammar of DESIGN.md by a small Pratt parser.
+Expressions are parsed with the grammar of docs/formats/model.md by a small Pratt parser.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-// C++ exceptions -> the Python classes of osteogrn/errors.py (DESIGN.md "Errors").
+// C++ exceptions -> the Python classes of osteogrn/errors.py (docs/errors.md).
 // The classes live in Python so that they can inherit from both OsteogrnError and
 // ValueError/RuntimeError and pickle like any exception; this file only fills them in.
 #include <cxxabi.h>

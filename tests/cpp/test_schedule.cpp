@@ -1,5 +1,5 @@
 // Schedule: a protocol bound to a model. Checks the closed-form input values against numbers
-// derived by hand from DESIGN.md's rules, the breakpoints, segment lookup, per-segment clamps
+// derived by hand from the rules of docs/formats/protocol.md, the breakpoints, segment lookup, per-segment clamps
 // and parameter overrides, unit conversion, and every binding error.
 #include <gtest/gtest.h>
 

@@ -14,7 +14,7 @@ MODULES = ["bmp2_smad", "wnt_betacatenin", "ihh_gli", "runx2_osterix"]
 
 def fitted(protocol, model):
     """The preset with every component the module has no input for marked optional (the module
-    alone sees only its own inputs; DESIGN.md makes unused components an error otherwise)."""
+    alone sees only its own inputs; docs/formats/protocol.md makes unused components an error otherwise)."""
     for name in protocol.components:
         if name not in model.inputs:
             protocol = protocol.with_component(name, optional=True)

@@ -1,6 +1,6 @@
 """Python and C++ agree on a reference run: the C++ engine against scipy integrating the same
 model's right-hand side (model.rhs) with the protocol's inputs computed here, independently,
-from the rules of DESIGN.md (closed-form decay, partial media changes, a supply window, a spike,
+from the rules of docs/formats/protocol.md (closed-form decay, partial media changes, a supply window, a spike,
 and the model file's own parameter window)."""
 
 from __future__ import annotations
@@ -96,7 +96,7 @@ def test_cpp_matches_scipy_on_the_reference_run(small_model):
 
 def test_a_windowed_perturbation_in_the_model_file_holds_only_in_its_window(small_model):
     # grn_small.json carries {"parameter": "k_alp", "scale": 0.5, "from": 2, "until": 5}:
-    # DESIGN.md "Perturbations hold for [from, until)".
+    # docs/formats/protocol.md: perturbations hold for [from, until).
     (window,) = json.loads((DATA / "models" / "grn_small.json").read_text())["perturbations"]
     res, out, *_ = _reference(small_model, window, _without_file_perturbations())
     np.testing.assert_allclose(res.species, out, rtol=1e-7, atol=1e-10)

@@ -30,7 +30,7 @@ def _str_enum(name: str, core_enum: Any, doc: str) -> Any:
     return cls
 
 
-#: Integration methods (DESIGN.md "Integration"): cvode_bdf, cvode_adams, dopri5, rosenbrock4.
+#: Integration methods (docs/integration.md): cvode_bdf, cvode_adams, dopri5, rosenbrock4.
 Method = _str_enum("Method", _core.Method, "Integration method; equal to its name as a str.")
 #: Linear solvers of the CVODES methods: dense, klu, gmres.
 LinearSolver = _str_enum("LinearSolver", _core.LinearSolver,

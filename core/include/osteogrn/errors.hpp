@@ -1,5 +1,5 @@
 #pragma once
-// The typed error hierarchy of osteogrn (DESIGN.md, "Errors"). Python maps each class to
+// The typed error hierarchy of osteogrn (docs/errors.md). Python maps each class to
 // og.OsteogrnError, og.ParseError, og.ModelError, og.ProtocolError, og.SolverError,
 // og.OptionError with the message intact.
 #include <cstddef>

@@ -1,5 +1,5 @@
 #pragma once
-// The expression compiler: parse the grammar of DESIGN.md into a tree, resolve names to
+// The expression compiler: parse the grammar of docs/formats/model.md into a tree, resolve names to
 // species/parameters/inputs, fold constants, differentiate symbolically, and compile lists of
 // expressions into a flat instruction tape that evaluates without allocation.
 #include <cstddef>
@@ -59,7 +59,7 @@ class Expr {
   detail::NodePtr node_;
 };
 
-/// Parses `text` (grammar in DESIGN.md: numbers incl. 1e-3, + - * / ^ with ^ right-associative
+/// Parses `text` (grammar in docs/formats/model.md: numbers incl. 1e-3, + - * / ^ with ^ right-associative
 /// and binding tighter than unary minus (-x^2 = -(x^2)), comparisons < <= > >= == !=,
 /// and/or/not, functions exp log ln log10 sqrt abs min max pow hill hill_rep piecewise, the
 /// symbol t). Throws ParseError with the 0-based position of the offending character.

@@ -92,7 +92,7 @@ class Model {
   Model with_parameters(const std::map<std::string, double>& values) const;
   /// New model with the whole parameter vector replaced (fast path for fitting; same checks).
   Model with_parameter_values(const std::vector<double>& values) const;
-  /// New model whose every simulation holds `species` at 0 (DESIGN.md: Model.knockout).
+  /// New model whose every simulation holds `species` at 0 (docs/formats/protocol.md: knockouts).
   Model knockout(const std::string& species) const;
   /// Perturbations carried into every protocol (from knockout()).
   const std::vector<Perturbation>& overlays() const { return overlays_; }

@@ -65,7 +65,7 @@ struct ProtocolSpec {
 /// A validated protocol (immutable). Every instance comes from the validating constructor, so
 /// its invariants always hold: duration > 0, media changes and additions inside [0, duration],
 /// 0 <= from < until <= duration for every window, additions of listed components in units of
-/// their dimension, 0 <= replace_fraction <= 1 (models/README.md, "Protocol format").
+/// their dimension, 0 <= replace_fraction <= 1 (docs/formats/protocol.md).
 class Protocol {
  public:
   /// Validates `spec` with the rules of from_json; ProtocolError naming `source` and the JSON

@@ -11,7 +11,7 @@
 
 namespace osteogrn {
 
-/// Integration method (DESIGN.md "Integration").
+/// Integration method (docs/integration.md).
 enum class Method { cvode_bdf, cvode_adams, dopri5, rosenbrock4 };
 
 /// Linear solver of the CVODES Newton iteration: dense LU, KLU on the sparse Jacobian, or GMRES

@@ -1,4 +1,4 @@
-// Recursive-descent parser for the expression grammar of DESIGN.md.
+// Recursive-descent parser for the expression grammar of docs/formats/model.md.
 //
 //   or_expr  := and_expr ('or' and_expr)*
 //   and_expr := not_expr ('and' not_expr)*

@@ -1,4 +1,4 @@
-// The protocol bound to a model (DESIGN.md, "Protocol format" and "Integration"): the
+// The protocol bound to a model (docs/formats/protocol.md and docs/integration.md): the
 // breakpoints the driver must stop at, and per segment the closed-form inputs and the
 // perturbations that hold. Inputs need no extra ODE states: between events each is
 // c(t) = c(start) * exp(-ln2/half_life * (t - start)).
@@ -85,7 +85,7 @@ BoundComponents bind_components(const Protocol& protocol, const Model& model) {
 
 // Media changes, then additions (an addition on a change day comes after it). The days of
 // additions of unused optional components go to `idle_days`: they are still breakpoints
-// (DESIGN.md: every addition is one), so the segments do not depend on the model.
+// (docs/formats/protocol.md: every addition is one), so the segments do not depend on the model.
 std::vector<Event> collect_events(const Protocol& protocol, const Model& model,
                                   const BoundComponents& bound, std::vector<double>& idle_days) {
   std::vector<Event> events;

@@ -1,4 +1,4 @@
-// Concentration units of protocol components and model inputs (DESIGN.md, "Protocol format").
+// Concentration units of protocol components and model inputs (docs/formats/protocol.md).
 // Every unit is a power of ten of its dimension's base (M or g/L), so a conversion is one
 // exact multiplication or one correctly rounded division by 10^n: 100 nM -> 0.1 uM exactly.
 #include <cstdlib>

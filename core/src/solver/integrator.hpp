@@ -1,6 +1,6 @@
 #pragma once
 // Internal: the ODE system an integrator sees, and the integrator interface the simulate() driver
-// walks segment by segment (DESIGN.md "Integration"). Implementations: cvode_integrator.cpp
+// walks segment by segment (docs/integration.md). Implementations: cvode_integrator.cpp
 // (cvode_bdf, cvode_adams) and odeint_integrator.cpp (dopri5, rosenbrock4).
 #include <cstddef>
 #include <cstdint>

@@ -1,5 +1,5 @@
 // The simulate() driver: walks the protocol schedule segment by segment, restarting the
-// integrator at every breakpoint (DESIGN.md "Integration").
+// integrator at every breakpoint (docs/integration.md).
 #include "osteogrn/simulate.hpp"
 
 #include <algorithm>
