@@ -1,7 +1,8 @@
 #pragma once
 // Shared by the sparse linear-solver tests (test_klu.cpp, test_gmres.cpp): a seeded synthetic GRN
-// model and its 21-day protocol with a knockout, a clamp and a parameter window, a sample grid,
-// and the worst relative difference of two runs.
+// model and its 21-day protocol with a knockout, a clamp and a parameter window, osteogenic_medium
+// with the same kinds of window and the check that they hold, a sample grid, and the worst
+// relative difference of two runs.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -10,6 +11,10 @@
 #include <cstdio>
 #include <string>
 #include <vector>
+
+#include "osteogrn/model.hpp"
+#include "osteogrn/protocol.hpp"
+#include "osteogrn/result.hpp"
 
 namespace osteogrn::test {
 
@@ -123,6 +128,41 @@ inline double worst_rel(const std::vector<double>& a, const std::vector<double>&
     }
   }
   return worst;
+}
+
+// osteogenic_medium with a knockout (Sp7, days 12-15), a clamp (Runx2 = 0.8, days 4-8) and a
+// parameter window (d_runx2 x 0.5, days 9-11): the windows every linear solver must honour.
+inline Protocol osteogenic_windows_protocol() {
+  const Protocol proto = Protocol::from_file(std::string(OSTEOGRN_SOURCE_DIR) +
+                                             "/models/protocols/osteogenic_medium.json");
+  Perturbation ko, clamp, scale;
+  ko.kind = PerturbationKind::Knockout;
+  ko.target = "Sp7";
+  ko.from = 12;
+  ko.until = 15;
+  clamp.kind = PerturbationKind::Clamp;
+  clamp.target = "Runx2";
+  clamp.value = 0.8;
+  clamp.from = 4;
+  clamp.until = 8;
+  scale.kind = PerturbationKind::Parameter;
+  scale.target = "d_runx2";
+  scale.scale = true;
+  scale.value = 0.5;
+  scale.from = 9;
+  scale.until = 11;
+  return proto.with_perturbations({ko, clamp, scale});
+}
+
+// The clamp and the knockout of osteogenic_windows_protocol hold exactly, whatever the linear
+// solver: they are not its business.
+inline void expect_windows_hold(const Result& r, const Model& model) {
+  const std::size_t n = r.species_names.size();
+  const std::size_t runx2 = *model.find_species("Runx2"), sp7 = *model.find_species("Sp7");
+  for (std::size_t i = 0; i < r.t.size(); ++i) {
+    if (r.t[i] >= 4 && r.t[i] < 8) EXPECT_EQ(r.species[i * n + runx2], 0.8) << r.t[i];
+    if (r.t[i] >= 12 && r.t[i] < 15) EXPECT_EQ(r.species[i * n + sp7], 0.0) << r.t[i];
+  }
 }
 
 }  // namespace osteogrn::test

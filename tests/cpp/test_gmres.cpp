@@ -7,15 +7,12 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <fstream>
 #include <limits>
-#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
 
-#include <nlohmann/json.hpp>
 
 #include "grn_test_model.hpp"
 #include "osteogrn/errors.hpp"
@@ -27,6 +24,8 @@
 using namespace osteogrn;
 using osteogrn::detail::SparseIlu0;
 using osteogrn::test::grid;
+using osteogrn::test::expect_windows_hold;
+using osteogrn::test::osteogenic_windows_protocol;
 using osteogrn::test::Rng;
 
 namespace {
@@ -278,43 +277,24 @@ void expect_same(const Result& gmres, const Result& dense, bool bdf = true) {
   }
 }
 
-// osteogenic_medium with a knockout, a clamp and a parameter window (JSON, as a user writes it).
-Protocol osteogenic_protocol() {
-  std::ifstream in(kRoot + "/models/protocols/osteogenic_medium.json");
-  std::stringstream text;
-  text << in.rdbuf();
-  nlohmann::json j = nlohmann::json::parse(text.str());
-  j["perturbations"] = nlohmann::json::parse(R"([
-    {"knockout": "Sp7", "from": 12, "until": 15},
-    {"clamp": "Runx2", "value": 0.8, "from": 4, "until": 8},
-    {"parameter": "d_runx2", "scale": 0.5, "from": 9, "until": 11}])");
-  return Protocol::from_json(j.dump(), "osteogenic_medium+windows.json");
-}
-
 }  // namespace
 
 TEST(Gmres, OsteogenicMatchesDenseBdfAndAdams) {
   const Model model = Model::from_file(kRoot + "/models/osteogenic.json");
-  const Protocol proto = osteogenic_protocol();
+  const Protocol proto = osteogenic_windows_protocol();
   const std::vector<double> t = grid(21, 0.25);
   for (Method method : {Method::cvode_bdf, Method::cvode_adams}) {
     SCOPED_TRACE(to_string(method));
     const Result dense = simulate(model, proto, t, opts(LinearSolver::dense, method));
     const Result gmres = simulate(model, proto, t, opts(LinearSolver::gmres, method));
     expect_same(gmres, dense, method == Method::cvode_bdf);
-    // The clamp and the knockout hold exactly: they are not the linear solver's business.
-    const std::size_t n = gmres.species_names.size();
-    const std::size_t runx2 = *model.find_species("Runx2"), sp7 = *model.find_species("Sp7");
-    for (std::size_t i = 0; i < t.size(); ++i) {
-      if (t[i] >= 4 && t[i] < 8) EXPECT_EQ(gmres.species[i * n + runx2], 0.8) << t[i];
-      if (t[i] >= 12 && t[i] < 15) EXPECT_EQ(gmres.species[i * n + sp7], 0.0) << t[i];
-    }
+    expect_windows_hold(gmres, model);
   }
 }
 
 TEST(Gmres, OsteogenicSensitivitiesMatchDense) {
   const Model model = Model::from_file(kRoot + "/models/osteogenic.json");
-  const Protocol proto = osteogenic_protocol();
+  const Protocol proto = osteogenic_windows_protocol();
   const std::vector<std::string> names = {"d_runx2", "k_alp", "TCF_total", "k_ract"};
   const std::vector<double> t = grid(21, 0.5);
   const Result dense = simulate(model, proto, t, opts(LinearSolver::dense, kBdf, names));

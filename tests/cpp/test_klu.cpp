@@ -22,6 +22,8 @@ using namespace osteogrn;
 using osteogrn::test::grid;
 using osteogrn::test::grn_model;
 using osteogrn::test::grn_protocol;
+using osteogrn::test::expect_windows_hold;
+using osteogrn::test::osteogenic_windows_protocol;
 using osteogrn::test::worst_rel;
 
 namespace {
@@ -53,30 +55,9 @@ void expect_same(const Result& klu, const Result& dense, double tol) {
   }
 }
 
-Protocol osteogenic_protocol() {
-  const Protocol proto = Protocol::from_file(kRoot + "/models/protocols/osteogenic_medium.json");
-  Perturbation ko, clamp, scale;
-  ko.kind = PerturbationKind::Knockout;
-  ko.target = "Sp7";
-  ko.from = 12;
-  ko.until = 15;
-  clamp.kind = PerturbationKind::Clamp;
-  clamp.target = "Runx2";
-  clamp.value = 0.8;
-  clamp.from = 4;
-  clamp.until = 8;
-  scale.kind = PerturbationKind::Parameter;
-  scale.target = "d_runx2";
-  scale.scale = true;
-  scale.value = 0.5;
-  scale.from = 9;
-  scale.until = 11;
-  return proto.with_perturbations({ko, clamp, scale});
-}
-
 TEST(Klu, OsteogenicMatchesDenseBdfAndAdams) {
   const Model model = Model::from_file(kRoot + "/models/osteogenic.json");
-  const Protocol proto = osteogenic_protocol();
+  const Protocol proto = osteogenic_windows_protocol();
   const std::vector<double> t = grid(21, 0.25);
   for (Method method : {Method::cvode_bdf, Method::cvode_adams}) {
     SCOPED_TRACE(to_string(method));
@@ -95,19 +76,13 @@ TEST(Klu, OsteogenicMatchesDenseBdfAndAdams) {
       // integration accuracy (Adams and BDF differ by ~1e-8 here): 1e-6 on the small species.
       expect_same(klu, dense, 1e-6);
     }
-    // The clamp and the knockout hold exactly under KLU too.
-    const std::size_t n = klu.species_names.size();
-    const std::size_t runx2 = *model.find_species("Runx2"), sp7 = *model.find_species("Sp7");
-    for (std::size_t i = 0; i < t.size(); ++i) {
-      if (t[i] >= 4 && t[i] < 8) EXPECT_EQ(klu.species[i * n + runx2], 0.8) << t[i];
-      if (t[i] >= 12 && t[i] < 15) EXPECT_EQ(klu.species[i * n + sp7], 0.0) << t[i];
-    }
+    expect_windows_hold(klu, model);
   }
 }
 
 TEST(Klu, OsteogenicSensitivitiesMatchDense) {
   const Model model = Model::from_file(kRoot + "/models/osteogenic.json");
-  const Protocol proto = osteogenic_protocol();
+  const Protocol proto = osteogenic_windows_protocol();
   const std::vector<std::string> names = {"d_runx2", "k_alp", "TCF_total", "k_ract"};
   const std::vector<double> t = grid(21, 0.5);
   const Result dense = simulate(model, proto, t, opts("dense", Method::cvode_bdf, names));
