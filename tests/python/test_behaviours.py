@@ -1,4 +1,5 @@
-"""The 16 behaviours of the composed `osteogenic` model (issue "Model library", models/README.md).
+"""The behaviours of the composed `osteogenic` model (models/README.md): the 16 of the model library
+and, from issue 11 (cell number, FGF2, basal expression), 17-21.
 
 OM = osteogenic_medium. Each test states the experimental observation it encodes; values are read
 at the day given from the default 0.1-day sampling (no interpolation needed: days are samples).
@@ -12,7 +13,7 @@ import osteogrn as og
 
 PRESETS = ["osteogenic_medium", "growth_medium", "om_28d", "om_no_bgp", "om_no_asc", "om_bmp2",
            "bmp2_only", "om_bmp2_noggin", "om_bmp2_ldn", "om_wnt3a", "om_dkk1",
-           "om_purmorphamine", "om_cyclopamine", "om_dex_week1"]
+           "om_purmorphamine", "om_cyclopamine", "om_dex_week1", "om_fgf2"]
 
 
 @pytest.fixture(scope="module")
@@ -147,3 +148,38 @@ def test_16_bmp2_dose_response_on_top_of_om(model):
     half = alp7[0] + 0.5 * (alp7[-1] - alp7[0])
     ec50 = float(np.interp(half, alp7, doses))  # monotone, so interpolation inverts it
     assert 30 <= ec50 <= 200, (alp7, ec50)
+
+
+def test_17_every_readout_has_a_basal_level_at_day_0(model, runs):
+    # qPCR fold changes relative to day 0 divide by these values.
+    for name in model.observables:
+        assert runs["growth_medium"][name][0] > 0, name
+
+
+def test_18_wnt3a_raises_dna_and_lowers_alp_per_dna(runs, om):
+    r = runs["om_wnt3a"]  # Boland et al. 2004: Wnt3a promotes proliferation, suppresses ALP
+    for day in (3, 7):
+        assert at(r, "DNA", day) >= 1.05 * at(om, "DNA", day)
+    assert peak(r, "ALP_per_DNA") <= 0.8 * peak(om, "ALP_per_DNA")
+
+
+def test_19_fgf2_raises_dna_and_lowers_alp_and_ocn(runs, om):
+    r = runs["om_fgf2"]  # Hughes-Fulford & Li 2011: FGF2 raises proliferation, lowers ALP, OCN, Col1a1
+    assert at(r, "DNA", 3) >= 1.05 * at(om, "DNA", 3)
+    for name in ("ALP", "ALP_mRNA", "OCN", "Col1a1"):
+        assert at(r, name, 7) <= 0.7 * at(om, name, 7), name
+    assert at(r, "OCN", 21) <= 0.7 * at(om, "OCN", 21)
+
+
+def test_20_dexamethasone_dose_lowers_proliferation(model):
+    gm = og.load_protocol("growth_medium")
+    dna3 = [at(og.simulate(model, gm.with_component("dex", concentration=d, unit="nM")), "DNA", 3)
+            for d in (0, 1, 10, 100)]
+    assert np.all(np.diff(dna3) < 0), dna3  # Walsh et al. 2001: dex suppresses proliferation
+
+
+def test_21_ocn_keeps_rising_from_day_21_to_28_in_hmsc(runs):
+    # Wang et al. 2015 (hBMSC, osteogenic medium): OCN 1.63-fold (day 21) and 2.46-fold (day 28)
+    # above undifferentiated cells.
+    r = runs["om_28d"]
+    assert at(r, "OCN", 28) >= 1.1 * at(r, "OCN", 21)

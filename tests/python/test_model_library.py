@@ -30,7 +30,7 @@ def test_the_library_lists_every_module_and_preset():
     assert set(MODULES + ["osteogenic"]) <= set(og.list_models())
     assert {"growth_medium", "osteogenic_medium", "om_28d", "om_no_bgp", "om_no_asc",
             "om_dex_week1", "om_bmp2", "bmp2_only", "om_bmp2_noggin", "om_bmp2_ldn", "om_wnt3a",
-            "om_dkk1", "om_purmorphamine", "om_cyclopamine"} <= set(og.list_protocols())
+            "om_dkk1", "om_purmorphamine", "om_cyclopamine", "om_fgf2"} <= set(og.list_protocols())
 
 
 @pytest.mark.parametrize("preset", og.list_protocols())
