@@ -23,6 +23,7 @@ from .fitting import DataError, FitData, FitResult, Observation, fit
 from .library import (list_models, list_protocols, load_model, load_protocol, models_dir,
                       protocols_dir)
 from .model import Model
+from .parameter_sets import ParameterSet, list_parameter_sets, load_parameter_set
 from .plotting import plot_results
 from .protocol import Protocol
 from .result import Result, ReturnCode
@@ -43,6 +44,9 @@ __all__ = [
     "load_protocol",
     "list_models",
     "list_protocols",
+    "list_parameter_sets",
+    "load_parameter_set",
+    "ParameterSet",
     "models_dir",
     "protocols_dir",
     "parse_expression",

@@ -1,4 +1,4 @@
-"""The ``osteogrn`` command line: list, validate, simulate, compare.
+"""The ``osteogrn`` command line: list, validate, simulate, compare, parameter-sets.
 
 Exit status: 0 success, 1 invalid input (the message names the file and field),
 2 bad usage. Errors print one line ``error: <message>``, never a traceback.
@@ -16,6 +16,8 @@ from . import __version__
 from .errors import OsteogrnError
 from .library import list_models, list_protocols, load_model, load_protocol, models_dir, \
     protocols_dir
+from .parameter_sets import SCHEMA as PARAMETER_SET_SCHEMA
+from .parameter_sets import list_parameter_sets, load_parameter_set, parameter_sets_dir
 from .simulation import METHODS, SolverOptions, simulate
 
 __all__ = ["main", "build_parser"]
@@ -45,6 +47,26 @@ def _add_solver_options(p: argparse.ArgumentParser) -> None:
                    help="sample every DT days (default: 0.1)")
 
 
+def _add_parameter_set(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--parameter-set", metavar="SET", default=None,
+                   help="cell-type parameter set to apply: a name from 'osteogrn parameter-sets' "
+                        "or a JSON path; 'none' for the module files' own values (default: the "
+                        "built-in model's default set, e.g. hmsc for osteogenic; none for a "
+                        "model given as a path)")
+
+
+def _model(spec: str, args: argparse.Namespace):
+    """The model `spec` with the --parameter-set asked for."""
+    choice = getattr(args, "parameter_set", None)
+    return load_model(spec, parameter_set=False if choice == "none" else choice)
+
+
+def _label(model) -> str:
+    """"model 'osteogenic' (parameter set 'hmsc')" for messages."""
+    pset = f" (parameter set '{model.parameter_set}')" if model.parameter_set else ""
+    return f"model '{model.name}'{pset}"
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argparse parser of the ``osteogrn`` command (documented by ``--help``)."""
     parser = _Parser(
@@ -56,17 +78,30 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"osteogrn {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
-    sub.add_parser("list", help="list the built-in models and protocols",
-                   description="List the built-in models and protocols with their descriptions; "
-                               "each name works wherever a MODEL or PROTOCOL is asked for.")
+    sub.add_parser("list", help="list the built-in models, parameter sets and protocols",
+                   description="List the built-in models, parameter sets and protocols with their "
+                               "descriptions; each name works wherever a MODEL, SET or PROTOCOL "
+                               "is asked for.")
 
-    p = sub.add_parser("validate", help="check a model or protocol file",
-                       description="Check a model or protocol JSON file (chosen by its 'schema' "
-                                   "field). Prints OK and a summary, or the error with the file "
-                                   "and JSON pointer of the field; exit status 1 if invalid.")
-    p.add_argument("file", metavar="FILE", help="a model or protocol JSON file")
+    p = sub.add_parser("parameter-sets", help="list the built-in cell-type parameter sets",
+                       description="List the built-in parameter sets (models/parameter_sets/): "
+                                   "name, model, whether it is the model's default, and the "
+                                   "cells; with --show SET, every value of that set and its "
+                                   "source.")
+    p.add_argument("--model", metavar="MODEL", help="only the sets for this model name")
+    p.add_argument("--show", metavar="SET", help="print the values and sources of SET (a name "
+                                                 "or a JSON path)")
+
+    p = sub.add_parser("validate", help="check a model, protocol or parameter-set file",
+                       description="Check a model, protocol or parameter-set JSON file (chosen by "
+                                   "its 'schema' field; a parameter set is also checked against "
+                                   "its model). Prints OK and a summary, or the error with the "
+                                   "file and JSON pointer of the field; exit status 1 if invalid.")
+    p.add_argument("file", metavar="FILE", help="a model, protocol or parameter-set JSON file")
     p.add_argument("--model", metavar="MODEL",
-                   help="for a protocol: also check that it fits this model (name or path)")
+                   help="for a protocol or a parameter set: also check that it fits this "
+                        "model (name or path)")
+    _add_parameter_set(p)
 
     p = sub.add_parser("simulate", help="simulate a model under a protocol",
                        description="Simulate MODEL under PROTOCOL (built-in names or JSON paths). "
@@ -77,6 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", metavar="CSV",
                    help="write the time courses (index t; species, observables, inputs) as CSV")
     p.add_argument("--plot", metavar="PNG", help="write a figure, one panel per observable")
+    _add_parameter_set(p)
     _add_solver_options(p)
 
     p = sub.add_parser("compare", help="run one model under several protocols",
@@ -106,6 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--day", type=float, default=21.0,
                    help="read-out day for the table (default: %(default)g; a protocol shorter "
                         "than that is read at its end)")
+    _add_parameter_set(p)
     _add_solver_options(p)
     return parser
 
@@ -144,11 +181,42 @@ def _cmd_list(args: argparse.Namespace) -> int:
         print(f"  {name:<28} {_description(models_dir() / (name + '.json'))}")
     if not models:
         print("  (none)")
+    _print_parameter_sets(None)
     print(f"protocols ({protocols_dir()}):")
     for name in protocols:
         print(f"  {name:<28} {_description(protocols_dir() / (name + '.json'))}")
     if not protocols:
         print("  (none)")
+    return 0
+
+
+def _print_parameter_sets(model: Optional[str]) -> None:
+    names = list_parameter_sets(model)
+    print(f"parameter sets ({parameter_sets_dir()}):")
+    for name in names:
+        pset = load_parameter_set(name)
+        flag = ", default" if pset.default else ""
+        print(f"  {name:<28} for '{pset.model}'{flag}: {pset.cells or pset.description}")
+    if not names:
+        print("  (none)")
+
+
+def _cmd_parameter_sets(args: argparse.Namespace) -> int:
+    if args.show:
+        pset = load_parameter_set(args.show)
+        flag = " (the model's default)" if pset.default else ""
+        print(f"parameter set '{pset.name}' for model '{pset.model}'{flag} ({pset.path})")
+        print(f"  {pset.description}")
+        if pset.cells:
+            print(f"  cells: {pset.cells}")
+        for section, values in (("parameters", pset.parameters), ("initial", pset.initial)):
+            print(f"{section}:")
+            for name, value in values.items():
+                print(f"  {name:<20} {value:<12g} {pset.sources[name]}")
+            if not values:
+                print("  (none)")
+        return 0
+    _print_parameter_sets(args.model)
     return 0
 
 
@@ -169,12 +237,24 @@ def _cmd_validate(args: argparse.Namespace) -> int:
               f"{len(proto.additions)} additions")
         if args.model:
             from . import _core
-            model = load_model(args.model)
+            model = _model(args.model, args)
             _core.Schedule(proto._core, model._core)
-            print(f"OK: fits model '{model.name}'")
+            print(f"OK: fits {_label(model)}")
         return 0
-    model = load_model(path)
-    print(f"OK: model '{model.name}' ({path}): {len(model.species)} species, "
+    if schema == PARAMETER_SET_SCHEMA:
+        pset = load_parameter_set(path)
+        if args.model or pset.model in list_models():
+            model = load_model(args.model or pset.model, parameter_set=False)
+            pset.apply(model)
+            fits = f", fits model '{model.name}'"
+        else:
+            fits = (f" (model '{pset.model}' is not built in: not checked against it; give "
+                    f"--model PATH to check)")
+        print(f"OK: parameter set '{pset.name}' ({path}) for model '{pset.model}': "
+              f"{len(pset.parameters)} parameters, {len(pset.initial)} initial values{fits}")
+        return 0
+    model = _model(str(path), args)
+    print(f"OK: {_label(model)} ({path}): {len(model.species)} species, "
           f"{len(model.parameters)} parameters, {len(model.inputs)} inputs "
           f"({', '.join(model.inputs) or 'none'}), {len(model.observables)} observables "
           f"({', '.join(model.observables) or 'none'}), modules: {', '.join(model.modules)}")
@@ -196,7 +276,7 @@ def _summary_rows(label: str, res) -> List[Dict[str, object]]:
 
 def _cmd_simulate(args: argparse.Namespace) -> int:
     import pandas as pd
-    model = load_model(args.model)
+    model = _model(args.model, args)
     proto = load_protocol(args.protocol)
     res = simulate(model, proto, t=_times(proto.duration, args.dt), **_solver_kwargs(args))
     if args.output:
@@ -208,7 +288,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
         out.parent.mkdir(parents=True, exist_ok=True)
         res.plot().savefig(out, dpi=120)
     s = res.stats
-    print(f"model '{model.name}' under protocol '{proto.name}' ({proto.duration:g} days, "
+    print(f"{_label(model)} under protocol '{proto.name}' ({proto.duration:g} days, "
           f"media changes on {len(proto.media_change_days)} days), method {res.method}: "
           f"{res.status}")
     print(f"solver: {s['steps']} steps, {s['rhs_evals']} rhs evaluations, {s['jac_evals']} "
@@ -235,7 +315,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     from .errors import ProtocolError
     from .plotting import plot_results
 
-    model = load_model(args.model or _default_model())
+    model = _model(args.model or _default_model(), args)
     if args.protocols:
         protocols = [load_protocol(p) for p in args.protocols]
     else:
@@ -267,7 +347,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         frames.append(frame)
     pd.concat(frames, ignore_index=True).to_csv(out_dir / "compare.csv", index=False)
     names = args.observables or _default_observables(results)
-    fig = plot_results(results, names, title=f"{model.name}: {len(results)} protocols")
+    fig = plot_results(results, names, title=f"{_label(model)[6:]}: {len(results)} protocols")
     fig.savefig(out_dir / "compare.png", dpi=120)
     reference = args.reference or ("osteogenic_medium" if "osteogenic_medium" in results else None)
     if reference is not None and reference not in results:
@@ -275,7 +355,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
                           f"({', '.join(results)})")
     table = _comparison_table(results, names, args.day, reference)
     rel = f", relative to '{reference}'" if reference else ""
-    print(f"model '{model.name}' under {len(results)} protocols{rel}:")
+    print(f"{_label(model)} under {len(results)} protocols{rel}:")
     print(table.to_string(float_format=lambda v: f"{v:.3g}"))
     print(f"wrote {out_dir / 'compare.csv'} and {out_dir / 'compare.png'}")
     return 0
@@ -315,7 +395,7 @@ def _comparison_table(results, names: Sequence[str], day: float, reference: Opti
 
 
 _COMMANDS = {"list": _cmd_list, "validate": _cmd_validate, "simulate": _cmd_simulate,
-             "compare": _cmd_compare}
+             "compare": _cmd_compare, "parameter-sets": _cmd_parameter_sets}
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

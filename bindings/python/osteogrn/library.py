@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import List, Union
+from typing import TYPE_CHECKING, List, Optional, Union
 
 from .errors import ModelError, ProtocolError
 from .model import Model
 from .protocol import Protocol
+
+if TYPE_CHECKING:
+    from .parameter_sets import ParameterSet
 
 __all__ = ["models_dir", "protocols_dir", "list_models", "list_protocols", "load_model",
            "load_protocol"]
@@ -86,7 +89,9 @@ def _is_builtin(folder: Path, name: str) -> bool:
         return False
 
 
-def load_model(name_or_path: PathLike) -> Model:
+def load_model(name_or_path: PathLike,
+               parameter_set: Union[None, bool, str, "os.PathLike[str]", "ParameterSet"] = None
+               ) -> Model:
     """Loads a model by built-in name or from a JSON file.
 
     Parameters
@@ -95,6 +100,14 @@ def load_model(name_or_path: PathLike) -> Model:
         A name from :func:`list_models`, or the path of an ``osteogrn-model/1``
         JSON file. Imports are looked up in the file's directory, then among
         the built-in models.
+    parameter_set : None, False, str, path-like or ParameterSet, optional
+        Which cell-type parameter set (``docs/formats/parameter_set.md``) to apply.
+        None (the default): for a built-in model, its default set if one is
+        marked ``"default": true`` (``"osteogenic"`` gets ``hmsc``); for a model
+        loaded from a path, none. False: none, the module files' own values. A
+        name from :func:`osteogrn.list_parameter_sets`, the path of a set file,
+        or a :class:`~osteogrn.ParameterSet`: that set. ``Model.parameter_set``
+        says which set was applied.
 
     Returns
     -------
@@ -106,18 +119,36 @@ def load_model(name_or_path: PathLike) -> Model:
         Unknown name, missing file, a path that is not a regular file (a
         directory, a device, a FIFO), a file over the size limit (environment
         variable ``OSTEOGRN_MAX_FILE_BYTES``, default 64 MiB), or an invalid
-        model (the message names the file and the JSON pointer of the field).
+        model (the message names the file and the JSON pointer of the field);
+        an unknown or invalid parameter set, or one for another model.
     ParseError
         An expression in the model does not parse.
     """
+    from .parameter_sets import ParameterSet, default_parameter_set, load_parameter_set
+    if parameter_set is True:
+        raise ModelError("parameter_set=True is not a set: give None (the default set), False "
+                         "(none), a set name or a path", file=str(name_or_path))
     if isinstance(name_or_path, os.PathLike) or _looks_like_path(str(name_or_path)):
-        return Model.from_file(name_or_path, search_paths=[str(models_dir())])
-    name = str(name_or_path)
-    if not _is_builtin(models_dir(), name):
-        known = ", ".join(list_models()) or "(none installed)"
-        raise ModelError(f"unknown model '{name}': no built-in model or file named so; built-in "
-                         f"models: {known}; or give the path of a JSON file", file=name)
-    return Model.from_file(models_dir() / f"{name}.json", search_paths=[str(models_dir())])
+        model = Model.from_file(name_or_path, search_paths=[str(models_dir())])
+        builtin = False
+    else:
+        name = str(name_or_path)
+        if not _is_builtin(models_dir(), name):
+            known = ", ".join(list_models()) or "(none installed)"
+            raise ModelError(f"unknown model '{name}': no built-in model or file named so; "
+                             f"built-in models: {known}; or give the path of a JSON file",
+                             file=name)
+        model = Model.from_file(models_dir() / f"{name}.json", search_paths=[str(models_dir())])
+        builtin = True
+    if parameter_set is False:
+        return model
+    if parameter_set is None:
+        pset = default_parameter_set(model.name) if builtin else None
+    elif isinstance(parameter_set, ParameterSet):
+        pset = parameter_set
+    else:
+        pset = load_parameter_set(parameter_set)
+    return pset.apply(model) if pset is not None else model
 
 
 def load_protocol(name_or_path: PathLike) -> Protocol:

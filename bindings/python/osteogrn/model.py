@@ -40,12 +40,13 @@ class Model:
     >>> slow = model.with_parameters(d_runx2=0.8)         # doctest: +SKIP
     """
 
-    __slots__ = ("_core",)
+    __slots__ = ("_core", "_parameter_set")
 
-    def __init__(self, core: "_core.Model") -> None:
+    def __init__(self, core: "_core.Model", parameter_set: Optional[str] = None) -> None:
         if not isinstance(core, _core.Model):
             raise TypeError("use osteogrn.load_model, Model.from_file or Model.from_json")
         self._core = core
+        self._parameter_set = parameter_set
 
     # -- construction ---------------------------------------------------------------
     @classmethod
@@ -96,6 +97,13 @@ class Model:
     def name(self) -> str:
         """The model's name."""
         return self._core.name
+
+    @property
+    def parameter_set(self) -> Optional[str]:
+        """Name of the parameter set applied to this model (see
+        :func:`osteogrn.load_parameter_set`), or None: the module files' own values. Kept by
+        :meth:`with_parameters` and :meth:`knockout`."""
+        return self._parameter_set
 
     @property
     def description(self) -> str:
@@ -219,7 +227,7 @@ class Model:
             except (TypeError, ValueError):
                 raise ModelError(f"parameter '{key}': value {value!r} is not a number",
                                  pointer=f"/parameters/{key}") from None
-        return Model(self._core.with_parameters(numbers))
+        return Model(self._core.with_parameters(numbers), self._parameter_set)
 
     @checks_text(ModelError)
     def knockout(self, species: str) -> "Model":
@@ -239,7 +247,7 @@ class Model:
         ModelError
             If the model has no such species.
         """
-        return Model(self._core.knockout(str(species)))
+        return Model(self._core.knockout(str(species)), self._parameter_set)
 
     # -- evaluation -----------------------------------------------------------------
     def _u(self, u: Optional[Sequence[float]]) -> List[float]:
@@ -307,13 +315,14 @@ class Model:
         return self._core.to_json()
 
     def __reduce__(self):  # pickle through JSON: the compiled tapes are rebuilt on load
-        return (_model_from_json, (self.to_json(),))
+        return (_model_from_json, (self.to_json(), self._parameter_set))
 
     def __repr__(self) -> str:
-        return (f"<osteogrn.Model '{self.name}': {len(self._core.species)} species, "
+        pset = f", parameter set '{self._parameter_set}'" if self._parameter_set else ""
+        return (f"<osteogrn.Model '{self.name}'{pset}: {len(self._core.species)} species, "
                 f"{len(self._core.parameters)} parameters, {len(self._core.inputs)} inputs, "
                 f"{len(self._core.observables)} observables>")
 
 
-def _model_from_json(text: str) -> Model:
-    return Model.from_json(text, source="<pickle>")
+def _model_from_json(text: str, parameter_set: Optional[str] = None) -> Model:
+    return Model(Model.from_json(text, source="<pickle>")._core, parameter_set)
