@@ -60,12 +60,14 @@ struct Fixture {
     p_model = model.parameter_values();
     p_hand.resize(ps.size());
     for (std::size_t h = 0; h < ps.size(); ++h) p_hand[h] = p_model[ps[h]];
-    // Osteogenic medium in the model's units (dex nM, asc2p uM, bgp mM), other inputs default.
+    // Osteogenic medium in the model's units (dex nM, asc2p uM, bgp mM) with 5 ng/mL FGF2
+    // (om_fgf2; at its default 0 every FGF2 term would vanish and go unchecked), other inputs
+    // default.
     u_model.resize(model.inputs().size());
     for (std::size_t m = 0; m < u_model.size(); ++m) {
       const auto& in = model.inputs()[m];
       u_model[m] = in.name == "dex" ? 100.0 : in.name == "asc2p" ? 50.0
-                 : in.name == "bgp" ? 10.0 : in.default_value;
+                 : in.name == "bgp" ? 10.0 : in.name == "fgf2" ? 5.0 : in.default_value;
     }
     u_hand.resize(us.size());
     for (std::size_t h = 0; h < us.size(); ++h) u_hand[h] = u_model[us[h]];

@@ -1,6 +1,8 @@
 // The osteogenic model's equations, transcribed by hand from models/{bmp2_smad,
 // wnt_betacatenin,ihh_gli,runx2_osterix}.json. hill(x,K,n) counts x <= 0 as 0, as docs/formats/model.md's
 // hill does; n = 1 and n = 2 are literals in the model files, n_pi and n_bc are parameters.
+// Every expression keeps the model's order of operations (left to right, as written), so that
+// tape and hand code round alike and agree to the last bits, also where dP/dt nearly cancels.
 #include <cmath>
 
 #include "hand_osteogenic.hpp"
@@ -63,28 +65,43 @@ void hand_osteogenic_rhs(const double* y, const double* p, const double* u, doub
   const double OCN_level = y[sp::OCN_level];
   const double dex_eff = hill1(u[in::dex], p[K_dex]);
   const double asc_eff = hill1(u[in::asc2p], p[K_asc]);
+  const double fgf_eff = hill1(u[in::fgf2], p[K_fgf]);
   const double phosphate = hilln(p[Pi_basal] + u[in::bgp], p[K_pi], p[n_pi]);
   const double wnt_self_renewal = hill_repn(bcat_tcf, p[K_bc_prog], p[n_bc]);
   const double wnt_maturation = hilln(bcat_tcf, p[K_bc_mat], p[n_bc]);
+  const double n_cells = P + Pre + Imm + Mat;
   const double runx2_drive = p[b_runx2] + p[w_dex] * dex_eff + p[w_smad] * smad_signal +
-                             p[w_gli] * gli_signal + p[w_col] * Col;
+                             p[w_gli] * gli_signal + p[w_col] * Col + p[w_fgf_runx2] * fgf_eff;
   const double commitment = p[k_commit] * Runx2 * (p[b_commit] + dex_eff) * wnt_self_renewal * P;
   const double to_immature = p[k_pre] * Runx2 * Col * Pre;
   const double to_mature = p[k_mat] * Sp7 * Col * wnt_maturation * Imm;
+  // Progenitors and pre-osteoblasts grow logistically: (1 - n_cells) is contact inhibition,
+  // n_cells = 1 being a confluent well.
+  const double proliferation = p[k_prolif] *
+                               (1 + p[w_wnt_prolif] * hilln(bcat_tcf, p[K_bc_prog], p[n_bc])) *
+                               (1 - p[i_dex_prolif] * dex_eff) *
+                               (1 + p[w_fgf_prolif] * fgf_eff) * (1 - n_cells);
+  // Per-cell expression (the qPCR read-outs). The ODEs multiply it back by n_cells, as the
+  // model writes them; not simplified to a per-well rate, since that would round differently.
+  const double alp_per_cell = (p[a_basal] * n_cells + (p[a_pre] * Pre + Imm + p[a_mat] * Mat) *
+                                                          hill2(Col, p[K_col_alp])) *
+                              hill1(Runx2, p[K_runx2_alp]) / (1 + p[w_fgf_alp] * fgf_eff) /
+                              n_cells;
+  const double ocn_per_cell = (p[o_basal] * n_cells + Mat) * hill2(Sp7, p[K_sp7_ocn]) /
+                              (1 + p[w_fgf_ocn] * fgf_eff) / n_cells;
   dy[sp::Runx2] = p[v_runx2] * runx2_drive * hill_rep1(PTHrP, p[K_pthrp]) * (1 - p[rep_mat] * Mat) -
                   p[d_runx2] * Runx2;
   dy[sp::Sp7] = p[v_sp7] * hill2(Runx2, p[K_runx2_sp7]) *
                     (p[b_sp7] + p[w_sp7_smad] * smad_signal + p[w_sp7_wnt] * wnt_maturation) -
                 p[d_sp7] * Sp7;
-  dy[sp::Col] = p[k_col] * (p[b_col] + asc_eff) * (1 - Col) - p[d_col] * Col;
-  dy[sp::P] = -commitment;
-  dy[sp::Pre] = commitment - to_immature;
+  dy[sp::Col] = p[k_col] * (p[b_col] + asc_eff) * (1 - Col) / (1 + p[w_fgf_col] * fgf_eff) -
+                p[d_col] * Col;
+  dy[sp::P] = proliferation * P - commitment;
+  dy[sp::Pre] = proliferation * Pre + commitment - to_immature;
   dy[sp::Imm] = to_immature - to_mature;
   dy[sp::Mat] = to_mature;
-  dy[sp::ALP_act] = p[k_alp] * (p[a_pre] * Pre + Imm + p[a_mat] * Mat) *
-                        hill1(Runx2, p[K_runx2_alp]) * hill2(Col, p[K_col_alp]) -
-                    p[d_alp] * ALP_act;
-  dy[sp::OCN_level] = p[k_ocn] * Mat * hill2(Sp7, p[K_sp7_ocn]) - p[d_ocn] * OCN_level;
+  dy[sp::ALP_act] = p[k_alp] * alp_per_cell * n_cells - p[d_alp] * ALP_act;
+  dy[sp::OCN_level] = p[k_ocn] * ocn_per_cell * n_cells - p[d_ocn] * OCN_level;
   dy[sp::Ca_dep] = p[k_min] * ALP_act * phosphate * Col * Mat;
 }
 
