@@ -126,6 +126,43 @@ def parse(text: str):
     return tree
 
 
+def _names(node, out: set) -> set:
+    """Every name an AST refers to (calls' function names excluded)."""
+    if node[0] == "name":
+        out.add(node[1])
+    elif node[0] in ("neg", "not"):
+        _names(node[1], out)
+    elif node[0] == "bin":
+        _names(node[2], out), _names(node[3], out)
+    elif node[0] == "call":
+        for a in node[2]:
+            _names(a, out)
+    return out
+
+
+def ordered_expressions(model: dict) -> List[Tuple[str, object]]:
+    """[(name, AST)] of the named expressions, each after the expressions it uses.
+
+    docs/formats/model.md lets an expression use others declared later in the file, so the file
+    order cannot be emitted as is (a local or an assignment rule would be read before it is set).
+    A depth-first walk in file order keeps that order wherever it is already valid; the model
+    loader has rejected cycles before we see the flattened JSON.
+    """
+    exprs = {e: parse(text) for e, text in model.get("expressions", {}).items()}
+    done: Dict[str, object] = {}
+
+    def visit(e):
+        if e in done:
+            return
+        for dep in sorted(_names(exprs[e], set()) & exprs.keys()):
+            visit(dep)
+        done[e] = exprs[e]
+
+    for e in exprs:
+        visit(e)
+    return list(done.items())
+
+
 # ---------------------------------------------------------------------------------------------
 # Python
 
@@ -205,8 +242,8 @@ def python_rhs(model: dict, decay_rates: Sequence[float]):
         env[u] = f"u_{j}"
         lines.append(f"    u_{j} = c0[{j}] * _exp({-k!r} * (t - t0))" if k else
                      f"    u_{j} = c0[{j}]")
-    for e, text in model.get("expressions", {}).items():
-        lines.append(f"    e_{len(env)} = {_py(parse(text), env)}")
+    for e, tree in ordered_expressions(model):
+        lines.append(f"    e_{len(env)} = {_py(tree, env)}")
         env[e] = f"e_{len(env)}"
     outs = [_py(parse(model["odes"][s]), env) for s in species]
     lines.append("    return np.array([" + ",\n        ".join(outs) + "])")
@@ -282,9 +319,9 @@ def sbml(model: dict, decay_rates: Sequence[float]) -> str:
         param(f"c0_{u}", 0.0, True)
         param(u, 0.0, False)
         rule("assign", u, f"c0_{u} * exp({-k!r} * (time - t0))" if k else f"c0_{u}")
-    for e, text in model.get("expressions", {}).items():
+    for e, tree in ordered_expressions(model):
         param(e, 0.0, False)
-        rule("assign", e, _sb(parse(text)))
+        rule("assign", e, _sb(tree))
     for s, info in model["species"].items():
         param(s, info["initial"], False)
         rule("rate", s, _sb(parse(model["odes"][s])))
