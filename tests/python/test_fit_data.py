@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 import osteogrn as og
+from conftest import DATA
 from osteogrn.fitting import DataError, FitData
 
 
@@ -124,9 +125,17 @@ def test_lognormal_needs_positive_values(model):
     assert info.value.column == "value" and info.value.value == -1.0
 
 
-def test_fold_change_over_zero_is_explained(model):
-    # ALP is 0 at day 0 in the model: a day-0 fold change cannot be formed; every start fails
-    # and the error says why.
-    with pytest.raises(og.OsteogrnError, match="fold change of 'ALP'.*day 0"):
-        og.fit(model, good().iloc[:1], estimate=["k_mat"], observations="fold_change",
+def test_fold_change_over_zero_is_explained():
+    # P is 0 at day 0 in the test model: a day-0 fold change cannot be formed; every start fails
+    # and the error says why (for an Observation fold change and for a reference_time row).
+    model = og.load_model(DATA / "models" / "fit_basal.json")
+    proto = {"c": og.Protocol("c", 10, components={"dex": {"concentration": 100,
+                                                                   "unit": "nM"}})}
+    d = pd.DataFrame({"condition": ["c"], "time": [5.0], "observable": ["P"], "value": [3.0],
+                      "sigma": [0.1]})
+    with pytest.raises(og.OsteogrnError, match="fold change of 'P'.*day 0"):
+        og.fit(model, d, proto, estimate=["k_p"], observations="fold_change",
                n_starts=2, progress=False, threads=1)
+    with pytest.raises(og.OsteogrnError, match="fold change of 'P'.*day 0 of 'c'.*reference"):
+        og.fit(model, d.assign(reference_time=0.0), proto, estimate=["k_p"],
+               observations="lognormal", n_starts=2, progress=False, threads=1)

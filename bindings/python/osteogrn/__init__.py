@@ -17,8 +17,8 @@ from __future__ import annotations
 from . import _core
 from .batch import BatchResult, simulate_batch
 from ._text import checks_text
-from .errors import (InternalError, ModelError, OptionError, OsteogrnError, ParseError,
-                     ProtocolError, SolverError)
+from .errors import (FitWarning, InternalError, ModelError, OptionError, OsteogrnError,
+                     ParseError, ProtocolError, SolverError)
 from .fitting import DataError, FitData, FitResult, Observation, fit
 from .library import (list_models, list_protocols, load_model, load_protocol, models_dir,
                       protocols_dir)
@@ -72,6 +72,7 @@ __all__ = [
     "FitData",
     "Observation",
     "DataError",
+    "FitWarning",
 ]
 
 

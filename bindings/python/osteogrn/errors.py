@@ -22,6 +22,7 @@ __all__ = [
     "OptionError",
     "SolverError",
     "InternalError",
+    "FitWarning",
 ]
 
 
@@ -160,3 +161,14 @@ class InternalError(OsteogrnError, RuntimeError):
     def __init__(self, message: str = "", /, *, cpp_type: str = "",
                  **attributes: object) -> None:
         super().__init__(message, cpp_type=cpp_type, **attributes)
+
+
+class FitWarning(UserWarning):
+    """A fit ran, but something about it deserves a look (a warning, not an error).
+
+    Issued by :func:`osteogrn.fit` and :class:`osteogrn.FitResult` when the noise SD
+    had to be estimated because the data give none, when parameters end within
+    1 % of a bound, when Fisher-information standard errors are undefined
+    (non-identifiable directions) and when profile-likelihood intervals are open.
+    Turn into errors with ``warnings.simplefilter("error", og.FitWarning)``.
+    """

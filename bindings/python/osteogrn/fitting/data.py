@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import os
-from typing import Any, Dict, List, Mapping, Optional, Union
+from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
 
 import numpy as np
 
@@ -16,7 +17,8 @@ __all__ = ["DataError", "FitData", "simulate_data", "REQUIRED_COLUMNS", "OPTIONA
 #: Columns every data table needs.
 REQUIRED_COLUMNS = ("condition", "time", "observable", "value")
 #: Columns a data table may have.
-OPTIONAL_COLUMNS = ("sigma", "replicate", "donor")
+OPTIONAL_COLUMNS = ("sigma", "replicate", "donor", "reference_condition", "reference_time",
+                    "group")
 
 
 class DataError(OsteogrnError, ValueError):
@@ -71,10 +73,29 @@ class FitData:
     ----------
     data : str, os.PathLike or pandas.DataFrame
         Columns ``condition`` (protocol name), ``time`` (days), ``observable``
-        (a species or observable of the model), ``value``; optional ``sigma``
-        (noise standard deviation, > 0; for log-normal noise the SD of the
-        natural log of the value), ``replicate`` and ``donor`` (kept, not used
-        by the objective: every row is one measurement).
+        (a species or observable of the model), ``value``; optional columns:
+
+        ``sigma``
+            Noise standard deviation, > 0 (for log-normal noise the SD of the
+            natural log of the value). May be empty for some rows: those rows
+            get the Observation's sigma, or an estimated one.
+        ``reference_condition``, ``reference_time``
+            A row with either set is a ratio (a fold change):
+            ``prediction = h(time, condition) / h(reference_time or time,
+            reference_condition or condition)``, h the model output. Fold change
+            relative to day 0 of the same condition: ``reference_time = 0``;
+            relative to another condition at the same day:
+            ``reference_condition = X``. The reference condition is resolved like
+            ``condition``; the reference time must lie within its duration. A
+            ratio is scale-free: no scale or offset of the observation model
+            applies to such rows (any observation scale cancels), only the noise.
+        ``group``
+            Observation parameters (estimated or analytic scale and offset,
+            estimated sigma) are per (observable, group), e.g. one group per
+            study when studies report ALP in different units. Without the column
+            (or where it is empty) every row is in one group.
+        ``replicate``, ``donor``
+            Kept, not used by the objective: every row is one measurement.
     model : Model
         The model whose outputs the observables name.
     protocols : mapping, optional
@@ -87,7 +108,8 @@ class FitData:
     DataError
         Missing columns, an empty table, NaNs, non-numeric or negative times,
         times beyond a protocol's duration, unknown conditions or observables,
-        non-positive sigma — the message names the column and the value.
+        non-positive sigma, unknown reference conditions, reference times
+        beyond a duration — the message names the column, the row and the value.
     """
 
     def __init__(self, data: Any, model: Model,
@@ -112,10 +134,14 @@ class FitData:
                 raise DataError(f"column {col!r} is missing a value in row {i}", column=col,
                                 value=None, row=i)
             table[col] = table[col].astype(str).str.strip()
-        numeric = ["time", "value"] + (["sigma"] if "sigma" in table.columns else [])
+        numeric = ["time", "value"] + [c for c in ("sigma", "reference_time")
+                                       if c in table.columns]
         for col in numeric:
             conv = pd.to_numeric(table[col], errors="coerce")
             bad = conv.isna().to_numpy() | ~np.isfinite(conv.to_numpy(dtype=float))
+            if col in ("sigma", "reference_time"):
+                # Optional per row: empty cells mean "none"; text or inf is still an error.
+                bad &= ~table[col].isna().to_numpy()
             if bad.any():
                 i = _first_bad(bad)
                 raise DataError(f"column {col!r} has a NaN or non-numeric value "
@@ -129,7 +155,7 @@ class FitData:
                             column="time", value=float(t[i]), row=i)
         if "sigma" in table.columns:
             s = table["sigma"].to_numpy()
-            if (s <= 0).any():
+            if (s <= 0).any():  # NaN (no sigma) compares False
                 i = _first_bad(s <= 0)
                 raise DataError(f"column 'sigma' must be > 0, got {s[i]:g} in row {i}",
                                 column="sigma", value=float(s[i]), row=i)
@@ -149,9 +175,80 @@ class FitData:
                 raise DataError(f"column 'time' has time {ti:g} in row {i}, beyond the "
                                 f"{dur:g}-day duration of condition {cond!r}", column="time",
                                 value=float(ti), row=i)
+        self._extra_protocols = dict(protocols or {})
+        self._references(table, t)
+        if "group" in table.columns:
+            table["group"] = [("" if (g is None or (isinstance(g, float) and math.isnan(g)))
+                               else str(g).strip()) for g in table["group"]]
         self.table = table
         self.model = model
-        self._extra_protocols = dict(protocols or {})
+
+    def _references(self, table: "Any", t: np.ndarray) -> None:
+        """Validates reference_condition / reference_time (ratio rows)."""
+        self.reference_protocols: Dict[str, Protocol] = {}
+        has_rc = "reference_condition" in table.columns
+        has_rt = "reference_time" in table.columns
+        if has_rc:
+            rc = table["reference_condition"]
+            table["reference_condition"] = [None if (v is None or (isinstance(v, float) and
+                                                                    math.isnan(v))
+                                                     or str(v).strip() == "")
+                                            else str(v).strip() for v in rc]
+            for i, name in enumerate(table["reference_condition"]):
+                if name is None or name in self.reference_protocols:
+                    continue
+                try:
+                    self.reference_protocols[name] = (
+                        self.protocols[name] if name in self.protocols else
+                        resolve_protocol(name, self._extra_protocols,
+                                         column="reference_condition"))
+                except DataError as e:
+                    raise DataError(f"{e} (row {i})", column="reference_condition", value=name,
+                                    row=i) from None
+        if has_rt:
+            rt = table["reference_time"].to_numpy(dtype=float)
+            neg = rt < 0
+            if neg.any():
+                i = _first_bad(neg)
+                raise DataError(f"column 'reference_time' has a negative time {rt[i]:g} in row "
+                                f"{i}", column="reference_time", value=float(rt[i]), row=i)
+        for i in range(len(table)):
+            ref = table["reference_condition"].iloc[i] if has_rc else None
+            rti = float(table["reference_time"].iloc[i]) if has_rt else math.nan
+            if ref is None and math.isnan(rti):
+                continue
+            cond = ref if ref is not None else table["condition"].iloc[i]
+            dur = self.protocol(cond).duration
+            when = t[i] if math.isnan(rti) else rti
+            if when > dur:
+                col = "reference_time" if not math.isnan(rti) else "reference_condition"
+                raise DataError(f"column {col!r} in row {i}: the reference is day {when:g} of "
+                                f"condition {cond!r}, beyond its {dur:g}-day duration",
+                                column=col, value=(float(rti) if col == "reference_time"
+                                                   else cond), row=i)
+
+    def reference(self, row: int) -> Optional[Tuple[str, float]]:
+        """(reference condition, reference time) of a ratio row, None for other rows."""
+        tb = self.table
+        ref = tb["reference_condition"].iloc[row] if "reference_condition" in tb.columns else None
+        rt = float(tb["reference_time"].iloc[row]) if "reference_time" in tb.columns else math.nan
+        if ref is None and math.isnan(rt):
+            return None
+        return (ref if ref is not None else str(tb["condition"].iloc[row]),
+                float(tb["time"].iloc[row]) if math.isnan(rt) else rt)
+
+    @property
+    def groups(self) -> np.ndarray:
+        """The group of every row ("" without a ``group`` column)."""
+        if "group" in self.table.columns:
+            return self.table["group"].to_numpy(dtype=object)
+        return np.full(len(self.table), "", dtype=object)
+
+    def sigma_values(self) -> np.ndarray:
+        """The ``sigma`` of every row, NaN where the data give none."""
+        if "sigma" in self.table.columns:
+            return self.table["sigma"].to_numpy(dtype=float)
+        return np.full(len(self.table), np.nan)
 
     @property
     def conditions(self) -> List[str]:
@@ -165,12 +262,15 @@ class FitData:
 
     @property
     def has_sigma(self) -> bool:
-        return "sigma" in self.table.columns
+        """True if every row has a ``sigma`` value."""
+        return bool(np.isfinite(self.sigma_values()).all())
 
     def protocol(self, name: str) -> Protocol:
         """The protocol of a data condition or of another resolvable condition name."""
         if name in self.protocols:
             return self.protocols[name]
+        if name in getattr(self, "reference_protocols", {}):
+            return self.reference_protocols[name]
         return resolve_protocol(name, self._extra_protocols, column="reference")
 
     def __len__(self) -> int:

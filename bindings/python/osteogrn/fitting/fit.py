@@ -5,13 +5,15 @@ from __future__ import annotations
 import math
 import os
 import time
+import warnings
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
 from .._text import checks_text
-from ..errors import ModelError, OptionError, OsteogrnError, ProtocolError, SolverError
+from ..errors import (FitWarning, ModelError, OptionError, OsteogrnError, ProtocolError,
+                      SolverError)
 from ..model import Model
 from ..simulation import SolverOptions, simulate, solver_options
 
@@ -198,7 +200,8 @@ def fit(model: Union[Model, str], data: Any, protocols: Optional[Mapping[str, An
     model : Model or str
     data : str, os.PathLike, pandas.DataFrame or FitData
         Columns ``condition, time, observable, value`` and optional ``sigma,
-        replicate, donor`` (see :class:`FitData`).
+        reference_condition, reference_time, group, replicate, donor`` (see
+        :class:`FitData`).
     protocols : mapping, optional
         Condition name -> Protocol (or protocol name/path). Other conditions
         must be built-in protocol names.
@@ -207,8 +210,10 @@ def fit(model: Union[Model, str], data: Any, protocols: Optional[Mapping[str, An
         (``model.parameter_table()``) and must lie within them.
     observations : Observation, str or mapping observable -> Observation
         Observation models (default: identity, additive noise, sigma from the
-        data or 1). Strings: "identity", "scale", "scale_offset",
-        "fold_change", "lognormal".
+        data, else estimated). Strings: "identity", "scale", "scale_offset",
+        "fold_change", "lognormal". Observation parameters are per
+        (observable, data ``group``); rows with ``reference_condition`` /
+        ``reference_time`` are ratios, free of any scale or offset.
     log_scale : bool or collection of names
         Optimise log10 of these parameters (bounds must be > 0).
     n_starts : int
@@ -243,6 +248,14 @@ def fit(model: Union[Model, str], data: Any, protocols: Optional[Mapping[str, An
     -------
     FitResult
 
+    Warns
+    -----
+    FitWarning
+        Rows without sigma whose Observation gives none: their noise SD is
+        estimated (``sigma_<observable>``, the maximum-likelihood way, with its
+        log σ term in the cost) instead of assumed. Parameters that end within
+        1 % of a bound (``FitResult.at_bounds``).
+
     Raises
     ------
     DataError
@@ -255,6 +268,14 @@ def fit(model: Union[Model, str], data: Any, protocols: Optional[Mapping[str, An
     from .result import FitResult
     problem = make_problem(model, data, protocols, estimate, observations, log_scale, gradient,
                            fd_step, solver_options, options)
+    if problem.defaulted_sigma:
+        names = ", ".join(f"sigma_{label}" for label in problem.defaulted_sigma)
+        warnings.warn(FitWarning(
+            f"the data give no sigma for {', '.join(map(repr, problem.defaulted_sigma))} "
+            f"(no 'sigma' column, or empty cells) and the Observation none: estimating the noise "
+            f"SD as {names} (maximum likelihood, one per observable and group). Give a 'sigma' "
+            f"column or Observation(sigma=...) to fix it, or sigma='estimate' to silence this"),
+            stacklevel=3)
     if isinstance(n_starts, bool) or not isinstance(n_starts, (int, np.integer)) or n_starts < 1:
         raise OptionError(f"n_starts must be a positive integer, got {n_starts!r}")
     if threads is None:
@@ -285,4 +306,12 @@ def fit(model: Union[Model, str], data: Any, protocols: Optional[Mapping[str, An
         if bar is not None:
             bar.close()
     wall = time.perf_counter() - t0
-    return FitResult._from_starts(problem, z0s, records, wall_seconds=wall)
+    result = FitResult._from_starts(problem, z0s, records, wall_seconds=wall)
+    if result.at_bounds:
+        where = ", ".join(f"{n} at its {side} bound ({result.parameters[n]:.4g})"
+                          for n, side in result.at_bounds.items())
+        warnings.warn(FitWarning(
+            f"best fit ends within 1 % of a bound (of the log10 range for log-scaled "
+            f"parameters): {where}; the optimum may lie beyond it — widen the bounds or treat "
+            f"the value as a limit (FitResult.at_bounds)"), stacklevel=3)
+    return result

@@ -9,6 +9,7 @@ condition at the same day (qPCR ΔΔCt style). Noise is additive Gaussian
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, Dict, Mapping, Optional, Tuple, Union
 
@@ -37,19 +38,32 @@ class Observation:
         None: h is the output itself. "day0": ``h = x(t) / x(0)`` in the same
         condition. A condition name: ``h = x(t, condition) / x(t, reference)``.
     noise : "additive" or "lognormal"
-    sigma : float, optional
-        Noise SD for rows without a ``sigma`` value (default 1).
-    scale_bounds, offset_bounds : (float, float)
-        Bounds of estimated scale/offset parameters.
+    sigma : None, float or "estimate"
+        Noise SD for rows without a ``sigma`` value. A number: that SD.
+        "estimate": an extra fit parameter ``sigma_<observable>`` (one per
+        observable and data ``group``). None (default): "estimate", with a
+        :class:`~osteogrn.FitWarning` from :func:`osteogrn.fit` naming the
+        observables whose noise had to be estimated. Rows with a ``sigma``
+        value always keep it.
+    scale_bounds, offset_bounds, sigma_bounds : (float, float), optional
+        Bounds of estimated scale/offset/sigma parameters. None (default):
+        derived from the data and the model (see :class:`osteogrn.fitting.objective.Problem`
+        and the fitting documentation): scale ``[1e-3, 1e3] x max|data| /
+        max|model|``; offset ``[-2, 2] x max|data|`` under additive noise and
+        ``[1e-3 x min(data), max(data)]`` under log-normal noise (so that a
+        log-normal prediction is never negative); sigma ``[1e-3, 10] x`` the
+        root mean square of the data (additive) or ``[1e-3, 10 x max(SD of
+        ln data, 0.3)]`` (log-normal).
     """
 
     scale: Union[None, float, str] = None
     offset: Union[None, float, str] = None
     fold_change: Optional[str] = None
     noise: str = "additive"
-    sigma: Optional[float] = None
-    scale_bounds: Tuple[float, float] = (1e-3, 1e3)
-    offset_bounds: Tuple[float, float] = (-1e3, 1e3)
+    sigma: Union[None, float, str] = None
+    scale_bounds: Optional[Tuple[float, float]] = None
+    offset_bounds: Optional[Tuple[float, float]] = None
+    sigma_bounds: Optional[Tuple[float, float]] = None
 
     def __post_init__(self) -> None:
         for name in ("scale", "offset"):
@@ -71,39 +85,52 @@ class Observation:
                                                                                          0.0):
             raise OptionError("Observation: an analytic scale under log-normal noise needs "
                               "offset None/0")
-        if self.sigma is not None and not float(self.sigma) > 0:
-            raise OptionError(f"Observation.sigma must be > 0, got {self.sigma!r}")
-        lo, hi = self.scale_bounds
-        if self.scale == "estimate" and not 0 < lo < hi:
-            raise OptionError(f"Observation.scale_bounds must satisfy 0 < lo < hi, got "
-                              f"{self.scale_bounds!r}")
-        lo, hi = self.offset_bounds
-        if self.offset == "estimate" and not lo < hi:
-            raise OptionError(f"Observation.offset_bounds must satisfy lo < hi, got "
-                              f"{self.offset_bounds!r}")
+        if self.sigma is not None and self.sigma != "estimate":
+            try:
+                ok = float(self.sigma) > 0
+            except (TypeError, ValueError):
+                ok = False
+            if not ok:
+                raise OptionError(f"Observation.sigma must be > 0, None or 'estimate', got "
+                                  f"{self.sigma!r}")
+        for field, positive in (("scale_bounds", True), ("offset_bounds", False),
+                                ("sigma_bounds", True)):
+            b = getattr(self, field)
+            if b is None:
+                continue
+            try:
+                lo, hi = (float(v) for v in b)
+            except (TypeError, ValueError):
+                raise OptionError(f"Observation.{field} must be (lo, hi), got {b!r}") from None
+            if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi and
+                    (lo > 0 or not positive)):
+                need = "0 < lo < hi" if positive else "lo < hi"
+                raise OptionError(f"Observation.{field} must be finite with {need}, got {b!r}")
 
     # -- convenience constructors ------------------------------------------------------
     @classmethod
-    def identity(cls, noise: str = "additive", sigma: Optional[float] = None) -> "Observation":
+    def identity(cls, noise: str = "additive", sigma: Union[None, float, str] = None) -> "Observation":
         """The output itself."""
         return cls(noise=noise, sigma=sigma)
 
     @classmethod
     def scaled(cls, scale: Union[float, str] = "analytic", offset: Union[None, float, str] = None,
-               noise: str = "additive", sigma: Optional[float] = None) -> "Observation":
+               noise: str = "additive", sigma: Union[None, float, str] = None
+               ) -> "Observation":
         """An arbitrary-unit assay: ``scale * x + offset``."""
         return cls(scale=scale, offset=offset, noise=noise, sigma=sigma)
 
     @classmethod
     def fold(cls, reference: str = "day0", noise: str = "lognormal",
-             sigma: Optional[float] = None, scale: Union[None, float, str] = None
+             sigma: Union[None, float, str] = None, scale: Union[None, float, str] = None
              ) -> "Observation":
         """A fold change relative to day 0 or to a reference condition."""
         return cls(fold_change=reference, noise=noise, sigma=sigma, scale=scale)
 
     @property
-    def default_sigma(self) -> float:
-        return 1.0 if self.sigma is None else float(self.sigma)
+    def sigma_mode(self) -> str:
+        """"fixed" (a number) or "estimate" (explicitly or by default)."""
+        return "estimate" if self.sigma is None or self.sigma == "estimate" else "fixed"
 
     def mode(self, which: str) -> str:
         """"none", "fixed", "estimate" or "analytic" for "scale"/"offset"."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, Mapping, Optional
+from typing import Any, Dict, Mapping
 
 import numpy as np
 
@@ -22,15 +22,6 @@ def threshold(level: float) -> float:
     if not 0 < level < 1:
         raise OptionError(f"level must lie in (0, 1), got {level!r}")
     return float(chi2.ppf(level, 1) / 2.0)
-
-
-def standard_errors(J: Optional[np.ndarray], n: int) -> np.ndarray:
-    """Gauss-Newton standard errors in z from the Jacobian at the optimum (inf if unknown)."""
-    if J is None or not np.all(np.isfinite(J)):
-        return np.full(n, np.inf)
-    cov = np.linalg.pinv(J.T @ J)
-    d = np.diag(cov)
-    return np.where(d > 0, np.sqrt(np.abs(d)), np.inf)
 
 
 def profile_parameter(problem: Problem, z_best: np.ndarray, cost_best: float, k: int,

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import math
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence, Union
 
 import numpy as np
 
-from ..errors import OptionError, OsteogrnError
+from ..errors import FitWarning, OptionError, OsteogrnError
 from ..protocol import Protocol
 from ..simulation import simulate
-from .objective import Evaluator, Problem
-from .profile import interval_from_profile, profile_parameter, standard_errors, threshold
+from .fisher import fisher_standard_errors
+from .objective import Evaluator, Problem, obs_label
+from .profile import interval_from_profile, profile_parameter, threshold
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -30,10 +32,20 @@ class FitResult:
     ----------
     parameters : dict
         Best-fit values of the estimated parameters (model parameters, then
-        estimated ``scale_<obs>``/``offset_<obs>``), in linear units.
+        estimated ``scale_<obs>``/``offset_<obs>``/``sigma_<obs>``; ``<obs>[<group>]``
+        for a data group), in linear units.
     cost : float
-        Best cost, ½ Σ r² of the weighted residuals (the negative
-        log-likelihood up to a constant).
+        Best cost, ½ Σ r² of the weighted residuals plus the ``N log σ`` terms
+        of estimated sigmas (the negative log-likelihood up to a constant).
+    at_bounds : dict
+        Parameter name -> "lower" or "upper" for every estimated parameter
+        that ends within 1 % of a bound (of the log10 range for log-scaled
+        parameters, of the range otherwise). :func:`osteogrn.fit` warns
+        (:class:`~osteogrn.FitWarning`) when it is not empty.
+    standard_error_notes : dict
+        Parameter name -> why :meth:`standard_errors` gives NaN for it.
+    sigma : numpy.ndarray
+        Noise SD of every data row used by the best fit (given or estimated).
     starts : pandas.DataFrame
         One row per start sorted by cost: start, cost, status, message,
         n_evals, n_jac, n_sims, seconds and the fitted parameters (cost is inf
@@ -45,7 +57,9 @@ class FitResult:
     predictions : numpy.ndarray
         Predicted assay values of the best fit, in data-row order.
     observation_parameters : dict
-        Observable -> {"scale", "offset"} used by the best fit (analytic ones solved).
+        Observable (``ALP``, or ``ALP[group]`` for a data group) -> {"scale",
+        "offset", "sigma"} used by the best fit (analytic ones solved; sigma None
+        where the data or the Observation give it).
     model : Model
         The model with the best-fit parameters.
     gradient : str
@@ -78,8 +92,9 @@ class FitResult:
             row.update(zip(problem.names, map(float, p)))
             rows.append(row)
         self.starts = pd.DataFrame(rows).reset_index(drop=True)
-        self.start_points = pd.DataFrame(np.where(problem.log, 10.0 ** z0s, z0s),
-                                         columns=problem.names)
+        start_values = np.array(z0s, dtype=float)
+        start_values[:, problem.log] = 10.0 ** start_values[:, problem.log]
+        self.start_points = pd.DataFrame(start_values, columns=problem.names)
         self.start_points.index.name = "start"
         self.n_simulations = int(sum(r["n_sims"] for r in records))
         best = records[order[0]]
@@ -92,13 +107,23 @@ class FitResult:
         if J is None:
             J = ev._fd(self.x)
         self.jacobian = J
-        self.residuals = r
+        self.residuals = r[: problem.n_rows]
         self.predictions = pred
         self.cost = float(0.5 * np.sum(r * r))
-        self.observation_parameters = {k: {"scale": v[0], "offset": v[1]}
-                                       for k, v in solved.items()}
         p = problem.to_params(self.x)
         self.parameters = {name: float(v) for name, v in zip(problem.names, p)}
+        self.observation_parameters = {k: {"scale": v[0], "offset": v[1],
+                                           "sigma": self.parameters.get(f"sigma_{k}")}
+                                       for k, v in solved.items()}
+        self.sigma = problem.row_sigma(self.x)
+        width = problem.ub - problem.lb
+        self.at_bounds: Dict[str, str] = {}
+        for k, name in enumerate(problem.names):
+            if self.x[k] - problem.lb[k] <= 0.01 * width[k]:
+                self.at_bounds[name] = "lower"
+            elif problem.ub[k] - self.x[k] <= 0.01 * width[k]:
+                self.at_bounds[name] = "upper"
+        self._se, self.standard_error_notes = fisher_standard_errors(J, problem.names)
         self.model = problem.model.with_parameters(problem.model_values(self.x))
         return self
 
@@ -117,9 +142,27 @@ class FitResult:
 
     def standard_errors(self) -> Dict[str, float]:
         """Gauss-Newton (Fisher information) standard errors in the optimisation scale
-        (log10 units for log-scaled parameters)."""
-        se = standard_errors(self.jacobian, self.problem.n)
-        return dict(zip(self.problem.names, map(float, se)))
+        (log10 units for log-scaled parameters), where they exist.
+
+        The Fisher information ``J^T J`` at the optimum is eigendecomposed; a
+        parameter with a component of at least 0.01 along an eigenvector whose
+        eigenvalue is below 1e-8 × the largest (a near-null, unidentifiable
+        direction) gets NaN, and :attr:`standard_error_notes` says why; the
+        others get ``sqrt(diag)`` of the inverse on the well-conditioned
+        directions. Use :meth:`confidence_intervals` (profile likelihood) for
+        intervals that hold beyond the local, linear approximation.
+
+        Warns
+        -----
+        FitWarning
+            Naming the parameters whose standard error is NaN.
+        """
+        if self.standard_error_notes:
+            warnings.warn(FitWarning(
+                "no standard error (NaN) for " + "; ".join(
+                    f"{n}: {why}" for n, why in self.standard_error_notes.items())),
+                stacklevel=2)
+        return dict(zip(self.problem.names, map(float, self._se)))
 
     def __repr__(self) -> str:
         pars = ", ".join(f"{k}={v:.4g}" for k, v in self.parameters.items())
@@ -143,8 +186,10 @@ class FitResult:
         opts.update(solver_options)
         return simulate(self.model, self._protocol(protocol), t=t, **opts)
 
-    def observe(self, condition: str, observable: str, t: Sequence[float]) -> np.ndarray:
-        """The fitted assay curve (observation model applied) of a condition at times t."""
+    def observe(self, condition: str, observable: str, t: Sequence[float],
+                group: str = "") -> np.ndarray:
+        """The fitted assay curve (observation model applied) of a condition at times t,
+        with the scale and offset of a data group ("" without a ``group`` column)."""
         obs = self.problem.observations[observable]
         t = np.asarray(t, dtype=float)
         x = self.predict(condition, t=t)[observable]
@@ -156,7 +201,8 @@ class FitResult:
             ref = self.predict(obs.fold_change, t=t)[observable]
             with np.errstate(divide="ignore", invalid="ignore"):
                 x = x / ref
-        so = self.observation_parameters[observable]
+        so = self.observation_parameters.get(obs_label(observable, group),
+                                             {"scale": 1.0, "offset": 0.0})
         return so["scale"] * x + so["offset"]
 
     # -- plots -----------------------------------------------------------------------
@@ -172,6 +218,9 @@ class FitResult:
         fig = Figure(figsize=tuple(figsize) if figsize else (4.2 * n, 3.4), layout="constrained")
         axes = fig.subplots(1, n, squeeze=False)[0]
         cmap = colormaps["tab10"]
+        ratio_rows = np.array([self.problem.data.reference(i) is not None
+                               for i in range(len(table))], dtype=bool)
+        groups = self.problem.data.groups
         for ax, oname in zip(axes, observables):
             obs = self.problem.observations[oname]
             sub = table[table["observable"] == oname]
@@ -180,22 +229,27 @@ class FitResult:
                 if len(d) == 0:
                     continue
                 color = cmap(ci % 10)
+                idx = d.index.to_numpy()
                 y = d["value"].to_numpy(dtype=float)
-                if self.problem.data.has_sigma:
-                    s = d["sigma"].to_numpy(dtype=float)
-                else:
-                    s = np.full(len(d), obs.default_sigma)
+                s = self.sigma[idx]
                 if obs.noise == "lognormal":
                     err = np.vstack([y - y * np.exp(-s), y * np.exp(s) - y])
                 else:
                     err = s
                 ax.errorbar(d["time"], y, yerr=err, fmt="o", color=color, ms=4, capsize=2,
                             label=cond)
+                ratio = ratio_rows[idx]
+                if ratio.any():  # ratio rows: the fitted ratio at each point (open squares)
+                    ax.plot(d["time"].to_numpy()[ratio], self.predictions[idx][ratio], "s",
+                            mfc="none", color=color, ms=6)
+                if ratio.all():
+                    continue
+                group = str(groups[idx[~ratio][0]])
                 end = self.problem.protocols[cond].duration
                 tt = np.linspace(0.0, end, n_points)
                 if obs.fold_change not in (None, "day0"):
                     tt = tt[tt <= self._protocol(obs.fold_change).duration]
-                ax.plot(tt, self.observe(cond, oname, tt), "-", color=color, lw=1.5)
+                ax.plot(tt, self.observe(cond, oname, tt, group), "-", color=color, lw=1.5)
             if obs.noise == "lognormal":
                 ax.set_yscale("log")
                 lo = float(np.min(sub["value"].to_numpy(dtype=float)))
@@ -269,7 +323,7 @@ class FitResult:
             k = pb.names.index(name)
             lsq = dict(_PROFILE_LSQ_DEFAULTS)
             lsq.update(optimizer_options or {})
-            se = standard_errors(self.jacobian, pb.n)[k]
+            se = self._se[k]
             self._profiles[key] = profile_parameter(pb, self.x, self.cost, k, level, se,
                                                     max_steps, lsq)
         return self._profiles[key]
@@ -295,7 +349,14 @@ class FitResult:
             Index ``parameter``; columns estimate, lower, upper, lower_open,
             upper_open (True where the profile reached a bound or max_steps
             without crossing the threshold: the interval is at least that wide,
-            i.e. the parameter is not identifiable on that side).
+            i.e. the parameter is not identifiable on that side; lower/upper are
+            then the last profile point, the bound if it got there), open
+            (either end open) and better_fit_found.
+
+        Warns
+        -----
+        FitWarning
+            Naming every parameter whose interval is open, and on which side.
         """
         import os
 
@@ -322,8 +383,21 @@ class FitResult:
             lo_p, hi_p = pb.to_params_single(k, np.array([lo, hi]))
             rows.append({"parameter": n, "estimate": self.parameters[n], "lower": float(lo_p),
                          "upper": float(hi_p), "lower_open": lo_open, "upper_open": hi_open,
+                         "open": bool(lo_open or hi_open),
                          "better_fit_found": bool(ref < self.cost - 1e-6 * max(1.0, self.cost))})
-        return pd.DataFrame(rows).set_index("parameter")
+        df = pd.DataFrame(rows).set_index("parameter")
+        opened = []
+        for n, r in df.iterrows():
+            sides = [side for side in ("lower", "upper") if r[f"{side}_open"]]
+            if sides:
+                opened.append(f"{n} ({' and '.join(sides)})")
+        if opened:
+            warnings.warn(FitWarning(
+                f"open {level:g} profile-likelihood interval for {', '.join(opened)}: the "
+                f"profile stays below the threshold up to a bound or max_steps={max_steps}, so "
+                f"the interval is at least as wide as reported (lower_open/upper_open); the "
+                f"parameter is not identifiable on that side"), stacklevel=2)
+        return df
 
     def plot_profiles(self, names: Optional[Sequence[str]] = None, level: float = 0.95,
                       figsize: Optional[Sequence[float]] = None) -> "Figure":
