@@ -178,22 +178,23 @@ class FitData:
         self._extra_protocols = dict(protocols or {})
         self._references(table, t)
         if "group" in table.columns:
-            table["group"] = [("" if (g is None or (isinstance(g, float) and math.isnan(g)))
-                               else str(g).strip()) for g in table["group"]]
+            table["group"] = pd.Series(["" if pd.isna(g) else str(g).strip()
+                                        for g in table["group"]], dtype=object,
+                                       index=table.index)
         self.table = table
         self.model = model
 
     def _references(self, table: "Any", t: np.ndarray) -> None:
         """Validates reference_condition / reference_time (ratio rows)."""
+        import pandas as pd
         self.reference_protocols: Dict[str, Protocol] = {}
         has_rc = "reference_condition" in table.columns
         has_rt = "reference_time" in table.columns
         if has_rc:
             rc = table["reference_condition"]
-            table["reference_condition"] = [None if (v is None or (isinstance(v, float) and
-                                                                    math.isnan(v))
-                                                     or str(v).strip() == "")
-                                            else str(v).strip() for v in rc]
+            table["reference_condition"] = pd.Series(
+                [None if pd.isna(v) or str(v).strip() == "" else str(v).strip() for v in rc],
+                dtype=object, index=table.index)
             for i, name in enumerate(table["reference_condition"]):
                 if name is None or name in self.reference_protocols:
                     continue
