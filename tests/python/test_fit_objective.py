@@ -50,7 +50,9 @@ def test_chain_rule_jacobian_matches_finite_differences(model):
            "Runx2": Observation(fold_change="day0", scale="estimate", noise="lognormal")}
     pb = problem(model, data, obs, ["k_mat", "d_alp", "K_dex"])
     assert pb.names == ["k_mat", "d_alp", "K_dex", "offset_mineral", "scale_Runx2"]
-    z = pb.to_z(np.array([0.3, 0.4, 20.0, 0.05, 1.5]))
+    # At the parameters that simulated the data, so that the analytic ALP scale is ~7.
+    z = pb.to_z(np.array([model.parameters[k] for k in ("k_mat", "d_alp", "K_dex")]
+                         + [0.05, 1.5]))
     X, _, _ = pb.simulate(z, False)
     S = output_sensitivities(pb, z)
     r, J, pred, solved = pb.residuals(z, X, S)
@@ -83,16 +85,16 @@ def test_fold_change_relative_to_reference_condition(model):
     # Data = exact BMP2/OM ratios: the fit residuals vanish at the true parameters.
     om = og.simulate(model, "osteogenic_medium", t=[7, 14], rtol=1e-10, atol=1e-14)
     bmp = og.simulate(model, "om_bmp2", t=[7, 14], rtol=1e-10, atol=1e-14)
-    ratio = bmp["OCN"] / om["OCN"]
-    data = pd.DataFrame({"condition": "om_bmp2", "time": [7.0, 14.0], "observable": "OCN",
+    ratio = bmp["mineral"] / om["mineral"]
+    data = pd.DataFrame({"condition": "om_bmp2", "time": [7.0, 14.0], "observable": "mineral",
                          "value": ratio, "sigma": 0.1})
-    pb = problem(model, data, {"OCN": Observation.fold("osteogenic_medium")}, ["k_mat"])
+    pb = problem(model, data, {"mineral": Observation.fold("osteogenic_medium")}, ["k_mat"])
     # The reference condition is simulated although it has no rows of its own.
     assert pb.conditions == ["om_bmp2", "osteogenic_medium"]
     z = pb.to_z(np.array([model.parameters["k_mat"]]))
     r = pb.residuals(z, pb.simulate(z, False)[0], None)[0]
     np.testing.assert_allclose(r, 0.0, atol=1e-5)
-    assert ratio[0] > 1.5  # BMP2 raises OCN: the test compares a real fold change
+    assert ratio[0] > 1.5  # BMP2 raises mineral: the test compares a real fold change
 
 
 def test_day0_fold_change_and_lognormal_scale(model):

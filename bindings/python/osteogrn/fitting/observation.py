@@ -5,6 +5,9 @@ fold change relative to day 0 of the same condition or to a reference
 condition at the same day (qPCR ΔΔCt style). Noise is additive Gaussian
 (``residual = (prediction - value) / sigma``) or log-normal
 (``residual = (ln prediction - ln value) / sigma``, sigma the SD of ln value).
+Rows of the data table with ``reference_condition``/``reference_time`` are
+ratios and take no scale or offset (see :class:`~osteogrn.FitData`); sigma is
+the row's, the Observation's, or estimated (see docs/api/fitting.md).
 """
 
 from __future__ import annotations

@@ -210,12 +210,13 @@ class FitResult:
         """Data (error bars: sigma, or ×exp(±sigma) for log-normal noise) and fitted curves,
         one panel per observable, one colour per condition."""
         from matplotlib import colormaps
-        from matplotlib.figure import Figure
+        from ..plotting import new_figure
         table = self.problem.data.table
         observables = list(self.problem.observations)
         conds = self.problem.data.conditions
         n = len(observables)
-        fig = Figure(figsize=tuple(figsize) if figsize else (4.2 * n, 3.4), layout="constrained")
+        fig = new_figure(figsize=tuple(figsize) if figsize else (4.2 * n, 3.4),
+                         layout="constrained")
         axes = fig.subplots(1, n, squeeze=False)[0]
         cmap = colormaps["tab10"]
         ratio_rows = np.array([self.problem.data.reference(i) is not None
@@ -224,6 +225,7 @@ class FitResult:
         for ax, oname in zip(axes, observables):
             obs = self.problem.observations[oname]
             sub = table[table["observable"] == oname]
+            shown = [sub["value"].to_numpy(dtype=float)]  # the y range covers data and curves
             for ci, cond in enumerate(conds):
                 d = sub[sub["condition"] == cond]
                 if len(d) == 0:
@@ -249,11 +251,14 @@ class FitResult:
                 tt = np.linspace(0.0, end, n_points)
                 if obs.fold_change not in (None, "day0"):
                     tt = tt[tt <= self._protocol(obs.fold_change).duration]
-                ax.plot(tt, self.observe(cond, oname, tt, group), "-", color=color, lw=1.5)
+                curve = self.observe(cond, oname, tt, group)
+                ax.plot(tt, curve, "-", color=color, lw=1.5)
+                shown.append(np.asarray(curve, dtype=float))
             if obs.noise == "lognormal":
                 ax.set_yscale("log")
-                lo = float(np.min(sub["value"].to_numpy(dtype=float)))
-                hi = float(np.max(sub["value"].to_numpy(dtype=float)))
+                values = np.concatenate(shown)
+                values = values[np.isfinite(values) & (values > 0)]
+                lo, hi = float(np.min(values)), float(np.max(values))
                 ax.set_ylim(lo / 5.0, hi * 5.0)
             ax.set_xlabel("time (days)")
             label = oname if obs.fold_change is None else f"{oname} fold change " \
@@ -266,8 +271,8 @@ class FitResult:
 
     def plot_waterfall(self, figsize: Sequence[float] = (5, 3.5)) -> "Figure":
         """Sorted final costs of every start (pyPESTO's waterfall plot)."""
-        from matplotlib.figure import Figure
-        fig = Figure(figsize=tuple(figsize), layout="constrained")
+        from ..plotting import new_figure
+        fig = new_figure(figsize=tuple(figsize), layout="constrained")
         ax = fig.subplots()
         ok = self.starts[np.isfinite(self.starts["cost"])]
         cost = ok["cost"].to_numpy(dtype=float)
@@ -358,6 +363,10 @@ class FitResult:
         FitWarning
             Naming every parameter whose interval is open, and on which side.
         """
+        return self._intervals(level, names, threads, max_steps, stacklevel=3)
+
+    def _intervals(self, level: float, names: Optional[Sequence[str]], threads: Optional[int],
+                   max_steps: int, stacklevel: int) -> "pd.DataFrame":
         import os
 
         import pandas as pd
@@ -396,17 +405,18 @@ class FitResult:
                 f"open {level:g} profile-likelihood interval for {', '.join(opened)}: the "
                 f"profile stays below the threshold up to a bound or max_steps={max_steps}, so "
                 f"the interval is at least as wide as reported (lower_open/upper_open); the "
-                f"parameter is not identifiable on that side"), stacklevel=2)
+                f"parameter is not identifiable on that side"), stacklevel=stacklevel)
         return df
 
     def plot_profiles(self, names: Optional[Sequence[str]] = None, level: float = 0.95,
                       figsize: Optional[Sequence[float]] = None) -> "Figure":
         """Profile likelihood ratio of each parameter, with the level's threshold."""
-        from matplotlib.figure import Figure
+        from ..plotting import new_figure
         names = list(self.problem.names if names is None else names)
-        self.confidence_intervals(level=level, names=names)
+        self._intervals(level, names, None, 30, stacklevel=3)
         n = len(names)
-        fig = Figure(figsize=tuple(figsize) if figsize else (3.2 * n, 3.0), layout="constrained")
+        fig = new_figure(figsize=tuple(figsize) if figsize else (3.2 * n, 3.0),
+                         layout="constrained")
         axes = fig.subplots(1, n, squeeze=False)[0]
         thr = math.exp(-threshold(level))
         for ax, name in zip(axes, names):
