@@ -1,11 +1,15 @@
 """Matplotlib figures of results: one panel per observable, a line per run, media changes marked.
 
 Figures are built with :class:`matplotlib.figure.Figure` directly (not pyplot), so plotting
-keeps no global state, works without a display and from several threads.
+keeps no global state, works without a display and from several threads, and a script or the
+command line never accumulates open pyplot figures. In Jupyter a figure returned as the value of
+a cell is shown inline, once, as PNG: :func:`new_figure` makes figures that render themselves
+(``_repr_png_``), whatever matplotlib backend the kernel has.
 """
 
 from __future__ import annotations
 
+import io
 import math
 from typing import TYPE_CHECKING, Mapping, Optional, Sequence, Tuple
 
@@ -16,20 +20,65 @@ if TYPE_CHECKING:
 
     from .result import Result
 
-__all__ = ["plot_results", "panel_grid", "run_colors"]
+__all__ = ["plot_results", "panel_grid", "run_colors", "new_figure"]
+
+_FIGURE_CLASS = None
+
+
+def _figure_class():
+    """A matplotlib Figure that IPython displays as PNG (made on first use: matplotlib is
+    imported only when something is plotted)."""
+    global _FIGURE_CLASS
+    if _FIGURE_CLASS is None:
+        from matplotlib.figure import Figure as MatplotlibFigure
+
+        class Figure(MatplotlibFigure):
+            """A :class:`matplotlib.figure.Figure` that Jupyter shows inline as PNG."""
+
+            def _repr_png_(self) -> bytes:
+                # What matplotlib's inline backend draws: the figure's dpi, tight bounding box.
+                buffer = io.BytesIO()
+                self.savefig(buffer, format="png", bbox_inches="tight")
+                return buffer.getvalue()
+
+        Figure.__module__ = __name__  # pickles as osteogrn.plotting.Figure (__getattr__)
+        Figure.__qualname__ = "Figure"
+        _FIGURE_CLASS = Figure
+    return _FIGURE_CLASS
+
+
+def __getattr__(name: str):
+    if name == "Figure":
+        return _figure_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def new_figure(**kwargs) -> "Figure":
+    """A new figure, not attached to pyplot, that Jupyter shows inline when it is a cell's value.
+
+    Parameters
+    ----------
+    **kwargs
+        Passed to :class:`matplotlib.figure.Figure` (``figsize``, ``layout``...).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Save it with ``fig.savefig(path)``; in a notebook, make it the last expression of the
+        cell (or call ``IPython.display.display(fig)``) to show it.
+    """
+    return _figure_class()(**kwargs)
 
 
 def panel_grid(n_panels: int, ncols: int = 3,
                figsize: Optional[Sequence[float]] = None) -> Tuple["Figure", np.ndarray]:
     """A figure with `n_panels` axes in rows of `ncols` (4 x 3 inches each by default); the
     unused cells of the last row are hidden. Returns (figure, flat array of the used axes)."""
-    from matplotlib.figure import Figure
-
     ncols = max(1, min(int(ncols), n_panels))
     nrows = math.ceil(n_panels / ncols)
     if figsize is None:
         figsize = (4.0 * ncols, 3.0 * nrows)
-    fig = Figure(figsize=tuple(figsize), layout="constrained")
+    fig = new_figure(figsize=tuple(figsize), layout="constrained")
     axes = np.atleast_1d(fig.subplots(nrows, ncols, squeeze=False)).ravel()
     for ax in axes[n_panels:]:
         ax.set_visible(False)
