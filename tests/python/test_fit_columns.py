@@ -80,7 +80,7 @@ def test_bad_reference_columns_name_column_row_and_value(model, protocols, edit,
     assert repr(column) in str(err) and f"row {row}" in str(err)
 
 
-# -- the objective ----------------------------------------------------------------------------------
+# -- the objective -------------------------------------------------------------------------------
 def test_ratio_rows_are_scale_free_and_exact_at_the_truth(model, protocols):
     """Plain rows in arbitrary units (x 7) with an analytic scale next to exact ratio rows: at the
     true parameters every residual vanishes, and the scale is the plain rows' alone."""

@@ -50,9 +50,9 @@ class Observation:
         value always keep it.
     scale_bounds, offset_bounds, sigma_bounds : (float, float), optional
         Bounds of estimated scale/offset/sigma parameters. None (default):
-        derived from the data and the model (see :class:`osteogrn.fitting.objective.Problem`
-        and the fitting documentation): scale ``[1e-3, 1e3] x max|data| /
-        max|model|``; offset ``[-2, 2] x max|data|`` under additive noise and
+        derived from the data and the model (docs/api/fitting.md): scale
+        ``[1e-3, 1e3] x max|data| / max|model|``; offset ``[-2, 2] x max|data|``
+        under additive noise and
         ``[1e-3 x min(data), max(data)]`` under log-normal noise (so that a
         log-normal prediction is never negative); sigma ``[1e-3, 10] x`` the
         root mean square of the data (additive) or ``[1e-3, 10 x max(SD of
@@ -112,7 +112,8 @@ class Observation:
 
     # -- convenience constructors ------------------------------------------------------
     @classmethod
-    def identity(cls, noise: str = "additive", sigma: Union[None, float, str] = None) -> "Observation":
+    def identity(cls, noise: str = "additive", sigma: Union[None, float, str] = None
+                 ) -> "Observation":
         """The output itself."""
         return cls(noise=noise, sigma=sigma)
 
