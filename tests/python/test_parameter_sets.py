@@ -60,6 +60,9 @@ def test_set_from_a_path_applies_parameters_and_initial_values(tmp_path, dex_pro
         pset.parameters["d_runx2"] = 1.0  # frozen
     with pytest.raises(Exception):
         pset.name = "other"
+    again = pickle.loads(pickle.dumps(pset))  # e.g. sent to a worker process
+    assert again == pset and again.apply(og.load_model(SMALL)).parameters == \
+        pset.apply(og.load_model(SMALL)).parameters
 
     base = og.load_model(SMALL)
     model = og.load_model(SMALL, parameter_set=path)

@@ -291,10 +291,19 @@ class ParameterSet:
                 for n, v in values.items()]
         return pd.DataFrame(rows, columns=["section", "name", "value", "source"])
 
+    def __reduce__(self):  # read-only mappings do not pickle: rebuild from plain dicts
+        fields = {k: dict(v) if isinstance(v, Mapping) else v for k, v in self.__dict__.items()}
+        return (_from_fields, (fields,))
+
     def __repr__(self) -> str:
         flag = ", default" if self.default else ""
         return (f"<osteogrn.ParameterSet '{self.name}' for model '{self.model}'{flag}: "
                 f"{len(self.parameters)} parameters, {len(self.initial)} initial values>")
+
+
+def _from_fields(fields: Dict[str, Any]) -> ParameterSet:
+    return ParameterSet(**{k: MappingProxyType(dict(v)) if isinstance(v, dict) else v
+                           for k, v in fields.items()})
 
 
 def parameter_sets_dir() -> Path:
