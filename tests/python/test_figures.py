@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+import warnings
 
 import matplotlib.pyplot as plt
 import pytest
@@ -62,3 +63,32 @@ def test_figures_pickle(results):
     fig = results["dex"].plot()
     again = pickle.loads(pickle.dumps(fig))
     assert type(again) is type(fig) and shown(again)["image/png"][:4] == PNG
+
+
+def test_fit_plot_names_every_condition_and_shows_every_curve(small_model, dex_protocol):
+    # Sp7 measured only under dex_test, ALP_act only under a second protocol: each panel has one
+    # condition, and the legend names both. The data sit 100-fold above the model (a fit that is
+    # far off), so a y range set from the data alone would hide the curves.
+    import numpy as np
+    from osteogrn.fitting import simulate_data
+    high = dex_protocol.with_component("dex", concentration=500)
+    data = simulate_data(small_model, {"dex": dex_protocol, "high": high}, [3, 6, 9],
+                         ["Sp7", "ALP_act"], cv=0.05, seed=1)
+    data = data[((data.condition == "dex") & (data.observable == "Sp7"))
+                | ((data.condition == "high") & (data.observable == "ALP_act"))].copy()
+    data["value"] *= 100.0
+    with warnings.catch_warnings():  # k_alp ends at its bound: that is the point here
+        warnings.simplefilter("ignore", og.FitWarning)
+        fit = og.fit(small_model, data, protocols={"dex": dex_protocol, "high": high},
+                     estimate={"k_alp": (0.29, 0.31)}, observations="lognormal", n_starts=1,
+                     progress=False)
+    fig = fit.plot()
+    assert shown(fig)["image/png"][:4] == PNG
+    axes = [ax for ax in fig.axes if ax.get_visible()]
+    assert [t.get_text() for t in axes[0].get_legend().get_texts()] == ["dex", "high"]
+    for ax in axes:
+        low, high_y = ax.get_ylim()
+        for line in ax.get_lines():
+            y = np.asarray(line.get_ydata(), dtype=float)
+            y = y[np.isfinite(y) & (y > 0)]
+            assert y.size == 0 or (low <= y.min() and y.max() <= high_y), ax.get_title()

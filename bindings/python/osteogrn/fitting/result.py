@@ -265,7 +265,13 @@ class FitResult:
                 f"(vs {obs.fold_change})"
             ax.set_ylabel(label)
             ax.set_title(oname)
-        axes[0].legend(fontsize="small")
+        # one entry per condition, from every panel: a condition measured only in a later panel
+        # (notebook 02: mineral) is named too
+        entries = {}
+        for ax in axes:
+            for handle, label in zip(*ax.get_legend_handles_labels()):
+                entries.setdefault(label, handle)
+        axes[0].legend(list(entries.values()), list(entries), fontsize="small")
         fig.suptitle(f"fit of {self.problem.model.name}: cost {self.cost:.4g}")
         return fig
 
