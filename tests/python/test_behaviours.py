@@ -117,8 +117,12 @@ def test_11_noggin_and_ldn_block_the_bmp2_effect(runs, inhibited):
 
 
 def test_12_wnt3a_suppresses_osteogenic_differentiation_of_hmsc(runs, om):
-    r = runs["om_wnt3a"]  # Boland et al. 2004
-    assert peak(r) <= 0.8 * peak(om)
+    # Boland et al. 2004: "decreased matrix mineralization and reduced alkaline phosphatase mRNA and
+    # activity ... accompanied by increased cell number". Read per cell (mRNA, activity per DNA):
+    # per well, Wnt3a's extra cells offset part of the loss (test 18 checks the cell number).
+    r = runs["om_wnt3a"]
+    assert peak(r, "ALP_mRNA") <= 0.8 * peak(om, "ALP_mRNA")
+    assert peak(r, "ALP_per_DNA") <= 0.8 * peak(om, "ALP_per_DNA")
     assert at(r, "mineral", 21) <= 0.8 * at(om, "mineral", 21)
 
 
