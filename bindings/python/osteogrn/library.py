@@ -124,7 +124,7 @@ def load_model(name_or_path: PathLike,
     ParseError
         An expression in the model does not parse.
     """
-    from .parameter_sets import ParameterSet, default_parameter_set, load_parameter_set
+    from .parameter_sets import ParameterSet, _read_set, default_parameter_set
     if parameter_set is True:
         raise ModelError("parameter_set=True is not a set: give None (the default set), False "
                          "(none), a set name or a path", file=str(name_or_path))
@@ -147,7 +147,7 @@ def load_model(name_or_path: PathLike,
     elif isinstance(parameter_set, ParameterSet):
         pset = parameter_set
     else:
-        pset = load_parameter_set(parameter_set)
+        pset = _read_set(parameter_set)  # apply() checks it against this model
     return pset.apply(model) if pset is not None else model
 
 

@@ -443,6 +443,19 @@ def default_parameter_set(model: str) -> Optional[ParameterSet]:
     return defaults[0] if defaults else None
 
 
+def _read_set(name_or_path: PathLike) -> ParameterSet:
+    """The set, checked as a file only (ParameterSet.apply checks it against the model)."""
+    from .library import _is_builtin, _looks_like_path
+    if isinstance(name_or_path, os.PathLike) or _looks_like_path(str(name_or_path)):
+        return _parse(Path(os.fspath(name_or_path)), builtin=False)
+    name = str(name_or_path)
+    if not _is_builtin(parameter_sets_dir(), name):
+        known = ", ".join(list_parameter_sets()) or "(none installed)"
+        raise ModelError(f"unknown parameter set '{name}': no built-in set or file named so; "
+                         f"built-in sets: {known}; or give the path of a JSON file", file=name)
+    return _parse(parameter_sets_dir() / f"{name}.json", builtin=True)
+
+
 def load_parameter_set(name_or_path: PathLike) -> ParameterSet:
     """Loads a parameter set by built-in name or from a JSON file.
 
@@ -464,17 +477,8 @@ def load_parameter_set(name_or_path: PathLike) -> ParameterSet:
         Unknown name, unreadable or invalid file, or values that do not fit the model; the
         message names the file and the JSON pointer of the field.
     """
-    from .library import _is_builtin, _looks_like_path, list_models, load_model, models_dir
-    if isinstance(name_or_path, os.PathLike) or _looks_like_path(str(name_or_path)):
-        pset = _parse(Path(os.fspath(name_or_path)), builtin=False)
-    else:
-        name = str(name_or_path)
-        if not _is_builtin(parameter_sets_dir(), name):
-            known = ", ".join(list_parameter_sets()) or "(none installed)"
-            raise ModelError(f"unknown parameter set '{name}': no built-in set or file named so; "
-                             f"built-in sets: {known}; or give the path of a JSON file",
-                             file=name)
-        pset = _parse(parameter_sets_dir() / f"{name}.json", builtin=True)
+    from .library import _is_builtin, list_models, load_model, models_dir
+    pset = _read_set(name_or_path)
     if _is_builtin(models_dir(), pset.model) and pset.model in list_models():
         base = load_model(pset.model, parameter_set=False)
         if base.name == pset.model:
