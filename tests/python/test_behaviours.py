@@ -55,8 +55,13 @@ def test_01_alp_is_a_transient_early_marker(om):
     assert at(om, "ALP", 21) <= 0.9 * peak(om)
 
 
-def test_02_markers_come_in_order_alp_ocn_mineral(om):
-    assert half_max_day(om, "ALP") < half_max_day(om, "OCN") < half_max_day(om, "mineral")
+def test_02_markers_come_in_order_alp_ocn_mineral(runs, om):
+    # OCN as its induction over growth medium: undifferentiated hBMSC express much of it already
+    # (Wang et al. 2015: osteogenic medium only 1.63-fold above them at day 21), so the basal part
+    # reaches half of the maximum within days; the osteogenic part is the late marker.
+    induced = om["OCN"] - runs["growth_medium"]["OCN"]
+    ocn_day = float(om.t[int(np.argmax(induced >= 0.5 * induced.max()))])
+    assert half_max_day(om, "ALP") < ocn_day < half_max_day(om, "mineral")
 
 
 def test_03_mineralisation_starts_in_the_second_week(om):
