@@ -83,8 +83,8 @@ void hand_osteogenic_rhs(const double* y, const double* p, const double* u, doub
                                (1 + p[w_fgf_prolif] * fgf_eff) * (1 - n_cells);
   // Per-cell expression (the qPCR read-outs). The ODEs multiply it back by n_cells, as the
   // model writes them; not simplified to a per-well rate, since that would round differently.
-  const double alp_per_cell = (p[a_basal] * n_cells + (p[a_pre] * Pre + Imm + p[a_mat] * Mat) *
-                                                          hill2(Col, p[K_col_alp])) *
+  const double alp_per_cell = (p[a_basal] * n_cells + p[a_pre] * Pre +
+                               (Imm + p[a_mat] * Mat) * hill2(Col, p[K_col_alp])) *
                               hill1(Runx2, p[K_runx2_alp]) / (1 + p[w_fgf_alp] * fgf_eff) /
                               n_cells;
   const double ocn_per_cell = (p[o_basal] * n_cells + Mat) * hill2(Sp7, p[K_sp7_ocn]) /
