@@ -94,7 +94,7 @@ def test_fold_change_relative_to_reference_condition(model):
     z = pb.to_z(np.array([model.parameters["k_mat"]]))
     r = pb.residuals(z, pb.simulate(z, False)[0], None)[0]
     np.testing.assert_allclose(r, 0.0, atol=1e-5)
-    assert ratio[0] > 1.5  # BMP2 raises mineral: the test compares a real fold change
+    assert ratio[0] > 1.2  # BMP2 raises mineral: the test compares a real fold change
 
 
 def test_day0_fold_change_and_lognormal_scale(model):
