@@ -193,11 +193,12 @@ TEST(Sensitivities, OsteogenicMatchesCentralDifferences) {
   ko.from = 12;
   ko.until = 15;
   const Protocol proto = file.with_perturbations({scale, ko});
-  const std::vector<std::string> names = {"d_runx2", "k_alp", "TCF_total", "k_ract", "v_ihh"};
+  const std::vector<std::string> names = {"d_runx2", "k_alp", "TCF_total", "k_ract", "v_ihh",
+                                          "k_prolif"};
   const std::vector<double> t = grid(0, 21, 0.25);
   const Result r = simulate(model, proto, t, tight(names));
   const std::size_t n_out = r.species_names.size() + r.observable_names.size();
-  ASSERT_EQ(n_out, 19u + 7u);
+  ASSERT_EQ(n_out, 19u + 15u);
   // Central differences at θ(1 ± h) and θ(1 ± 2h), h = 1e-3, combined as (4 D_h - D_2h) / 3
   // (Richardson: the h² truncation term cancels; plain D_h is off by ~1e-4 relative for the
   // steep Hill terms that TCF_total drives), from runs at rtol 1e-12. Their noise is about
