@@ -81,14 +81,15 @@ void hand_osteogenic_rhs(const double* y, const double* p, const double* u, doub
                                (1 + p[w_wnt_prolif] * hilln(bcat_tcf, p[K_bc_prog], p[n_bc])) *
                                (1 - p[i_dex_prolif] * dex_eff) *
                                (1 + p[w_fgf_prolif] * fgf_eff) * (1 - n_cells);
-  // Per-cell expression (the qPCR read-outs). The ODEs multiply it back by n_cells, as the
-  // model writes them; not simplified to a per-well rate, since that would round differently.
-  const double alp_per_cell = (p[a_basal] * n_cells + p[a_pre] * Pre +
-                               (Imm + p[a_mat] * Mat) * hill2(Col, p[K_col_alp])) *
-                              hill1(Runx2, p[K_runx2_alp]) / (1 + p[w_fgf_alp] * fgf_eff) /
-                              n_cells;
-  const double ocn_per_cell = (p[o_basal] * n_cells + Mat) * hill2(Sp7, p[K_sp7_ocn]) /
-                              (1 + p[w_fgf_ocn] * fgf_eff) / n_cells;
+  // ALP_act and OCN_level hold what committed and mature cells make; the basal activity of the
+  // other cells enters quasi-steadily through alp_total (as the model writes it, so that both
+  // codes round the same way).
+  const double alp_basal_per_cell =
+      p[a_basal] * hill1(Runx2, p[K_runx2_alp]) / (1 + p[w_fgf_alp] * fgf_eff);
+  const double alp_induced_per_cell =
+      (p[a_pre] * Pre + (Imm + p[a_mat] * Mat) * hill2(Col, p[K_col_alp])) *
+      hill1(Runx2, p[K_runx2_alp]) / (1 + p[w_fgf_alp] * fgf_eff) / n_cells;
+  const double alp_total = ALP_act + p[k_alp] * alp_basal_per_cell * n_cells / p[d_alp];
   dy[sp::Runx2] = p[v_runx2] * runx2_drive * hill_rep1(PTHrP, p[K_pthrp]) * (1 - p[rep_mat] * Mat) -
                   p[d_runx2] * Runx2;
   dy[sp::Sp7] = p[v_sp7] * hill2(Runx2, p[K_runx2_sp7]) *
@@ -100,9 +101,10 @@ void hand_osteogenic_rhs(const double* y, const double* p, const double* u, doub
   dy[sp::Pre] = proliferation * Pre + commitment - to_immature;
   dy[sp::Imm] = to_immature - to_mature;
   dy[sp::Mat] = to_mature;
-  dy[sp::ALP_act] = p[k_alp] * alp_per_cell * n_cells - p[d_alp] * ALP_act;
-  dy[sp::OCN_level] = p[k_ocn] * ocn_per_cell * n_cells - p[d_ocn] * OCN_level;
-  dy[sp::Ca_dep] = p[k_min] * ALP_act * phosphate * Col * Mat;
+  dy[sp::ALP_act] = p[k_alp] * alp_induced_per_cell * n_cells - p[d_alp] * ALP_act;
+  dy[sp::OCN_level] = p[k_ocn] * Mat * hill2(Sp7, p[K_sp7_ocn]) / (1 + p[w_fgf_ocn] * fgf_eff) -
+                      p[d_ocn] * OCN_level;
+  dy[sp::Ca_dep] = p[k_min] * alp_total * phosphate * Col * Mat;
 }
 
 }  // namespace osteogrn_bench

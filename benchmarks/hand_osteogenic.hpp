@@ -9,8 +9,9 @@ namespace osteogrn_bench {
 
 // State, parameter and input orders of the hand code: the composed model's own orders (module
 // by module, as osteogenic.json imports them). bench_rhs still maps them by name, once, and
-// refuses to run if any name is missing. The parameters b_col1a1, ca_cell, od_bg, od_max and
-// K_ars appear only in observables, not in the RHS, but are listed so that the counts match.
+// refuses to run if any name is missing. The parameters o_basal, b_col1a1, ca_cell, od_bg,
+// od_max and K_ars appear only in observables, not in the RHS, but are listed so that the
+// counts match.
 #define OG_HAND_SPECIES(X)                                                                   \
   X(R_act) X(pSmad158) X(Smad_complex) X(DC) X(bcat) X(Ihh) X(GliA) X(GliR) X(PTHrP)          \
   X(Runx2) X(Sp7) X(Col) X(P) X(Pre) X(Imm) X(Mat) X(ALP_act) X(OCN_level) X(Ca_dep)

@@ -120,7 +120,12 @@ def test_shape_names_and_stats():
     assert res.output_names == res.species_names + res.observable_names
     assert res.sensitivities.shape == (len(res.t), len(res.output_names), 1)
     assert np.all(np.isfinite(res.sensitivities))
-    assert np.all(res.sensitivities[0] == 0)  # initial values are not parameters
+    n_species = len(res.species_names)
+    assert np.all(res.sensitivities[0, :n_species] == 0)  # initial values are not parameters
+    # ...but a read-out may be: ALP at day 0 is the basal activity k_alp a0 N / d_alp, linear in k_alp.
+    alp = res.output_names.index("ALP")
+    assert res.sensitivities[0, alp, 0] == pytest.approx(res["ALP"][0] / model.parameters["k_alp"],
+                                                         rel=1e-10)
     # ALP rises with its production rate k_alp.
     assert res.sensitivities[-1, res.output_names.index("ALP"), 0] > 0
     assert res.stats["sens_rhs_evals"] > 0
