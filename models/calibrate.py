@@ -67,7 +67,8 @@ CELL_TYPES: Dict[str, CellType] = {
     "mc3t3_e1": CellType(
         csv="mc3t3_e1.csv",
         free={"w_fgf_col": (1.0, 1000.0), "w_fgf_alp": (0.1, 100.0), "w_fgf_ocn": (0.1, 100.0),
-              "w_fgf_runx2": (0.01, 20.0), "w_smad": (1.0, 200.0), "k_min": (0.01, 100.0)},
+              "w_fgf_runx2": (0.01, 20.0), "w_smad": (1.0, 200.0), "k_min": (0.01, 100.0),
+              "K_sp7_ocn": (0.05, 20.0)},
         why="day-1 mRNA of Runx2, Col1a1, Alpl and Bglap under BMP2 and FGF2 and the 48-h "
             "Alizarin red of normal vs mineralising medium (hughesfulford2011 Tables 2 and 3)"),
 }

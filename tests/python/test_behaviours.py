@@ -192,3 +192,13 @@ def test_21_ocn_keeps_rising_from_day_21_to_28_in_hmsc(runs):
     # above undifferentiated cells.
     r = runs["om_28d"]
     assert at(r, "OCN", 28) >= 1.1 * at(r, "OCN", 21)
+
+
+def test_22_the_culture_starts_at_its_growth_medium_steady_state(runs):
+    # Cells are expanded in growth medium before a treatment starts, so the signalling and
+    # transcription-factor species start where growth medium keeps them: a fold change relative
+    # to day 0 then measures the treatment, not a relaxation of the initial values.
+    gm = runs["growth_medium"]
+    for name in ("Runx2", "Sp7", "R_act", "pSmad158", "Smad_complex", "DC", "bcat", "Ihh", "GliA",
+                 "GliR", "PTHrP", "OCN", "Col1a1"):
+        assert at(gm, name, 1) == pytest.approx(gm[name][0], rel=0.02), name

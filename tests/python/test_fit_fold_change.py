@@ -13,10 +13,10 @@ import pytest
 import osteogrn as og
 
 MARKERS = ("ALP", "OCN", "calcium")
-# One parameter acting on each marker: ALP turnover, the Sp7 level of half-maximal OCN
-# expression, the mineralisation rate.
-TRUTH = {"d_alp": 0.35, "K_sp7_ocn": 0.45, "k_min": 1.5}
-BOUNDS = {"d_alp": (0.05, 5.0), "K_sp7_ocn": (0.03, 3.0), "k_min": (0.1, 10.0)}
+# One parameter acting on each marker: ALP turnover, the basal OCN expression of undifferentiated
+# cells (what OCN's fold change over day 0 is measured against), the mineralisation rate.
+TRUTH = {"d_alp": 0.35, "o_basal": 0.4, "k_min": 1.5}
+BOUNDS = {"d_alp": (0.05, 5.0), "o_basal": (0.05, 3.0), "k_min": (0.1, 10.0)}
 TIMES = [3.0, 7.0, 10.0, 14.0, 21.0]
 CV = 0.05
 

@@ -11,7 +11,8 @@ import osteogrn as og
 from osteogrn.fitting import simulate_data
 
 # Six parameters that the three conditions identify (Fisher information at the truth: Gauss-Newton
-# standard errors 1-2 % with triplicates; the dex-10 nM condition is what identifies K_dex).
+# standard errors 1-2 % with triplicates; the dex-10 nM condition is what identifies K_dex; Runx2
+# (qPCR) is what pins w_smad now that Runx2 starts at its growth-medium level).
 TRUTH = {"k_commit": 0.5, "k_mat": 0.2, "d_alp": 0.6, "k_min": 1.5, "w_smad": 25.0,
          "K_dex": 15.0}
 BOUNDS = {"k_commit": (0.04, 4.0), "k_mat": (0.025, 2.5), "d_alp": (0.05, 5.0),
@@ -35,7 +36,7 @@ def protocols() -> dict:
 def data(model, protocols) -> pd.DataFrame:
     # Truth differs from the file values so that a fit returning the defaults would fail.
     truth_model = model.with_parameters(TRUTH)
-    return simulate_data(truth_model, protocols, TIMES, ["ALP", "OCN", "mineral"],
+    return simulate_data(truth_model, protocols, TIMES, ["ALP", "OCN", "mineral", "Runx2"],
                          noise="lognormal", cv=0.05, replicates=3, seed=11)
 
 
@@ -96,7 +97,7 @@ def test_fit_result_views(fitted, data, protocols):
                 & (frame["observable"] == "OCN")].iloc[0]
     assert pred["OCN"][0] == pytest.approx(row["prediction"], rel=1e-6)
     fig = fitted.plot()
-    assert len(fig.axes) == 3
+    assert len(fig.axes) == 4
     assert len(fitted.plot_waterfall().axes) == 1
     ws = fitted.starts
     assert {"start", "cost", "status", "n_evals", "n_sims", *TRUTH} <= set(ws.columns)
