@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, List, Optional, Union
+from typing import TYPE_CHECKING, List, Optional, Tuple, Union
 
 from .errors import ModelError, ProtocolError
 from .model import Model
@@ -89,6 +89,20 @@ def _is_builtin(folder: Path, name: str) -> bool:
         return False
 
 
+def _locate(name_or_path: PathLike, folder: Path, kind: str, known: List[str],
+            error: type) -> Tuple[PathLike, bool]:
+    """(the file to read, whether it is a built-in) for a built-in name or a path; an unknown
+    name raises ``error`` listing the built-in ``kind`` names."""
+    if isinstance(name_or_path, os.PathLike) or _looks_like_path(str(name_or_path)):
+        return name_or_path, False
+    name = str(name_or_path)
+    if not _is_builtin(folder, name):
+        raise error(f"unknown {kind} '{name}': no built-in {kind} or file named so; built-in "
+                    f"{kind}s: {', '.join(known) or '(none installed)'}; or give the path of a "
+                    f"JSON file", file=name)
+    return folder / f"{name}.json", True
+
+
 def load_model(name_or_path: PathLike,
                parameter_set: Union[None, bool, str, "os.PathLike[str]", "ParameterSet"] = None
                ) -> Model:
@@ -128,18 +142,8 @@ def load_model(name_or_path: PathLike,
     if parameter_set is True:
         raise ModelError("parameter_set=True is not a set: give None (the default set), False "
                          "(none), a set name or a path", file=str(name_or_path))
-    if isinstance(name_or_path, os.PathLike) or _looks_like_path(str(name_or_path)):
-        model = Model.from_file(name_or_path, search_paths=[str(models_dir())])
-        builtin = False
-    else:
-        name = str(name_or_path)
-        if not _is_builtin(models_dir(), name):
-            known = ", ".join(list_models()) or "(none installed)"
-            raise ModelError(f"unknown model '{name}': no built-in model or file named so; "
-                             f"built-in models: {known}; or give the path of a JSON file",
-                             file=name)
-        model = Model.from_file(models_dir() / f"{name}.json", search_paths=[str(models_dir())])
-        builtin = True
+    path, builtin = _locate(name_or_path, models_dir(), "model", list_models(), ModelError)
+    model = Model.from_file(path, search_paths=[str(models_dir())])
     if parameter_set is False:
         return model
     if parameter_set is None:
@@ -170,12 +174,5 @@ def load_protocol(name_or_path: PathLike) -> Protocol:
         Unknown name, missing file, a path that is not a regular file, a file
         over the size limit (as for :func:`load_model`), or an invalid protocol.
     """
-    if isinstance(name_or_path, os.PathLike) or _looks_like_path(str(name_or_path)):
-        return Protocol.from_file(name_or_path)
-    name = str(name_or_path)
-    if not _is_builtin(protocols_dir(), name):
-        known = ", ".join(list_protocols()) or "(none installed)"
-        raise ProtocolError(f"unknown protocol '{name}': no built-in protocol or file named so; "
-                            f"built-in protocols: {known}; or give the path of a JSON file",
-                            file=name)
-    return Protocol.from_file(protocols_dir() / f"{name}.json")
+    path, _ = _locate(name_or_path, protocols_dir(), "protocol", list_protocols(), ProtocolError)
+    return Protocol.from_file(path)

@@ -445,15 +445,10 @@ def default_parameter_set(model: str) -> Optional[ParameterSet]:
 
 def _read_set(name_or_path: PathLike) -> ParameterSet:
     """The set, checked as a file only (ParameterSet.apply checks it against the model)."""
-    from .library import _is_builtin, _looks_like_path
-    if isinstance(name_or_path, os.PathLike) or _looks_like_path(str(name_or_path)):
-        return _parse(Path(os.fspath(name_or_path)), builtin=False)
-    name = str(name_or_path)
-    if not _is_builtin(parameter_sets_dir(), name):
-        known = ", ".join(list_parameter_sets()) or "(none installed)"
-        raise ModelError(f"unknown parameter set '{name}': no built-in set or file named so; "
-                         f"built-in sets: {known}; or give the path of a JSON file", file=name)
-    return _parse(parameter_sets_dir() / f"{name}.json", builtin=True)
+    from .library import _locate
+    path, builtin = _locate(name_or_path, parameter_sets_dir(), "parameter set",
+                            list_parameter_sets(), ModelError)
+    return _parse(Path(os.fspath(path)), builtin=builtin)
 
 
 def load_parameter_set(name_or_path: PathLike) -> ParameterSet:
