@@ -140,20 +140,37 @@ def _draws(fit: "og.FitResult", n: int, seed: int) -> np.ndarray:
     return np.clip(z, pr.lb, pr.ub)
 
 
-def _value(model: og.Model, prots: Mapping[str, og.Protocol], row: pd.Series,
-           cache: Dict[Tuple[str, float], "og.Result"]) -> float:
-    def at(cond: str, t: float) -> float:
-        key = (cond, float(t))
-        if key not in cache:
-            cache[key] = og.simulate(model, prots[cond], t=[0.0, float(t)] if t > 0 else [0.0])
-        return float(cache[key][row["observable"]][-1])
-    x = at(row["condition"], row["time"])
+def _reference(row: pd.Series) -> Optional[Tuple[str, float]]:
+    """(condition, day) of a ratio row's denominator; None for an absolute row."""
     ref_c, ref_t = row["reference_condition"], row["reference_time"]
-    if isinstance(ref_c, str) or np.isfinite(ref_t):
-        cond = ref_c if isinstance(ref_c, str) else row["condition"]
-        when = ref_t if np.isfinite(ref_t) else row["time"]
-        return x / at(cond, when)
-    return x
+    if not (isinstance(ref_c, str) or np.isfinite(ref_t)):
+        return None
+    return (ref_c if isinstance(ref_c, str) else row["condition"],
+            float(ref_t) if np.isfinite(ref_t) else float(row["time"]))
+
+
+def _model_values(model: og.Model, prots: Mapping[str, og.Protocol], table: pd.DataFrame
+                  ) -> np.ndarray:
+    """The model's value of every row (a ratio for ratio rows), from one simulation per
+    condition at every day that the rows (and their denominators) ask of it."""
+    days: Dict[str, set] = {}
+    for _, r in table.iterrows():
+        days.setdefault(r["condition"], {0.0}).add(float(r["time"]))
+        ref = _reference(r)
+        if ref is not None:
+            days.setdefault(ref[0], {0.0}).add(ref[1])
+    runs = {c: og.simulate(model, prots[c], t=sorted(d)) for c, d in days.items()}
+
+    def at(cond: str, day: float, observable: str) -> float:
+        res = runs[cond]
+        return float(res[observable][int(np.searchsorted(res.t, day))])
+
+    out = []
+    for _, r in table.iterrows():
+        x = at(r["condition"], float(r["time"]), r["observable"])
+        ref = _reference(r)
+        out.append(x if ref is None else x / at(ref[0], ref[1], r["observable"]))
+    return np.array(out)
 
 
 def predict(fit: "og.FitResult", cell_type: str, n_draws: int = 200, seed: int = 1
@@ -167,7 +184,7 @@ def predict(fit: "og.FitResult", cell_type: str, n_draws: int = 200, seed: int =
     pr = fit.problem
 
     def scale(row: pd.Series) -> float:
-        if isinstance(row["reference_condition"], str) or np.isfinite(row["reference_time"]):
+        if _reference(row) is not None:
             return 1.0
         key = f"{row['observable']}[{row['group']}]"
         if key not in fit.observation_parameters:
@@ -175,14 +192,12 @@ def predict(fit: "og.FitResult", cell_type: str, n_draws: int = 200, seed: int =
         return float(fit.observation_parameters[key]["scale"])
 
     scales = np.array([scale(r) for _, r in table.iterrows()])
-    cache: Dict = {}
-    best = np.array([_value(fit.model, prots, r, cache) for _, r in table.iterrows()]) * scales
+    best = _model_values(fit.model, prots, table) * scales
     samples = []
     for z in _draws(fit, n_draws, seed):
-        model = pr.model.with_parameters(pr.model_values(z))
-        cache = {}
         try:
-            samples.append([_value(model, prots, r, cache) for _, r in table.iterrows()])
+            samples.append(_model_values(pr.model.with_parameters(pr.model_values(z)), prots,
+                                         table))
         except og.OsteogrnError:  # a draw the solver cannot integrate does not count
             continue
     samples = np.asarray(samples) * scales
@@ -218,10 +233,10 @@ def contrasts(pred: pd.DataFrame) -> pd.DataFrame:
     then differ from 1 by more than 1 % the same way."""
     out = []
     for _, r in pred.iterrows():
-        if isinstance(r["reference_condition"], str) or np.isfinite(r["reference_time"]):
+        ref = _reference(r)
+        if ref is not None:
             meas, model, sig = math.log(r["value"]), math.log(r["predicted"]), r["sigma"]
-            control = r["reference_condition"] if isinstance(r["reference_condition"], str) \
-                else f"{r['condition']} day {r['reference_time']:g}"
+            control = ref[0] if ref[0] != r["condition"] else f"{ref[0]} day {ref[1]:g}"
         else:
             same = pred[(pred["source"] == r["source"]) & (pred["observable"] == r["observable"])
                         & (pred["time"] == r["time"]) & pred["reference_condition"].isna()
@@ -243,8 +258,9 @@ def contrasts(pred: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def summary(fit: "og.FitResult", pred: pd.DataFrame) -> Dict[str, float]:
-    """Calibration chi^2/N and share within 2 SD; validation share within 2 SD and contrasts."""
+def summary(pred: pd.DataFrame) -> Dict[str, float]:
+    """Calibration chi^2/N and share within 2 SD; validation share within 2 SD and contrasts
+    (of one cell type's :func:`predict` frame, or of several concatenated)."""
     cal, val = pred[pred["set"] == "calibration"], pred[pred["set"] == "validation"]
     con = contrasts(pred)
     vcon = con[(con["set"] == "validation") & con["directional"]] if len(con) else con
@@ -281,7 +297,7 @@ def main(argv: Optional[list] = None) -> int:
     for cell_type in args.cell_type or sorted(CELL_TYPES):
         fit = calibrate(cell_type, n_starts=args.starts)
         pred = predict(fit, cell_type)
-        stats = summary(fit, pred)
+        stats = summary(pred)
         print(f"== {cell_type}: " + ", ".join(f"{k} {v:.3g}" if isinstance(v, float) else
                                               f"{k} {v}" for k, v in stats.items()))
         print("   parameters: " + ", ".join(f"{k}={v:.4g}" for k, v in fit.parameters.items()))
