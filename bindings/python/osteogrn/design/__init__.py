@@ -1,0 +1,12 @@
+"""Protocol design: sweeps over doses and schedules, readouts, dose-response fits.
+
+Public names are exported here and from the top-level package (``og.sweep``,
+``og.dose_response``, ``og.Readout``).
+"""
+
+from __future__ import annotations
+
+from .readouts import Readout
+from .uncertainty import compare, predict
+
+__all__ = ["predict", "compare", "Readout"]

@@ -1,0 +1,368 @@
+"""Paths: names for the knobs of a protocol and a model, such as ``"bmp2.concentration"``.
+
+A path names one value that a sweep or an optimiser changes. :func:`apply` sets a group of
+them on a protocol and returns the edited protocol plus the model-parameter overrides;
+:func:`parse` checks a path's form without a protocol, so a sweep can reject a misspelt
+path before it builds anything.
+
+Grammar (``<c>`` a component of the protocol or a model input, ``<p>`` a model parameter):
+
+==============================  ===============================================================
+path                            value
+==============================  ===============================================================
+``<c>.concentration``           fresh-medium concentration, in the component's unit
+``<c>.half_life``               days (``None`` removes it: stable)
+``<c>.from``, ``<c>.until``     days (``until=None``: to the end of the run)
+``<c>.unit``                    unit text (needed with ``<c>.concentration`` when the
+                                protocol does not have component ``<c>`` yet)
+``media_changes.every``         days between changes (``None``: never changed)
+``media_changes.days``          a list of days
+``duration``                    days (the protocol's own ``with_duration`` rule applies)
+``replace_fraction``            fraction of the medium replaced at each change
+``medium.volume``               medium volume per well, in the medium's unit (mL if none)
+``additions.<i>.day``           day of the i-th addition (0-based, file order)
+``additions.<i>.concentration`` concentration of the i-th addition
+``parameters.<p>``              model parameter value (returned as an override, not applied)
+==============================  ===============================================================
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+
+import numpy as np
+
+from ..errors import OptionError
+from ..protocol import Protocol
+
+__all__ = ["Path", "parse", "apply", "check", "unit", "COMPONENT_FIELDS"]
+
+#: Fields of a component that a path may set.
+COMPONENT_FIELDS = ("concentration", "half_life", "from", "until", "unit")
+_ADDITION_FIELDS = ("day", "concentration")
+_TOP_LEVEL = ("media_changes.every", "media_changes.days", "duration", "replace_fraction",
+              "medium.volume")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+_FORMS = ("<component>.concentration|half_life|from|until|unit, media_changes.every, "
+          "media_changes.days, duration, replace_fraction, medium.volume, "
+          "additions.<i>.day|concentration, parameters.<name>")
+
+
+@dataclass(frozen=True)
+class Path:
+    """A parsed path.
+
+    Attributes
+    ----------
+    text : str
+        The path as written.
+    kind : str
+        ``"component"``, ``"media_changes"``, ``"duration"``, ``"replace_fraction"``,
+        ``"medium"``, ``"addition"`` or ``"parameter"``.
+    target : str
+        Component name, parameter name, addition index (as text), or the field for the
+        top-level kinds.
+    field : str
+        The field set (``"concentration"``, ``"every"``, ``"volume"``, ...); ``""`` for
+        parameters and ``duration``/``replace_fraction``.
+    """
+
+    text: str
+    kind: str
+    target: str
+    field: str
+
+    @property
+    def is_parameter(self) -> bool:
+        """True for ``parameters.<name>``: a model override, not a protocol edit."""
+        return self.kind == "parameter"
+
+
+def _unknown(path: str, why: str) -> OptionError:
+    return OptionError(f"unknown path '{path}': {why}; a path is one of {_FORMS}",
+                       pointer=path)
+
+
+def parse(path: str) -> Path:
+    """Checks the form of a path (not whether the protocol or model has the name).
+
+    Parameters
+    ----------
+    path : str
+        E.g. ``"bmp2.concentration"``, ``"media_changes.every"``, ``"parameters.k_commit"``.
+
+    Returns
+    -------
+    Path
+
+    Raises
+    ------
+    OptionError
+        A path of no known form; the message names the path and the forms.
+    """
+    if not isinstance(path, str):
+        raise OptionError(f"a path must be a string such as 'bmp2.concentration', "
+                          f"got {path!r}")
+    text = path.strip()
+    if text in ("duration", "replace_fraction"):
+        return Path(text, text, text, "")
+    parts = text.split(".")
+    head = parts[0]
+    if head == "media_changes":
+        if len(parts) == 2 and parts[1] in ("every", "days"):
+            return Path(text, "media_changes", "media_changes", parts[1])
+        raise _unknown(path, "media_changes takes .every or .days")
+    if head == "medium":
+        if len(parts) == 2 and parts[1] == "volume":
+            return Path(text, "medium", "medium", "volume")
+        raise _unknown(path, "medium takes .volume")
+    if head == "parameters":
+        if len(parts) == 2 and _NAME.match(parts[1]):
+            return Path(text, "parameter", parts[1], "")
+        raise _unknown(path, "parameters takes one parameter name, e.g. parameters.k_commit")
+    if head == "additions":
+        if len(parts) == 3 and parts[1].isdigit() and parts[2] in _ADDITION_FIELDS:
+            return Path(text, "addition", parts[1], parts[2])
+        raise _unknown(path, "additions takes an index and a field, e.g. additions.0.day "
+                             "(fields: day, concentration)")
+    if len(parts) == 2 and _NAME.match(head):
+        if parts[1] in COMPONENT_FIELDS:
+            return Path(text, "component", head, parts[1])
+        raise _unknown(path, f"'{parts[1]}' is not a component field "
+                             f"({', '.join(COMPONENT_FIELDS)})")
+    raise _unknown(path, "not of the form <name>.<field>")
+
+
+def _number(path: str, value: Any, *, allow_none: bool = False) -> Optional[float]:
+    if value is None and allow_none:
+        return None
+    if isinstance(value, (bool, np.bool_)):
+        raise OptionError(f"{path}: expected a number, got {value!r}", pointer=path)
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        raise OptionError(f"{path}: expected a number, got {value!r}", pointer=path) from None
+    if not math.isfinite(x):
+        if allow_none and math.isinf(x) and x > 0:
+            return None  # until=inf: to the end of the run
+        raise OptionError(f"{path}: expected a finite number, got {value!r}", pointer=path)
+    return x
+
+
+def _json_number(x: float) -> Any:
+    # Integral values are written as ints so that names and JSON read as the user wrote them.
+    return int(x) if float(x).is_integer() and abs(x) < 2 ** 53 else x
+
+
+def apply(protocol: Protocol, values: Mapping[str, Any], *,
+          name: Optional[str] = None) -> Tuple[Protocol, Dict[str, float]]:
+    """Sets the values of several paths on a protocol.
+
+    Parameters
+    ----------
+    protocol : Protocol
+        The template; it is not changed.
+    values : mapping path -> value
+        See the module docstring for the paths and their values.
+    name : str, optional
+        A name for the edited protocol (set in the same parse). Default: the template's
+        name is kept, and the caller names it.
+
+    Returns
+    -------
+    protocol : Protocol
+        The edited, validated protocol; it keeps the template's name (the caller names it).
+        The template itself when only ``parameters.*`` paths are given.
+    parameters : dict
+        Model-parameter overrides from the ``parameters.*`` paths, name -> float.
+
+    Raises
+    ------
+    OptionError
+        An unknown path, a value of the wrong type, a component the protocol does not have
+        (for fields other than concentration+unit), an addition index out of range.
+    ProtocolError
+        An edited protocol that is not valid (e.g. a negative concentration); the message
+        names the field.
+
+    Notes
+    -----
+    ``duration`` is applied first (through :meth:`Protocol.with_duration`, whose rule drops
+    media changes and additions past the new end), then the other edits, so a sweep over
+    ``duration`` and ``bmp2.until`` together may set an ``until`` up to the new end.
+    """
+    parsed = [(parse(p), v) for p, v in values.items()]
+    overrides: Dict[str, float] = {}
+    edits = []
+    duration = None
+    for path, value in parsed:
+        if path.is_parameter:
+            overrides[path.target] = _number(path.text, value)  # type: ignore[assignment]
+        elif path.kind == "duration":
+            duration = _number(path.text, value)
+        else:
+            edits.append((path, value))
+    if duration is None and not edits and name is None:
+        return protocol, overrides
+    if duration is not None and duration != protocol.duration:
+        protocol = protocol.with_duration(_json_number(duration))
+    if not edits and name is None:
+        return protocol, overrides
+    data = protocol.to_dict()
+    if name is not None:
+        data["name"] = str(name)
+    components = data.setdefault("components", {})
+    for path, value in edits:
+        if path.kind == "component":
+            _set_component(data, components, path, value, values)
+        elif path.kind == "media_changes":
+            if path.field == "every":
+                every = _number(path.text, value, allow_none=True)
+                if every is None:
+                    data.pop("media_changes", None)
+                else:
+                    data["media_changes"] = {"every": _json_number(every)}
+            else:
+                if value is None:
+                    data.pop("media_changes", None)
+                else:
+                    try:
+                        days = [_json_number(_number(path.text, d)) for d in value]
+                    except TypeError:
+                        raise OptionError(f"{path.text}: expected a list of days, got "
+                                          f"{value!r}", pointer=path.text) from None
+                    data["media_changes"] = {"days": days}
+        elif path.kind == "replace_fraction":
+            data["replace_fraction"] = _json_number(_number(path.text, value))
+        elif path.kind == "medium":
+            medium = dict(data.get("medium") or {"unit": "mL"})
+            medium["volume"] = _json_number(_number(path.text, value))
+            data["medium"] = medium
+        elif path.kind == "addition":
+            additions = data.get("additions") or []
+            index = int(path.target)
+            if index >= len(additions):
+                raise OptionError(f"{path.text}: protocol '{protocol.name}' has "
+                                  f"{len(additions)} addition(s) (indices from 0)",
+                                  pointer=path.text)
+            additions[index] = dict(additions[index])
+            additions[index][path.field] = _json_number(_number(path.text, value))
+    return Protocol.from_json(data, source=f"<{protocol.name} with {', '.join(values)}>"), \
+        overrides
+
+
+def _set_component(data: Dict[str, Any], components: Dict[str, Any], path: Path, value: Any,
+                   values: Mapping[str, Any]) -> None:
+    name = path.target
+    if name not in components:
+        if path.field in ("concentration", "unit") and \
+                f"{name}.concentration" in values and f"{name}.unit" in values:
+            components[name] = {}
+        else:
+            have = ", ".join(components) or "(none)"
+            raise OptionError(f"{path.text}: protocol '{data.get('name')}' has no component "
+                              f"'{name}' (components: {have}); to add one, give both "
+                              f"'{name}.concentration' and '{name}.unit'", pointer=path.text)
+    entry = components[name]
+    if path.field == "unit":
+        if not isinstance(value, str):
+            raise OptionError(f"{path.text}: expected a unit such as 'ng/mL', got {value!r}",
+                              pointer=path.text)
+        entry["unit"] = value
+        return
+    x = _number(path.text, value, allow_none=path.field in ("half_life", "until"))
+    if x is None:
+        entry.pop(path.field, None)
+    else:
+        entry[path.field] = _json_number(x)
+
+
+def unit(path: str, protocol: Protocol, model: Any = None) -> str:
+    """The unit of a path's value: a component's unit, ``day``, a parameter's unit.
+
+    Parameters
+    ----------
+    path : str
+    protocol : Protocol
+        The template protocol (component and medium units).
+    model : Model, optional
+        For ``parameters.*`` (else ``""``).
+
+    Returns
+    -------
+    str
+        ``""`` where there is no unit (fractions, ``media_changes.days`` lists) or it is
+        unknown.
+    """
+    p = parse(path)
+    time_unit = getattr(model, "time_unit", "day") if model is not None else "day"
+    if p.kind in ("duration", "media_changes"):
+        return time_unit
+    if p.kind == "replace_fraction":
+        return "1"
+    if p.kind == "medium":
+        return str((protocol.to_dict().get("medium") or {}).get("unit", "mL"))
+    if p.kind == "parameter":
+        if model is None:
+            return ""
+        try:
+            return str(model.parameter_table().loc[p.target, "unit"] or "")
+        except KeyError:
+            return ""
+    if p.kind == "addition":
+        if p.field == "day":
+            return time_unit
+        additions = protocol.additions
+        index = int(p.target)
+        if index < len(additions):
+            component = additions[index].get("component")
+            return str(protocol.components.get(component, {}).get("unit") or "")
+        return ""
+    # component
+    if p.field in ("half_life", "from", "until"):
+        return time_unit
+    if p.field == "unit":
+        return ""
+    return str(protocol.components.get(p.target, {}).get("unit") or "")
+
+
+def check(paths: Sequence[str], protocol: Protocol, model: Any = None) -> List[Path]:
+    """Parses every path and checks the names it refers to against a protocol and a model.
+
+    Raises
+    ------
+    OptionError
+        The first unknown path, component or parameter (the message says what it could be).
+    """
+    out = []
+    components = protocol.components
+    parameters = model.parameters if model is not None else None
+    inputs = list(getattr(model, "inputs", []) or []) if model is not None else []
+    for text in paths:
+        p = parse(text)
+        if p.kind == "parameter" and parameters is not None and p.target not in parameters:
+            close = _close(p.target, parameters)
+            raise OptionError(f"unknown path '{text}': model '{model.name}' has no parameter "
+                              f"'{p.target}'{close}", pointer=text)
+        if p.kind == "component" and p.target not in components:
+            adding = f"{p.target}.concentration" in paths and f"{p.target}.unit" in paths
+            if not adding:
+                known = sorted(set(components) | set(inputs))
+                raise OptionError(
+                    f"unknown path '{text}': protocol '{protocol.name}' has no component "
+                    f"'{p.target}'{_close(p.target, known)} (components: "
+                    f"{', '.join(components) or '(none)'}; to add a model input, give both "
+                    f"'{p.target}.concentration' and '{p.target}.unit')", pointer=text)
+        out.append(p)
+    return out
+
+
+def _close(name: str, names: Sequence[str]) -> str:
+    import difflib
+    match = difflib.get_close_matches(name, list(names), n=3)
+    return f" (did you mean {', '.join(match)}?)" if match else ""
+
