@@ -267,7 +267,7 @@ def test_to_frame_wide_and_tidy(small_model, dex_protocol):
     assert list(wide.columns) == res.species_names + res.observable_names + res.input_names
     np.testing.assert_array_equal(wide["ALP"].to_numpy(), res["ALP"])
     tidy = res.to_frame(tidy=True)
-    assert list(tidy.columns) == ["time", "name", "kind", "value"]
+    assert list(tidy.columns) == ["time", "name", "kind", "value", "unit"]
     assert len(tidy) == 4 * (3 + 2 + 1)
     row = tidy[(tidy.name == "Sp7") & (tidy.time == 2.5)]
     assert row.kind.item() == "species" and row.value.item() == res["Sp7"][2]

@@ -99,9 +99,12 @@ def test_simulate_writes_csv_and_png(tmp_path, protocol_file, small_model, dex_p
     csv, png = tmp_path / "out" / "run.csv", tmp_path / "out" / "run.png"
     out = run("simulate", MODEL, protocol_file, "-o", csv, "--plot", png)
     assert out.returncode == 0, out.stderr
-    frame = pd.read_csv(csv, index_col="t")
+    frame = pd.read_csv(csv, index_col="time [day]")
     ref = og.simulate(small_model, dex_protocol).to_frame()
-    assert list(frame.columns) == list(ref.columns)
+    units = ref.attrs["units"]  # the headers name each column's unit: "ALP [U/L]"
+    assert list(frame.columns) == [f"{c} [{units[c]}]" if units[c] else c for c in ref.columns]
+    assert {"ALP [U/L]", "dex [nM]", "Runx2 [au]", "ALP_act"} <= set(frame.columns)
+    frame.columns, frame.index.name = ref.columns, ref.index.name
     pd.testing.assert_frame_equal(frame, ref, check_exact=False, rtol=1e-12, atol=0)
     assert png.read_bytes()[:4] == b"\x89PNG"
     for word in ("grn_small", "dex_test", "success", "ALP", "peak"):
@@ -132,7 +135,8 @@ def test_compare_given_protocols(tmp_path, protocol_file, dex_protocol):
     out = run("compare", "--model", MODEL, "--protocols", protocol_file, second, "-o", out_dir)
     assert out.returncode == 0, out.stderr
     frame = pd.read_csv(out_dir / "compare.csv")
-    assert list(frame.columns) == ["protocol", "time", "name", "kind", "value"]
+    assert list(frame.columns) == ["protocol", "time [day]", "name", "kind", "value", "unit"]
+    assert set(frame[frame.name == "dex"].unit) == {"nM"}
     assert set(frame.protocol) == {"dex_test", "dex_high"}
     assert (out_dir / "compare.png").read_bytes()[:4] == b"\x89PNG"
     assert "peak" in out.stdout and "dex_high" in out.stdout and "ALP" in out.stdout

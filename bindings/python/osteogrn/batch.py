@@ -405,7 +405,14 @@ def simulate_batch(model: Union[Model, str, "os.PathLike[str]"],
                        protocol_names=[p.name for p in protocol_list],
                        output_names=list(output_names), model_name=model.name,
                        observable_names=[o for o in model.observables if o in output_names],
-                       solver_options=opts)
+                       solver_options=opts, units=_output_units(model, output_names),
+                       time_unit=model.time_unit)
+
+
+def _output_units(model: Model, output_names: Sequence[str]) -> Dict[str, str]:
+    from ._units import model_units
+    units = model_units(model)
+    return {name: units.get(name, "") for name in output_names}
 
 
 def _as_solver_options(options: Any) -> Any:
@@ -436,6 +443,11 @@ class BatchResult:
     protocol_names, output_names : list of str
     model_name : str
     solver_options : SolverOptions
+    units : dict of str to str
+        Output name -> unit, as the model file states it (empty for a result built
+        without them).
+    time_unit : str
+        Unit of ``t`` (the model's time unit, ``"day"``).
     """
 
     def __init__(self, *, values: np.ndarray, failed: np.ndarray, messages: np.ndarray,
@@ -443,7 +455,8 @@ class BatchResult:
                  t: np.ndarray, parameters: "pd.DataFrame", protocol_names: List[str],
                  output_names: List[str], model_name: str = "",
                  observable_names: Sequence[str] = (),
-                 solver_options: Optional[Any] = None) -> None:
+                 solver_options: Optional[Any] = None,
+                 units: Optional[Mapping[str, str]] = None, time_unit: str = "day") -> None:
         self.values = values
         self.failed = failed
         # Without codes (a result built by hand): success, or other where it failed.
@@ -457,6 +470,14 @@ class BatchResult:
         self.model_name = model_name
         self.observable_names = list(observable_names)
         self.solver_options = _as_solver_options(solver_options)
+        self.units = {str(k): str(v) for k, v in (units or {}).items()}
+        self.time_unit = str(time_unit)
+
+    def __setstate__(self, state: Dict[str, Any]) -> None:
+        # a BatchResult pickled before batch results carried units
+        state.setdefault("units", {})
+        state.setdefault("time_unit", "day")
+        self.__dict__.update(state)
 
     @property
     def n_sets(self) -> int:
@@ -500,9 +521,10 @@ class BatchResult:
         Returns
         -------
         pandas.DataFrame
-            Columns ``set``, ``protocol``, ``time``, ``name``, ``value`` (then the
-            parameters); ``protocol`` and ``name`` are categorical. Failed tasks
-            keep their rows (NaN after the failure); see ``failed``.
+            Columns ``set``, ``protocol``, ``time``, ``name``, ``value``, ``unit`` (the
+            unit of the row's output; then the parameters); ``protocol``, ``name`` and
+            ``unit`` are categorical. ``frame.attrs["units"]`` gives the unit of ``time``.
+            Failed tasks keep their rows (NaN after the failure); see ``failed``.
         """
         import pandas as pd
         cols = [self._output(n) for n in names] if names is not None else \
@@ -511,6 +533,8 @@ class BatchResult:
         v = self.values[..., cols]
         n_s, n_p, n_t, n_o = v.shape
         inner = n_p * n_t * n_o
+        out_units = [self.units.get(n, "") for n in out_names]
+        unit_names = sorted(set(out_units))
         frame = pd.DataFrame({
             "set": np.repeat(np.arange(n_s), inner),
             "protocol": pd.Categorical.from_codes(
@@ -519,7 +543,11 @@ class BatchResult:
             "name": pd.Categorical.from_codes(np.tile(np.arange(n_o), n_s * n_p * n_t),
                                               out_names),
             "value": v.reshape(-1),
+            "unit": pd.Categorical.from_codes(
+                np.tile([unit_names.index(u) for u in out_units], n_s * n_p * n_t),
+                unit_names),
         })
+        frame.attrs["units"] = {"time": self.time_unit}
         if parameters:
             for column in self.parameters.columns:
                 frame[column] = np.repeat(self.parameters[column].to_numpy(), inner)
@@ -594,7 +622,7 @@ class BatchResult:
         matplotlib.figure.Figure
             Built without pyplot.
         """
-        from .plotting import panel_grid, run_colors
+        from .plotting import panel_grid, run_styles
 
         qs = sorted(float(x) for x in np.atleast_1d(q))
         if names is None:
@@ -605,17 +633,20 @@ class BatchResult:
             raise ValueError("plot_quantiles: nothing to plot")
         table = self.quantiles(qs, names)
         fig, axes = panel_grid(len(names), ncols, figsize)
-        colors = run_colors(len(self.protocol_names))
+        styles = run_styles(len(self.protocol_names))
         mid = qs[len(qs) // 2]
         for ax, name in zip(axes, names):
-            for protocol, color in zip(self.protocol_names, colors):
+            for protocol, (color, linestyle) in zip(self.protocol_names, styles):
                 part = table.loc[(protocol, name)]
                 if len(qs) > 1:
                     ax.fill_between(part.index, part[qs[0]], part[qs[-1]], color=color,
                                     alpha=0.25, linewidth=0)
-                ax.plot(part.index, part[mid], color=color, label=protocol)
+                ax.plot(part.index, part[mid], color=color, linestyle=linestyle,
+                        label=protocol)
             ax.set_title(name)
-            ax.set_xlabel("time (day)")
+            ax.set_xlabel(f"time [{self.time_unit}]")
+            if self.units.get(name):
+                ax.set_ylabel(f"{name} [{self.units[name]}]")
         axes[0].legend(fontsize="small")
         band = f"{qs[0]:g}-{qs[-1]:g} quantiles, line {mid:g}"
         fig.suptitle(title or f"{self.model_name}: {self.n_sets} parameter sets ({band})")

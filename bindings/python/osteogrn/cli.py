@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Dict, List, NoReturn, Optional, Sequence
 
 from . import __version__
+from ._units import with_unit_headers
 from .errors import OsteogrnError
 from .library import list_models, list_protocols, load_model, load_protocol, models_dir, \
     protocols_dir
@@ -95,12 +96,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("validate", help="check a model, protocol or parameter-set file",
                        description="Check a model, protocol or parameter-set JSON file (chosen by "
                                    "its 'schema' field; a parameter set is also checked against "
-                                   "its model). Prints OK and a summary, or the error with the "
-                                   "file and JSON pointer of the field; exit status 1 if invalid.")
+                                   "its model, a protocol against --model or else the default "
+                                   "built-in model: component names, units, perturbation "
+                                   "targets). Prints OK and a summary, or the error with the "
+                                   "file and JSON pointer of the field; for a protocol every "
+                                   "problem, one line each, with 'did you mean' hints; exit "
+                                   "status 1 if invalid.")
     p.add_argument("file", metavar="FILE", help="a model, protocol or parameter-set JSON file")
     p.add_argument("--model", metavar="MODEL",
-                   help="for a protocol or a parameter set: also check that it fits this "
-                        "model (name or path)")
+                   help="for a protocol or a parameter set: check that it fits this model "
+                        "(name or path; default for a protocol: the default built-in model)")
     _add_parameter_set(p)
 
     p = sub.add_parser("simulate", help="simulate a model under a protocol",
@@ -110,16 +115,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("model", metavar="MODEL", help="built-in model name or model JSON path")
     p.add_argument("protocol", metavar="PROTOCOL", help="built-in protocol name or JSON path")
     p.add_argument("-o", "--output", metavar="CSV",
-                   help="write the time courses (index t; species, observables, inputs) as CSV")
+                   help="write the time courses as CSV: a column 'time [day]', then one per "
+                        "species, observable and input, headed with its unit, e.g. 'ALP [au]'")
     p.add_argument("--plot", metavar="PNG", help="write a figure, one panel per observable")
     _add_parameter_set(p)
     _add_solver_options(p)
 
     p = sub.add_parser("compare", help="run one model under several protocols",
                        description="Run MODEL under each protocol and compare: writes "
-                                   "DIR/compare.csv (columns protocol,time,name,kind,value) and "
-                                   "DIR/compare.png (a panel per observable, a line per protocol, "
-                                   "media changes marked), and prints a table: the first "
+                                   "DIR/compare.csv (columns protocol, 'time [day]', name, kind, "
+                                   "value, unit) and DIR/compare.png (a panel per observable, a "
+                                   "line per protocol, the reference in black on top, media "
+                                   "changes marked), and prints a table: the first "
                                    "observable's peak day and peak, and the others on the "
                                    "read-out day, relative to the reference protocol. With no "
                                    "arguments: the 'osteogenic' model under every built-in "
@@ -229,18 +236,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     except (ValueError, AttributeError, UnicodeDecodeError):
         schema = ""  # let the model loader report what is wrong with it
     if str(schema).startswith("osteogrn-protocol"):
-        proto = load_protocol(path)
-        days = ", ".join(f"{d:g}" for d in proto.media_change_days) or "none"
-        print(f"OK: protocol '{proto.name}' ({path}): {proto.duration:g} days, "
-              f"{len(proto.components)} components ({', '.join(proto.components) or 'none'}), "
-              f"media changes on days {days}, {len(proto.perturbations)} perturbations, "
-              f"{len(proto.additions)} additions")
-        if args.model:
-            from . import _core
-            model = _model(args.model, args)
-            _core.Schedule(proto._core, model._core)
-            print(f"OK: fits {_label(model)}")
-        return 0
+        return _validate_protocol(path, args)
     if schema == PARAMETER_SET_SCHEMA:
         pset = load_parameter_set(path)
         if args.model or pset.model in list_models():
@@ -264,6 +260,43 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 def _summary_rows(label: str, res) -> List[Dict[str, object]]:
     import numpy as np
     rows = []
+def _validate_protocol(path: Path, args: argparse.Namespace) -> int:
+    """Every problem of a protocol file, one line each (file, JSON pointer, problem); checked
+    against --model, else against the default built-in model, else only on its own (said)."""
+    from ._validate import check_protocol
+    if args.model:
+        model, against = _model(args.model, args), ""
+    elif list_models():
+        model = _model(_default_model(), args)
+        against = "; the default model: give --model to check against another"
+    else:
+        model, against = None, ""
+    check = check_protocol(path, model)
+    for problem in check.problems:
+        print(f"error: {problem}", file=sys.stderr)
+    for note in check.notes:
+        print(f"note: {note}", file=sys.stderr)
+    if model is None:
+        print("note: component names, units and perturbation targets were not checked: no "
+              "built-in model; give --model MODEL", file=sys.stderr)
+    if check.problems:
+        checked = f"checked against {_label(model)}{against}" if model is not None else \
+            "checked without a model"
+        n = len(check.problems)
+        print(f"error: {n} problem{'s' if n != 1 else ''} in {path} ({checked})",
+              file=sys.stderr)
+        return 1
+    proto = check.protocol
+    days = ", ".join(f"{d:g}" for d in proto.media_change_days) or "none"
+    print(f"OK: protocol '{proto.name}' ({path}): {proto.duration:g} days, "
+          f"{len(proto.components)} components ({', '.join(proto.components) or 'none'}), "
+          f"media changes on days {days}, {len(proto.perturbations)} perturbations, "
+          f"{len(proto.additions)} additions")
+    if model is not None:
+        print(f"OK: fits {_label(model)}{against}")
+    return 0
+
+
     names = res.observable_names or res.species_names
     for name in names:
         y = res[name]
@@ -282,7 +315,9 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     if args.output:
         out = Path(args.output)
         out.parent.mkdir(parents=True, exist_ok=True)
-        res.to_frame().to_csv(out)
+        frame = res.to_frame().rename_axis("time")
+        # headers name the unit: "time [day]", "ALP [au]" (docs/cli.md)
+        with_unit_headers(frame, {**frame.attrs["units"], "time": res.time_unit}).to_csv(out)
     if args.plot:
         out = Path(args.plot)
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -345,10 +380,9 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         frame = res.to_frame(tidy=True)
         frame.insert(0, "protocol", label)
         frames.append(frame)
-    pd.concat(frames, ignore_index=True).to_csv(out_dir / "compare.csv", index=False)
+    with_unit_headers(pd.concat(frames, ignore_index=True), {"time": model.time_unit}).to_csv(
+        out_dir / "compare.csv", index=False)
     names = args.observables or _default_observables(results)
-    fig = plot_results(results, names, title=f"{_label(model)[6:]}: {len(results)} protocols")
-    fig.savefig(out_dir / "compare.png", dpi=120)
     reference = args.reference or ("osteogenic_medium" if "osteogenic_medium" in results else None)
     if reference is not None and reference not in results:
         raise _UsageError(f"--reference '{reference}' is not among the compared protocols "
@@ -356,6 +390,9 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     table = _comparison_table(results, names, args.day, reference)
     rel = f", relative to '{reference}'" if reference else ""
     print(f"{_label(model)} under {len(results)} protocols{rel}:")
+    fig = plot_results(results, names, title=f"{_label(model)[6:]}: {len(results)} protocols",
+                       reference=reference)
+    fig.savefig(out_dir / "compare.png", dpi=120)
     print(table.to_string(float_format=lambda v: f"{v:.3g}"))
     print(f"wrote {out_dir / 'compare.csv'} and {out_dir / 'compare.png'}")
     return 0

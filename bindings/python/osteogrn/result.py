@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence
 import numpy as np
 
 from . import _core
+from ._units import DEFAULT_TIME_UNIT
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -107,6 +108,11 @@ class Result:
     success : bool
         False if the integration failed (``status != "success"``); samples after
         ``failure_time`` are NaN.
+    units : dict of str to str
+        Unit of every species, observable and input, as the model file states it (``""``
+        for a unitless one; empty for a result written before results carried units).
+    time_unit : str
+        Unit of ``t``: the model's time unit (``"day"``).
 
     Notes
     -----
@@ -136,6 +142,8 @@ class Result:
     flag: str
     failure_time: float
     stats: Dict[str, float]
+    units: Dict[str, str]
+    time_unit: str
 
     def __init__(self, data: Dict[str, Any]) -> None:
         for key in _ARRAYS:
@@ -146,6 +154,9 @@ class Result:
             self.__dict__[key] = data[key]
         self.__dict__["status"] = ReturnCode(str(data["status"]))
         self.__dict__["stats"] = dict(data["stats"])
+        # Units came later than the other fields: a result written before has none.
+        self.__dict__["units"] = {str(k): str(v) for k, v in (data.get("units") or {}).items()}
+        self.__dict__["time_unit"] = str(data.get("time_unit") or DEFAULT_TIME_UNIT)
         n_t = len(self.t)
         shapes = {"species": (n_t, len(self.species_names)),
                   "observables": (n_t, len(self.observable_names)),
@@ -156,10 +167,19 @@ class Result:
             self.__dict__[key] = self.__dict__[key].reshape(shape)
 
     @classmethod
-    def _from_core(cls, core: Any) -> "Result":
+    def _from_core(cls, core: Any, units: Optional[Dict[str, str]] = None,
+                   time_unit: str = DEFAULT_TIME_UNIT) -> "Result":
         data = {key: getattr(core, key) for key in _ARRAYS + _LISTS + _SCALARS + ("stats",)}
         data["status"] = core.status.name
+        data["units"] = units or {}
+        data["time_unit"] = time_unit
         return cls(data)
+
+    def __setstate__(self, state: Dict[str, Any]) -> None:
+        # a Result pickled before results carried units
+        state.setdefault("units", {})
+        state.setdefault("time_unit", DEFAULT_TIME_UNIT)
+        self.__dict__.update(state)
 
     # -- access ---------------------------------------------------------------------
     @property
@@ -202,13 +222,18 @@ class Result:
         ----------
         tidy : bool, optional
             False (default): wide, index ``t``, one column per name. True: long
-            format with columns ``time, name, kind, value``.
+            format with columns ``time, name, kind, value, unit``.
         kinds : sequence of str, optional
             Which of "species", "observable", "input" to include.
 
         Returns
         -------
         pandas.DataFrame
+            ``frame.attrs["units"]`` maps each column with a unit (and the index ``t``, or
+            the column ``time`` of the tidy form) to its unit, e.g. ``{"t": "day",
+            "ALP": "au", ...}``; the tidy form also has the unit of each row's name in its
+            ``unit`` column. ``osteogrn simulate -o`` writes them into the CSV headers,
+            ``ALP [au]``.
         """
         import pandas as pd
         blocks = {"species": (self.species_names, self.species),
@@ -224,6 +249,8 @@ class Result:
                 for j, name in enumerate(names):
                     columns.setdefault(name, table[:, j])
             frame = pd.DataFrame(columns, index=pd.Index(self.t, name="t"))
+            frame.attrs["units"] = {"t": self.time_unit,
+                                    **{c: self.units.get(c, "") for c in columns}}
             return frame
         parts = []
         for kind in kinds:
@@ -236,10 +263,15 @@ class Result:
                 "name": np.repeat(np.asarray(names, dtype=object), n_t),
                 "kind": kind,
                 "value": table.T.reshape(-1),
+                "unit": np.repeat(np.asarray([self.units.get(n, "") for n in names],
+                                             dtype=object), n_t),
             }))
         if not parts:
-            return pd.DataFrame({"time": [], "name": [], "kind": [], "value": []})
-        return pd.concat(parts, ignore_index=True)
+            frame = pd.DataFrame({"time": [], "name": [], "kind": [], "value": [], "unit": []})
+        else:
+            frame = pd.concat(parts, ignore_index=True)
+        frame.attrs["units"] = {"time": self.time_unit}
+        return frame
 
     def plot(self, names: Optional[Sequence[str]] = None, *, ncols: int = 3,
              figsize: Optional[Sequence[float]] = None, label: Optional[str] = None) -> "Figure":
@@ -278,6 +310,8 @@ class Result:
         data["status"] = str(self.status)
         data["failure_time"] = _nan_to_none(float(self.failure_time))
         data["stats"] = dict(self.stats)
+        data["units"] = dict(self.units)
+        data["time_unit"] = self.time_unit
         return data
 
     def to_json(self) -> str:

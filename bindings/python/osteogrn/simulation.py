@@ -13,6 +13,7 @@ from ._text import checks_text
 from .errors import ModelError, OptionError, ProtocolError
 from .model import Model
 from .protocol import Protocol
+from ._units import model_units
 from .result import Result
 
 __all__ = ["simulate", "METHODS", "Method", "LinearSolver", "SolverOptions", "solver_options"]
@@ -192,4 +193,4 @@ def simulate(model: Union[Model, str, "os.PathLike[str]"],
                           linear_solver=linear_solver, sensitivities=sensitivities,
                           record_steps=record_steps)
     core = _core.simulate(model._core, protocol._core, _times(t), opts)
-    return Result._from_core(core)
+    return Result._from_core(core, model_units(model), model.time_unit)

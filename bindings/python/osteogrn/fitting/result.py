@@ -260,12 +260,17 @@ class FitResult:
                 values = values[np.isfinite(values) & (values > 0)]
                 lo, hi = float(np.min(values)), float(np.max(values))
                 ax.set_ylim(lo / 5.0, hi * 5.0)
-            ax.set_xlabel("time (days)")
-            label = oname if obs.fold_change is None else f"{oname} fold change " \
-                f"(vs {obs.fold_change})"
+            ax.set_xlabel(f"time [{self.problem.model.time_unit}]")
+            # The model's unit holds only where no scale maps the model to the assay's units.
+            unit = units.get(oname, "") if obs.scale is None else "data units"
+            label = f"{oname} [{unit}]" if unit else oname
+            if obs.fold_change is not None:
+                label = f"{oname} fold change (vs {obs.fold_change})"
             ax.set_ylabel(label)
             ax.set_title(oname)
+        from .._units import model_units
         # one entry per condition, from every panel: a condition measured only in a later panel
+        units = model_units(self.problem.model)
         # (notebook 02: mineral) is named too
         entries = {}
         for ax in axes:
@@ -276,19 +281,45 @@ class FitResult:
         return fig
 
     def plot_waterfall(self, figsize: Sequence[float] = (5, 3.5)) -> "Figure":
-        """Sorted final costs of every start (pyPESTO's waterfall plot)."""
+        """Sorted final costs of every start (pyPESTO's waterfall plot), as cost minus the best.
+
+        The y axis is ``final cost - best`` (the best cost is in the title): the costs of
+        starts that reach the same optimum differ in the 6th digit, which a log axis of the
+        cost itself labelled ``7.11101×10¹`` at every tick. When the differences span more
+        than two decades the axis is logarithmic, with the starts at the best cost (difference
+        0) drawn as open markers at the bottom edge; otherwise linear. Tick labels are plain
+        numbers (no offset, no ``×10^n``).
+        """
+        from matplotlib.ticker import FuncFormatter, MaxNLocator, NullFormatter
         from ..plotting import new_figure
         fig = new_figure(figsize=tuple(figsize), layout="constrained")
         ax = fig.subplots()
         ok = self.starts[np.isfinite(self.starts["cost"])]
-        cost = ok["cost"].to_numpy(dtype=float)
-        y = cost - self.cost + 1.0 if len(cost) and cost.min() <= 0 else cost
-        ax.plot(np.arange(1, len(y) + 1), y, "o-", ms=4)
-        ax.set_yscale("log")
+        cost = np.sort(ok["cost"].to_numpy(dtype=float))
+        best = float(cost[0]) if len(cost) else float(self.cost)
+        delta = cost - best
+        x = np.arange(1, len(delta) + 1)
+        positive = delta[delta > 0]
+        plain = FuncFormatter(lambda v, _: f"{v:g}")
+        if positive.size and positive.max() / positive.min() > 100.0:
+            floor = positive.min() / 10.0
+            at_best = delta <= 0
+            ax.plot(x, np.maximum(delta, floor), "-", color="C0", lw=1)
+            ax.plot(x[~at_best], delta[~at_best], "o", color="C0", ms=4)
+            ax.plot(x[at_best], np.full(at_best.sum(), floor), "o", mfc="none", color="C0",
+                    ms=5, label="at the best cost")
+            ax.set_yscale("log")
+            ax.yaxis.set_minor_formatter(NullFormatter())
+            ax.legend(fontsize="small", loc="upper left")
+        else:
+            ax.plot(x, delta, "o-", ms=4)
+        ax.yaxis.set_major_formatter(plain)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel("start (sorted by cost)")
-        ax.set_ylabel("final cost" + (" - best + 1" if y is not cost else ""))
+        ax.set_ylabel("final cost - best")
         n_fail = len(self.starts) - len(ok)
-        ax.set_title(f"waterfall: {len(ok)} starts" + (f", {n_fail} failed" if n_fail else ""))
+        ax.set_title(f"waterfall: {len(ok)} starts" + (f", {n_fail} failed" if n_fail else "")
+                     + f"; best cost {best:.6g}")
         return fig
 
     # -- profile likelihood ----------------------------------------------------------
