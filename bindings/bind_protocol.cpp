@@ -24,6 +24,16 @@ py::dict component_dict(const Component& c) {
   d["until"] = finite_or_none(c.until);
   d["optional"] = c.optional;
   d["description"] = c.description;
+  d["molar_mass"] = c.molar_mass ? py::object(py::float_(*c.molar_mass)) : py::object(py::none());
+  if (c.price) {
+    py::dict pr;
+    pr["value"] = c.price->value;
+    pr["per"] = c.price->per;
+    pr["unit"] = c.price->unit;
+    d["price"] = pr;
+  } else {
+    d["price"] = py::none();
+  }
   return d;
 }
 
@@ -88,10 +98,23 @@ void bind_protocol(py::module_& m) {
                                for (const auto& x : p.perturbations()) l.append(perturbation_dict(x));
                                return l;
                              })
+      .def_property_readonly("medium",
+                             [](const Protocol& p) -> py::object {
+                               if (!p.medium()) return py::none();
+                               py::dict d;
+                               d["volume"] = p.medium()->volume;
+                               d["unit"] = p.medium()->unit;
+                               return d;
+                             })
       .def("media_change_days", &Protocol::media_change_days);
 
   m.def("convert_unit", &convert_unit, py::arg("value"), py::arg("from_unit"),
-        py::arg("to_unit"), "Converts a concentration within one dimension (ProtocolError if not).");
+        py::arg("to_unit"), py::arg("molar_mass") = py::none(),
+        "Converts a concentration, amount or volume within one dimension, or between mass and "
+        "moles with a molar mass in g/mol (ProtocolError if not possible).");
+  m.def("unit_dimension", &unit_dimension, py::arg("unit"),
+        "The dimension of a unit ('molar', 'mass concentration', 'mass', 'amount of substance', "
+        "'volume'), or '' if unknown.");
 }
 
 }  // namespace osteogrn::bindings

@@ -9,6 +9,20 @@ namespace osteogrn {
 
 inline constexpr double kForever = std::numeric_limits<double>::infinity();
 
+/// What a component costs: `value` currency units per `per` of `unit` (an amount: mass g, mg, ug,
+/// µg, ng, pg or moles mol, mmol, umol, µmol, nmol, pmol). 250 per 10 ug: {250, 10, "ug"}.
+struct Price {
+  double value = 0.0;  // >= 0
+  double per = 1.0;    // > 0
+  std::string unit;
+};
+
+/// The volume of medium in one well (what a fill or a full media change puts in).
+struct Medium {
+  double volume = 0.0;  // > 0, in `unit`
+  std::string unit;     // L, mL, uL (µL)
+};
+
 /// A medium component supplied at each media change inside [from, until).
 struct Component {
   std::string name;
@@ -19,6 +33,8 @@ struct Component {
   double until = kForever;          // days (exclusive)
   bool optional = false;            // true: no error if the model has no such input
   std::string description;
+  std::optional<double> molar_mass;  // g/mol, > 0; makes mass <-> molar conversion legal
+  std::optional<Price> price;
 };
 
 /// A spike of a component into the well at `day`, without a change of medium.
@@ -60,6 +76,7 @@ struct ProtocolSpec {
   std::vector<Component> components;      // in file order; names unique
   std::vector<Addition> additions;        // any order; the Protocol keeps them sorted by day
   std::vector<Perturbation> perturbations;
+  std::optional<Medium> medium;           // absent: reagent use cannot be counted
 };
 
 /// A validated protocol (immutable). Every instance comes from the validating constructor, so
@@ -92,6 +109,8 @@ class Protocol {
   /// Sorted by day (stable: same-day additions keep their order).
   const std::vector<Addition>& additions() const noexcept { return spec_.additions; }
   const std::vector<Perturbation>& perturbations() const noexcept { return spec_.perturbations; }
+  /// The medium volume per well, if stated.
+  const std::optional<Medium>& medium() const noexcept { return spec_.medium; }
   /// File path or "<string>", for error messages.
   const std::string& source() const noexcept { return source_; }
   /// All parts, for building an edited copy.
@@ -114,9 +133,18 @@ class Protocol {
 };
 
 /// Converts `value` from unit `from` to unit `to` within one dimension (molar: M mM uM µM nM pM;
-/// mass concentration: g/L mg/mL mg/L ug/mL µg/mL ug/L ng/mL ng/L pg/mL; or identical units).
-/// Throws ProtocolError naming both units when they are of different dimensions or unknown.
-double convert_unit(double value, const std::string& from, const std::string& to);
+/// mass concentration: g/L mg/mL mg/L ug/mL µg/mL ug/L ng/mL ng/L pg/mL; mass: g mg ug µg ng pg;
+/// amount of substance: mol mmol umol µmol nmol pmol; volume: L mL uL µL; or identical units).
+/// With `molar_mass` (g/mol, > 0) mass concentration <-> molar and mass <-> amount of substance
+/// are legal too (g/L / (g/mol) = mol/L). Throws ProtocolError naming both units when they are of
+/// different dimensions or unknown (and, for mass <-> molar without a molar mass, saying to give
+/// the component's `molar_mass`).
+double convert_unit(double value, const std::string& from, const std::string& to,
+                    std::optional<double> molar_mass = std::nullopt);
+
+/// The dimension of a unit: "molar", "mass concentration", "mass", "amount of substance",
+/// "volume", or "" for a unit the table does not know.
+std::string unit_dimension(const std::string& unit);
 
 /// Text of a perturbation kind: "knockout", "clamp", "parameter".
 const char* to_string(PerturbationKind kind);

@@ -60,6 +60,25 @@ void check_non_negative(double v, const std::string& pointer) {
     fail_at(pointer, "must be a number >= 0, got " + format_exact(v));
 }
 
+// A price is per amount (mass or moles); whether it fits the component's unit is a question
+// for cost() (it may need the molar mass), not for the file.
+void check_price(const Price& pr, const std::string& p) {
+  check_non_negative(pr.value, p + "/value");
+  if (!(std::isfinite(pr.per) && pr.per > 0))
+    fail_at(p + "/per", "must be a positive number, got " + format_exact(pr.per));
+  const std::string dim = unit_dimension(pr.unit);
+  if (dim != "mass" && dim != "amount of substance")
+    fail_at(p + "/unit", "must be an amount: a mass (g, mg, ug, \u00b5g, ng, pg) or moles (mol, "
+                         "mmol, umol, \u00b5mol, nmol, pmol), got '" + pr.unit + "'");
+}
+
+void check_medium(const Medium& m) {
+  if (!(std::isfinite(m.volume) && m.volume > 0))
+    fail_at("/medium/volume", "must be a positive number, got " + format_exact(m.volume));
+  if (unit_dimension(m.unit) != "volume")
+    fail_at("/medium/unit", "must be a volume (L, mL, uL, \u00b5L), got '" + m.unit + "'");
+}
+
 void check_components(const std::vector<Component>& components, double duration) {
   std::set<std::string> seen;
   for (const Component& c : components) {
@@ -70,6 +89,10 @@ void check_components(const std::vector<Component>& components, double duration)
     if (c.half_life && !(std::isfinite(*c.half_life) && *c.half_life > 0))
       fail_at(p + "/half_life", "must be a positive number, got " + format_exact(*c.half_life));
     detail::relocated(p, [&] { detail::check_window(c.from, c.until, duration); });
+    if (c.molar_mass && !(std::isfinite(*c.molar_mass) && *c.molar_mass > 0))
+      fail_at(p + "/molar_mass",
+              "must be a positive number (g/mol), got " + format_exact(*c.molar_mass));
+    if (c.price) check_price(*c.price, p + "/price");
   }
 }
 
@@ -88,7 +111,7 @@ void check_addition(const Addition& a, const ProtocolSpec& s, const std::string&
   check_non_negative(a.concentration, p + "/concentration");
   if (!a.unit.empty()) {
     try {
-      convert_unit(1.0, a.unit, c->unit);
+      convert_unit(1.0, a.unit, c->unit, c->molar_mass);
     } catch (const ProtocolError& e) {
       fail_at(p + "/unit", e.message() + " (the unit of component '" + a.component + "')");
     }
@@ -103,6 +126,7 @@ void check_spec(const ProtocolSpec& s) {
   check_media_changes(s.media_changes, s.duration);
   if (!(s.replace_fraction >= 0 && s.replace_fraction <= 1))
     fail_at("/replace_fraction", "must lie within [0, 1], got " + format_exact(s.replace_fraction));
+  if (s.medium) check_medium(*s.medium);
   check_components(s.components, s.duration);
   for (std::size_t i = 0; i < s.additions.size(); ++i)
     check_addition(s.additions[i], s, child("/additions", i));

@@ -69,6 +69,36 @@ void read_perturbation_value(const Json& j, Perturbation& p) {
   }
 }
 
+// {"value": v, "per": n, "unit": u}: v currency units per n u.
+// Pointers are relative to the component (p = "/price").
+Price read_price(const Json& j, const std::string& p) {
+  detail::expect_object(j, p, "{\"value\": v, \"per\": n, \"unit\": u}");
+  detail::check_keys(j, p, {"value", "per", "unit"});
+  Price pr;
+  pr.value = number_at(detail::required(j, p, "value"), p + "/value", "a number >= 0");
+  pr.per = number_at(detail::required(j, p, "per"), p + "/per", "a positive number");
+  pr.unit = detail::string_at(detail::required(j, p, "unit"), p + "/unit");
+  return pr;
+}
+
+Json write_price(const Price& pr) {
+  Json j = Json::object();
+  j["value"] = pr.value;
+  j["per"] = pr.per;
+  j["unit"] = pr.unit;
+  return j;
+}
+
+// {"volume": v, "unit": u}.
+Medium read_medium(const Json& j, const std::string& p) {
+  detail::expect_object(j, p, "{\"volume\": v, \"unit\": u}");
+  detail::check_keys(j, p, {"volume", "unit"});
+  Medium m;
+  m.volume = number_at(detail::required(j, p, "volume"), p + "/volume", "a positive number");
+  m.unit = detail::string_at(detail::required(j, p, "unit"), p + "/unit");
+  return m;
+}
+
 }  // namespace
 
 void from_json(const Json& j, Perturbation& p) {
@@ -93,7 +123,7 @@ void to_json(Json& j, const Perturbation& p) {
 void from_json(const Json& j, Component& c) {
   detail::expect_object(j, "", "a medium component");
   detail::check_keys(j, "", {"concentration", "unit", "half_life", "from", "until", "optional",
-                             "description"});
+                             "description", "molar_mass", "price"});
   c.concentration =
       number_at(detail::required(j, "", "concentration"), "/concentration", "a number >= 0");
   c.unit = detail::string_at(detail::required(j, "", "unit"), "/unit");
@@ -107,6 +137,12 @@ void from_json(const Json& j, Component& c) {
   c.description.clear();
   if (const Json* d = detail::optional_member(j, "description"))
     c.description = detail::string_at(*d, "/description");
+  c.molar_mass.reset();
+  if (const Json* m = detail::optional_member(j, "molar_mass"))
+    c.molar_mass = number_at(*m, "/molar_mass", "a positive number (g/mol)");
+  c.price.reset();
+  if (const Json* pr = detail::optional_member(j, "price"))
+    c.price = read_price(*pr, "/price");
 }
 
 void to_json(Json& j, const Component& c) {
@@ -117,6 +153,8 @@ void to_json(Json& j, const Component& c) {
   write_window(j, c.from, c.until);
   if (c.optional) j["optional"] = true;
   if (!c.description.empty()) j["description"] = c.description;
+  if (c.molar_mass) j["molar_mass"] = *c.molar_mass;
+  if (c.price) j["price"] = write_price(*c.price);
 }
 
 void from_json(const Json& j, Addition& a) {
@@ -166,7 +204,8 @@ void to_json(Json& j, const MediaChanges& m) {
 void from_json(const Json& j, ProtocolSpec& s) {
   detail::expect_object(j, "", "an osteogrn-protocol/1 document");
   detail::check_keys(j, "", {"schema", "name", "description", "duration", "media_changes",
-                             "replace_fraction", "components", "additions", "perturbations"});
+                             "replace_fraction", "components", "additions", "perturbations",
+                             "medium"});
   const std::string schema = detail::string_at(detail::required(j, "", "schema"), "/schema", false);
   if (schema != kSchema) fail_at("/schema", "unknown schema '" + schema + "'; expected " + kSchema);
   s = ProtocolSpec{};
@@ -178,6 +217,8 @@ void from_json(const Json& j, ProtocolSpec& s) {
     s.media_changes = detail::decode<MediaChanges>(*m, "/media_changes");
   if (const Json* f = detail::optional_member(j, "replace_fraction"))
     s.replace_fraction = number_at(*f, "/replace_fraction");
+  if (const Json* m = detail::optional_member(j, "medium"))
+    s.medium = read_medium(*m, "/medium");
   if (const Json* cs = detail::optional_member(j, "components")) {
     detail::expect_object(*cs, "/components", "component name -> {concentration, unit, ...}");
     for (auto it = cs->begin(); it != cs->end(); ++it) {
@@ -205,6 +246,12 @@ void to_json(Json& j, const ProtocolSpec& s) {
   j["duration"] = s.duration;
   if (s.media_changes.every || !s.media_changes.days.empty()) j["media_changes"] = s.media_changes;
   j["replace_fraction"] = s.replace_fraction;
+  if (s.medium) {
+    Json m = Json::object();
+    m["volume"] = s.medium->volume;
+    m["unit"] = s.medium->unit;
+    j["medium"] = std::move(m);
+  }
   if (!s.components.empty()) {
     Json comps = Json::object();
     for (const auto& c : s.components) comps[c.name] = c;

@@ -44,11 +44,12 @@ struct BoundComponents {
   std::vector<std::optional<std::size_t>> input_of;
 };
 
-// `value` in `unit` converted to the unit of model input `in`; errors name `pointer`.
-double in_input_unit(double value, const std::string& unit, const InputInfo& in,
-                     const std::string& src, const std::string& pointer) {
+// `value` in `unit` converted to the unit of model input `in` (through the component's molar
+// mass when one unit is a mass and the other molar); errors name `pointer`.
+double in_input_unit(double value, const std::string& unit, const Component& c,
+                     const InputInfo& in, const std::string& src, const std::string& pointer) {
   try {
-    return convert_unit(value, unit, in.unit);
+    return convert_unit(value, unit, in.unit, c.molar_mass);
   } catch (const ProtocolError& e) {
     throw ProtocolError(e.message() + " (model input '" + in.name + "' is in '" + in.unit + "')",
                         src, pointer);
@@ -75,7 +76,7 @@ BoundComponents bind_components(const Protocol& protocol, const Model& model) {
     if (in.unit.empty() && !c.unit.empty())
       throw ProtocolError("the model input '" + c.name + "' has no unit, so the component's "
                           "unit must be empty too, got '" + c.unit + "'", src, p + "/unit");
-    const double conc = in_input_unit(c.concentration, c.unit, in, src, p + "/unit");
+    const double conc = in_input_unit(c.concentration, c.unit, c, in, src, p + "/unit");
     out.input_of[ci] = *idx;
     const double decay = c.half_life ? std::log(2.0) / *c.half_life : 0.0;
     out.drives.push_back({*idx, conc, c.from, c.until, decay});
@@ -98,8 +99,9 @@ std::vector<Event> collect_events(const Protocol& protocol, const Model& model,
       idle_days.push_back(a.day);
       continue;
     }
-    const std::string& unit = a.unit.empty() ? protocol.components()[ci].unit : a.unit;
-    const double amount = in_input_unit(a.concentration, unit, model.inputs()[*input],
+    const Component& c = protocol.components()[static_cast<std::size_t>(ci)];
+    const std::string& unit = a.unit.empty() ? c.unit : a.unit;
+    const double amount = in_input_unit(a.concentration, unit, c, model.inputs()[*input],
                                         protocol.source(),
                                         "/additions/" + std::to_string(ai) + "/unit");
     events.push_back({a.day, Event::Add, *input, amount});
