@@ -20,6 +20,7 @@ from ._text import checks_text
 from .errors import (FitWarning, InternalError, ModelError, OptionError, OsteogrnError,
                      ParseError, ProtocolError, SolverError)
 from .fitting import DataError, FitData, FitResult, Observation, fit
+from .design.uncertainty import compare, predict
 from .library import (list_models, list_protocols, load_model, load_protocol, models_dir,
                       protocols_dir)
 from .model import Model
@@ -73,6 +74,8 @@ __all__ = [
     "Observation",
     "DataError",
     "FitWarning",
+    "predict",
+    "compare",
 ]
 
 

@@ -164,6 +164,61 @@ class FitResult:
                 stacklevel=2)
         return dict(zip(self.problem.names, map(float, self._se)))
 
+    def sample(self, n: int, method: str = "fisher", seed: Any = None, *,
+               walkers: Optional[int] = None, steps: int = 1000, burn: int = 300,
+               threads: Optional[int] = None) -> "pd.DataFrame":
+        """Parameter sets that represent the fit's uncertainty.
+
+        Parameters
+        ----------
+        n : int
+            Number of draws.
+        method : {"fisher", "mcmc"}
+            "fisher" (default): the Laplace approximation, a multivariate normal in
+            the optimisation coordinates (log10 for log-scaled parameters) with
+            covariance ``(Jᵀ J)⁻¹`` of the weighted residuals at the optimum,
+            truncated to the bounds by rejection. It is the default because it
+            needs no simulation (the fit holds J) and is accurate where the
+            profiles are parabolic. A singular ``Jᵀ J`` is pseudo-inverted: the
+            draws do not vary along its null directions, and a FitWarning names
+            them. "mcmc": the posterior with a flat prior on the bounds (in the
+            same coordinates), sampled with emcee's affine-invariant ensemble
+            sampler, every walker step batched through ``simulate_batch``; use it
+            when :meth:`confidence_intervals` reports open intervals or the
+            profiles are far from parabolic.
+        seed : None, int or numpy.random.Generator
+            Same seed, same draws.
+        walkers, steps, burn : int, optional
+            MCMC only: ensemble size (default ``max(2 d + 2, 24)`` for d estimated
+            parameters), steps kept per walker after ``burn`` burn-in steps. The
+            chain is thinned by half the largest integrated autocorrelation time
+            and n draws are picked from it at random (seeded); a chain shorter
+            than 50 autocorrelation times gets a FitWarning.
+        threads : int, optional
+            MCMC only: threads of each ``simulate_batch`` (default all cores).
+
+        Returns
+        -------
+        pandas.DataFrame
+            n rows (index ``draw``), one column per estimated parameter
+            (:attr:`parameters`' names, linear units, within the bounds).
+            ``attrs``: ``method``, ``n`` and, for "fisher", ``acceptance`` (draws
+            inside the bounds / drawn), ``reflected``, ``null_directions``; for
+            "mcmc", ``walkers``, ``steps``, ``burn``, ``thin``, ``acceptance`` and
+            ``autocorr_time`` (per parameter).
+
+        Warns
+        -----
+        FitWarning
+            A singular Fisher information (names the non-identifiable directions);
+            fewer than 1 in 1000 Laplace draws inside the bounds (the rest are
+            reflected into them); an MCMC chain shorter than 50 autocorrelation
+            times.
+        """
+        from .sampling import sample
+        return sample(self, n, method=method, seed=seed, walkers=walkers, steps=steps,
+                      burn=burn, threads=threads)
+
     def __repr__(self) -> str:
         pars = ", ".join(f"{k}={v:.4g}" for k, v in self.parameters.items())
         ok = int((self.starts["status"] != "failed").sum())
