@@ -21,6 +21,9 @@ from .errors import (FitWarning, InternalError, ModelError, OptionError, Osteogr
                      ParseError, ProtocolError, SolverError)
 from .fitting import DataError, FitData, FitResult, Observation, fit
 from .design.uncertainty import compare, predict
+from .design.dose_response import DoseResponse, dose_response
+from .design.readouts import Readout
+from .design.sweep import sweep
 from .library import (list_models, list_protocols, load_model, load_protocol, models_dir,
                       protocols_dir)
 from .model import Model
@@ -76,6 +79,10 @@ __all__ = [
     "FitWarning",
     "predict",
     "compare",
+    "sweep",
+    "dose_response",
+    "DoseResponse",
+    "Readout",
 ]
 
 

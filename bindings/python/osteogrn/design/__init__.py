@@ -6,7 +6,9 @@ Public names are exported here and from the top-level package (``og.sweep``,
 
 from __future__ import annotations
 
+from .dose_response import DoseResponse, dose_response
 from .readouts import Readout
+from .sweep import sweep
 from .uncertainty import compare, predict
 
-__all__ = ["predict", "compare", "Readout"]
+__all__ = ["predict", "compare", "Readout", "sweep", "dose_response", "DoseResponse"]
