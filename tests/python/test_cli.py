@@ -129,8 +129,8 @@ def test_simulate_invalid_input_exits_1(tmp_path, protocol_file):
 
 def test_compare_given_protocols(tmp_path, protocol_file, dex_protocol):
     second = tmp_path / "high.json"
-    second.write_text(og.Protocol.from_json(dex_protocol.to_dict() | {"name": "dex_high"})
-                      .with_component("dex", concentration=500).to_json())
+    second.write_text(dex_protocol.with_component("dex", concentration=500, name="dex_high")
+                      .to_json())
     out_dir = tmp_path / "cmp"
     out = run("compare", "--model", MODEL, "--protocols", protocol_file, second, "-o", out_dir)
     assert out.returncode == 0, out.stderr

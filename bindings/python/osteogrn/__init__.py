@@ -30,6 +30,7 @@ from .model import Model
 from .parameter_sets import ParameterSet, list_parameter_sets, load_parameter_set
 from .plotting import plot_results
 from .protocol import Protocol
+from .reagents import reagents
 from .result import Result, ReturnCode
 from .simulation import METHODS, LinearSolver, Method, SolverOptions, simulate
 
@@ -56,6 +57,7 @@ __all__ = [
     "parse_expression",
     "Model",
     "Protocol",
+    "reagents",
     "Result",
     "ReturnCode",
     "SolverOptions",
