@@ -202,6 +202,27 @@ def test_noise_in_observation_space_uses_the_solved_scale(model):
     assert np.all((width > 0.9 * 2 * 1.96 * CV) & (width < 1.3 * 2 * 1.96 * CV))
 
 
+def test_noise_for_a_fold_change_vs_day0(model):
+    # qPCR-style data: Runx2 relative to day 0 of the same condition, log-normal noise.
+    truth = model.with_parameters(TRUTH)
+    data = simulate_data(truth, FIT_PROTOCOLS, FIT_TIMES, ["Runx2"], noise="lognormal", cv=CV,
+                         replicates=2, seed=9)
+    x0 = {c: og.simulate(truth, p, t=[0.0])["Runx2"][0] for c, p in FIT_PROTOCOLS.items()}
+    data["value"] /= data["condition"].map(x0)
+    fit = og.fit(model, data, protocols=FIT_PROTOCOLS,
+                 estimate={k: BOUNDS[k] for k in ("K_dex", "d_runx2")},
+                 observations=og.Observation.fold("day0", sigma=CV), n_starts=2, seed=0,
+                 threads=2, progress=False)
+    kw = dict(samples=400, t=[5, 9], seed=3)   # t without 0: added for the denominator
+    plain = og.predict(fit, HELD_PROTOCOLS["dex30"], **kw)
+    noisy = og.predict(fit, HELD_PROTOCOLS["dex30"], noise=True, **kw)
+    assert list(noisy["time"]) == [5.0, 9.0]
+    day0 = og.predict(fit, HELD_PROTOCOLS["dex30"], samples=400, t=[0], seed=3)
+    np.testing.assert_allclose(noisy["median"], plain["median"] / day0["median"].iloc[0],
+                               rtol=0.03)
+    assert plain["median"].iloc[0] / day0["median"].iloc[0] > 2   # a fold change, not a level
+
+
 # -- compare ----------------------------------------------------------------------------------
 def test_compare_probability_of_beating_the_reference(fitted):
     low, high = HELD_PROTOCOLS["dex3"], dex("dex300", 300)
