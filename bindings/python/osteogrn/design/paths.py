@@ -28,6 +28,7 @@ path                            value
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from dataclasses import dataclass
@@ -35,10 +36,11 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
+from .. import _core
 from ..errors import OptionError
 from ..protocol import Protocol
 
-__all__ = ["Path", "parse", "apply", "check", "unit", "COMPONENT_FIELDS"]
+__all__ = ["Path", "Template", "parse", "apply", "check", "unit", "COMPONENT_FIELDS"]
 
 #: Fields of a component that a path may set.
 COMPONENT_FIELDS = ("concentration", "half_life", "from", "until", "unit")
@@ -194,40 +196,72 @@ def apply(protocol: Protocol, values: Mapping[str, Any], *,
     ``duration`` is applied first (through :meth:`Protocol.with_duration`, whose rule drops
     media changes and additions past the new end), then the other edits, so a sweep over
     ``duration`` and ``bmp2.until`` together may set an ``until`` up to the new end.
+    Editing one protocol many times (a sweep) is faster through :class:`Template`.
     """
-    parsed = [(parse(p), v) for p, v in values.items()]
-    overrides: Dict[str, float] = {}
-    edits = []
-    duration = None
-    for path, value in parsed:
-        if path.is_parameter:
-            overrides[path.target] = _number(path.text, value)  # type: ignore[assignment]
-        elif path.kind == "duration":
-            duration = _number(path.text, value)
-        else:
-            edits.append((path, value))
-    if duration is None and not edits and name is None:
-        return protocol, overrides
-    if duration is not None and duration != protocol.duration:
-        protocol = protocol.with_duration(_json_number(duration))
-    if not edits and name is None:
-        return protocol, overrides
-    data = protocol.to_dict()
-    if name is not None:
-        data["name"] = str(name)
-    components = data.setdefault("components", {})
-    for path, value in edits:
-        if path.kind == "component":
-            _set_component(data, components, path, value, values)
-        elif path.kind == "media_changes":
-            if path.field == "every":
-                every = _number(path.text, value, allow_none=True)
-                if every is None:
-                    data.pop("media_changes", None)
-                else:
-                    data["media_changes"] = {"every": _json_number(every)}
+    return Template(protocol).apply(values, name=name)
+
+
+class Template:
+    """A protocol prepared for many edits: its JSON is encoded once, in pieces, and an edit
+    re-encodes only the pieces it changes (a 10,000-point sweep builds 10,000 protocols).
+
+    Parameters
+    ----------
+    protocol : Protocol
+    """
+
+    def __init__(self, protocol: Protocol) -> None:
+        self.protocol = protocol
+        self.data = protocol.to_dict()
+        self.data.setdefault("components", {})
+        self._top = {k: json.dumps(v) for k, v in self.data.items() if k != "components"}
+        self._components = {k: json.dumps(v) for k, v in self.data["components"].items()}
+        self._keys = {k: json.dumps(k) for k in [*self.data, *self.data["components"]]}
+
+    def apply(self, values: Mapping[str, Any], *,
+              name: Optional[str] = None) -> Tuple[Protocol, Dict[str, float]]:
+        """:func:`apply` on this template."""
+        protocol = self.protocol
+        overrides: Dict[str, float] = {}
+        edits = []
+        duration = None
+        for text, value in values.items():
+            path = parse(text)
+            if path.is_parameter:
+                overrides[path.target] = _number(path.text, value)  # type: ignore[assignment]
+            elif path.kind == "duration":
+                duration = _number(path.text, value)
             else:
-                if value is None:
+                edits.append((path, value))
+        if duration is not None and duration != protocol.duration:
+            # Rare in a sweep; the protocol's own rule for what lies past the new end.
+            edited = protocol.with_duration(_json_number(duration))
+            if not edits and name is None:
+                return edited, overrides
+            return Template(edited).apply({k: v for k, v in values.items()
+                                           if parse(k).kind != "duration"}, name=name)[0], \
+                overrides
+        if not edits and name is None:
+            return protocol, overrides
+        # Shallow copies: an edit replaces a top-level value or copies the component or
+        # addition entry it changes, so untouched entries are the template's own objects
+        # (and their encoded pieces are reused).
+        data = dict(self.data)
+        components = dict(self.data["components"])
+        data["components"] = components
+        if name is not None:
+            data["name"] = str(name)
+        for path, value in edits:
+            if path.kind == "component":
+                _set_component(data, components, path, value, values)
+            elif path.kind == "media_changes":
+                if path.field == "every":
+                    every = _number(path.text, value, allow_none=True)
+                    if every is None:
+                        data.pop("media_changes", None)
+                    else:
+                        data["media_changes"] = {"every": _json_number(every)}
+                elif value is None:
                     data.pop("media_changes", None)
                 else:
                     try:
@@ -236,23 +270,48 @@ def apply(protocol: Protocol, values: Mapping[str, Any], *,
                         raise OptionError(f"{path.text}: expected a list of days, got "
                                           f"{value!r}", pointer=path.text) from None
                     data["media_changes"] = {"days": days}
-        elif path.kind == "replace_fraction":
-            data["replace_fraction"] = _json_number(_number(path.text, value))
-        elif path.kind == "medium":
-            medium = dict(data.get("medium") or {"unit": "mL"})
-            medium["volume"] = _json_number(_number(path.text, value))
-            data["medium"] = medium
-        elif path.kind == "addition":
-            additions = data.get("additions") or []
-            index = int(path.target)
-            if index >= len(additions):
-                raise OptionError(f"{path.text}: protocol '{protocol.name}' has "
-                                  f"{len(additions)} addition(s) (indices from 0)",
-                                  pointer=path.text)
-            additions[index] = dict(additions[index])
-            additions[index][path.field] = _json_number(_number(path.text, value))
-    return Protocol.from_json(data, source=f"<{protocol.name} with {', '.join(values)}>"), \
-        overrides
+            elif path.kind == "replace_fraction":
+                data["replace_fraction"] = _json_number(_number(path.text, value))
+            elif path.kind == "medium":
+                medium = dict(data.get("medium") or {"unit": "mL"})
+                medium["volume"] = _json_number(_number(path.text, value))
+                data["medium"] = medium
+            elif path.kind == "addition":
+                additions = [dict(a) for a in data.get("additions") or []]
+                index = int(path.target)
+                if index >= len(additions):
+                    raise OptionError(f"{path.text}: protocol '{protocol.name}' has "
+                                      f"{len(additions)} addition(s) (indices from 0)",
+                                      pointer=path.text)
+                additions[index][path.field] = _json_number(_number(path.text, value))
+                data["additions"] = additions
+        # ASCII JSON text (json.dumps escapes the rest), so no text check is needed on the way
+        # to the core, which validates it and raises ProtocolError naming the field.
+        text = self._encode(data)
+        core = _core.Protocol.from_json(text, f"<{protocol.name} with {', '.join(values)}>")
+        return Protocol._wrap(core), overrides
+
+    def _encode(self, data: Mapping[str, Any]) -> str:
+        keys = self._keys
+        template_components = self.data["components"]
+        parts = []
+        for key, value in data.items():
+            head = keys.get(key) or json.dumps(key)
+            if key == "components":
+                inner = ",".join(
+                    (keys.get(c) or json.dumps(c)) + ":" +
+                    (self._components[c] if template_components.get(c) is entry
+                     else json.dumps(entry, allow_nan=False))
+                    for c, entry in value.items())
+                parts.append(head + ":{" + inner + "}")
+            elif self.data.get(key, _MISSING) is value:
+                parts.append(head + ":" + self._top[key])
+            else:
+                parts.append(head + ":" + json.dumps(value, allow_nan=False))
+        return "{" + ",".join(parts) + "}"
+
+
+_MISSING = object()
 
 
 def _set_component(data: Dict[str, Any], components: Dict[str, Any], path: Path, value: Any,
@@ -267,7 +326,7 @@ def _set_component(data: Dict[str, Any], components: Dict[str, Any], path: Path,
             raise OptionError(f"{path.text}: protocol '{data.get('name')}' has no component "
                               f"'{name}' (components: {have}); to add one, give both "
                               f"'{name}.concentration' and '{name}.unit'", pointer=path.text)
-    entry = components[name]
+    entry = components[name] = dict(components[name])
     if path.field == "unit":
         if not isinstance(value, str):
             raise OptionError(f"{path.text}: expected a unit such as 'ng/mL', got {value!r}",

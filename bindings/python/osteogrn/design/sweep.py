@@ -99,10 +99,11 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
-def _parameter_problems(model: Model, names: Sequence[str], row: Sequence[float]) -> str:
-    """'' if the values are finite and within the parameters' bounds, else why not (one
-    point's parameters are checked here so that a bad one does not stop the batch)."""
-    table = _parameter_bounds(model)
+def _parameter_problems(table: Mapping[str, Tuple[Optional[float], Optional[float]]],
+                        names: Sequence[str], row: Sequence[float]) -> str:
+    """'' if the values are finite and within the parameters' bounds (``table``, from
+    _parameter_bounds), else why not (one point's parameters are checked here so that a bad
+    one does not stop the batch)."""
     for name, x in zip(names, row):
         if not math.isfinite(x):
             return f"parameters.{name} = {x!r} is not finite"
@@ -237,11 +238,14 @@ def sweep(model: Union[Model, str], protocol: Union[Protocol, str], grid: Any,
     bad_protocols: Dict[Any, Tuple[str, str]] = {}
     first_error: Optional[BaseException] = None
     used_names: Dict[str, Any] = {}
+    bounds = _parameter_bounds(model) if param_cols else {}
+    template = _paths.Template(protocol)
+    labels: List[str] = []   # the name of each distinct protocol
     for point in points:
         pkey = tuple(_key(point[i]) for i in protocol_cols)
         if pkey in protocol_index:
             p_idx = protocol_index[pkey]
-            point_names[len(plan.point_protocol)] = plan.protocols[p_idx].name
+            point_names[len(plan.point_protocol)] = labels[p_idx]
         elif pkey in bad_protocols:
             p_idx = -1
             point_names[len(plan.point_protocol)], why = bad_protocols[pkey]
@@ -255,8 +259,8 @@ def sweep(model: Union[Model, str], protocol: Union[Protocol, str], grid: Any,
                 label += f"#{len(plan.protocols) + len(bad_protocols)}"
             used_names[label] = pkey
             try:
-                edited, _ = _paths.apply(protocol, {names[i]: point[i] for i in protocol_cols},
-                                         name=label if protocol_cols else None)
+                edited, _ = template.apply({names[i]: point[i] for i in protocol_cols},
+                                           name=label if protocol_cols else None)
             except OsteogrnError as e:
                 first_error = first_error or e
                 bad_protocols[pkey] = (label, str(e))
@@ -265,8 +269,9 @@ def sweep(model: Union[Model, str], protocol: Union[Protocol, str], grid: Any,
                 message[len(plan.point_protocol)] = str(e)
             else:
                 p_idx = protocol_index[pkey] = len(plan.protocols)
+                labels.append(label)
                 plan.protocols.append(edited)
-                point_names[len(plan.point_protocol)] = edited.name
+                point_names[len(plan.point_protocol)] = label
         s_idx = -1
         if p_idx >= 0:
             try:
@@ -275,7 +280,7 @@ def sweep(model: Union[Model, str], protocol: Union[Protocol, str], grid: Any,
                 first_error = first_error or e
                 row, why = None, str(e)
             else:
-                why = _parameter_problems(model, param_names, row)
+                why = _parameter_problems(bounds, param_names, row)
             if why:
                 message[len(plan.point_protocol)] = why
                 if first_error is None:
