@@ -24,6 +24,7 @@ from .design.uncertainty import compare, predict
 from .design.dose_response import DoseResponse, dose_response
 from .design.readouts import Readout
 from .design.sweep import sweep
+from .design.optimize import ProtocolOptimization, optimize_protocol
 from .library import (list_models, list_protocols, load_model, load_protocol, models_dir,
                       protocols_dir)
 from .model import Model
@@ -85,6 +86,8 @@ __all__ = [
     "dose_response",
     "DoseResponse",
     "Readout",
+    "optimize_protocol",
+    "ProtocolOptimization",
 ]
 
 

@@ -593,6 +593,14 @@ class Protocol:
         """``osteogrn-protocol/1`` JSON; ``Protocol.from_json(p.to_json())`` is equal."""
         return self._core.to_json()
 
+    # Immutable, so a copy is the object itself. This matters beyond speed of copy.copy: pandas
+    # deep-copies DataFrame.attrs on most operations, and sweep frames carry their protocols there.
+    def __copy__(self) -> "Protocol":
+        return self
+
+    def __deepcopy__(self, memo: Any) -> "Protocol":
+        return self
+
     def __reduce__(self):
         return (_protocol_from_json, (self.to_json(),))
 
