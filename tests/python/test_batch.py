@@ -237,8 +237,9 @@ def test_to_frame_is_tidy(model, protocols):
     res = og.simulate_batch(model, protocols[:2], SETS[:2], param_names=NAMES, t=T)
     frame = res.to_frame()
     n_out = len(res.output_names)
-    assert list(frame.columns) == ["set", "protocol", "time", "name", "value"]
+    assert list(frame.columns) == ["set", "protocol", "time", "name", "value", "unit"]
     assert len(frame) == 2 * 2 * len(T) * n_out
+    assert set(frame.loc[frame["name"] == "ALP", "unit"]) == {"au"}
     row = frame[(frame["set"] == 1) & (frame["protocol"] == "growth_medium")
                 & (frame["time"] == 14) & (frame["name"] == "ALP")]
     assert row["value"].tolist() == [res["ALP"][1, 1, T.index(14)]]

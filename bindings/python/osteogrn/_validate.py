@@ -269,7 +269,8 @@ def _hint(message: str, pointer: str, doc: Dict[str, Any], model: Any) -> str:
         if kind is not None:
             names = model.parameters if kind == "parameter" else model.species
             suggestions = _close(str(entry[kind]), list(names))
-    elif "different dimensions" in message and "molar" in message and "mass" in message:
+    elif "different dimensions" in message and "molar" in message and "mass" in message \
+            and "molar_mass" not in message:  # (the engine's message may say it already)
         return "; give the component its \"molar_mass\" (g/mol) to convert mass to moles"
     if not suggestions:
         return ""
