@@ -102,6 +102,11 @@ def test_every_format_error_in_one_run_with_file_pointers(tmp_path):
                           "/components/asc2p/concentration", "/components/bgp/colour",
                           "/components/bmp2/unit", "/additions/0/day", "/additions/1/unit",
                           "/perturbations/0/until", "/perturbations/1/parameter"}, found
+    # listed in the order of the file, not in the order found (model problems come last)
+    assert [p.pointer for p in check.problems] == [
+        "/components/dex/half_life", "/components/asc2p/concentration", "/components/bgp/colour",
+        "/components/bmp2/unit", "/replace_fraction", "/additions/0/day", "/additions/1/unit",
+        "/perturbations/0/until", "/perturbations/1/parameter"]
     assert "did you mean 'ng/mL'?" in found["/components/bmp2/unit"]
     assert "did you mean 'k_commit'" in found["/perturbations/1/parameter"]
     assert all(p.file == str(path) for p in check.problems)

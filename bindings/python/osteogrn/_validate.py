@@ -10,6 +10,7 @@ reader and ``Schedule`` (which binds components to model inputs and converts uni
 
 from __future__ import annotations
 
+import copy
 import difflib
 import itertools
 import json
@@ -320,7 +321,7 @@ def check_protocol(path: Any, model: Any = None) -> ProtocolCheck:
     if not isinstance(data, dict):  # not JSON, or not an object: the reader said it
         return ProtocolCheck([Problem(error.file or source, error.pointer, error.message)],
                              [], None)
-    doc = _Document(data)
+    doc = _Document(copy.deepcopy(data))  # repaired in place; `data` keeps the file's order
     seen = set()
     while True:
         pointer = doc.file_pointer(error.pointer)
@@ -341,7 +342,25 @@ def check_protocol(path: Any, model: Any = None) -> ProtocolCheck:
             break
         except ProtocolError as e:
             error = e
+    problems.sort(key=lambda p: _file_order(data, p.pointer))
     return ProtocolCheck(problems, notes + doc.notes, None)
+
+
+def _file_order(doc: Any, pointer: str) -> Tuple[int, ...]:
+    """Where `pointer` is in the file, as positions of its keys and indices: problems are
+    listed in the order of the file, not in the order they were found."""
+    order: List[int] = []
+    for token in _tokens(pointer):
+        if isinstance(doc, dict) and token in doc:
+            order.append(list(doc).index(token))
+            doc = doc[token]
+        elif isinstance(doc, list) and token.isdigit() and int(token) < len(doc):
+            order.append(int(token))
+            doc = doc[int(token)]
+        else:  # a key the file lacks (e.g. a missing one): after what it has
+            order.append(len(doc) if isinstance(doc, (dict, list)) else 0)
+            break
+    return tuple(order)
 
 
 def _unused_optional(proto: Protocol, model: Any) -> List[str]:
