@@ -105,6 +105,10 @@ def test_mean_band_covers_the_true_curve(model, fitted):
     best = fitted.predict(HELD_PROTOCOLS["dex30"], t=HELD_TIMES)
     med = band[(band["protocol"] == "dex30") & (band["output"] == "ALP")]["median"]
     np.testing.assert_allclose(med.to_numpy(), best["ALP"], rtol=0.02)
+    # A data condition's name stands for its protocol.
+    pd.testing.assert_frame_equal(og.predict(fitted, "dex10", samples=20, t=[7], seed=0),
+                                  og.predict(fitted, FIT_PROTOCOLS["dex10"], samples=20, t=[7],
+                                             seed=0))
 
 
 # -- FitResult.sample -------------------------------------------------------------------------

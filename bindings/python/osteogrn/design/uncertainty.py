@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence, 
 
 import numpy as np
 
-from ..errors import FitWarning, OptionError
+from ..errors import FitWarning, OptionError, OsteogrnError
 from ..fitting.objective import obs_label
 from ..fitting.result import FitResult
 from ..fitting.sampling import as_generator, grid_outputs
@@ -46,8 +46,17 @@ def _source(model_or_fit: Any, where: str) -> Tuple[Model, Optional[FitResult]]:
                       f"{type(model_or_fit).__name__}")
 
 
-def _protocol_list(protocols: Any) -> List[Protocol]:
+def _load(item: Any, fit: Optional[FitResult]) -> Protocol:
+    """A Protocol; a name is first looked up among the fit's conditions, then built-ins."""
+    if isinstance(item, Protocol):
+        return item
+    if fit is not None and isinstance(item, str) and item in fit.problem.protocols:
+        return fit.problem.protocols[item]
     from ..library import load_protocol
+    return load_protocol(item)
+
+
+def _protocol_list(protocols: Any, fit: Optional[FitResult] = None) -> List[Protocol]:
     if isinstance(protocols, (Protocol, str, os.PathLike)):
         protocols = [protocols]
     elif isinstance(protocols, Mapping):
@@ -59,7 +68,7 @@ def _protocol_list(protocols: Any) -> List[Protocol]:
                           f"{type(protocols).__name__}") from None
     if not items:
         raise OptionError("protocols is empty: give at least one Protocol or protocol name")
-    out = [p if isinstance(p, Protocol) else load_protocol(p) for p in items]
+    out = [_load(p, fit) for p in items]
     names = [p.name for p in out]
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup:
@@ -304,7 +313,8 @@ def predict(model_or_fit: Union[FitResult, Model, str], protocols: Any, samples:
         With a FitResult the draws represent its uncertainty (see ``samples``)
         and its solver options are used.
     protocols : Protocol, str, or a list (or mapping) of them
-        Protocols to predict; names must be unique.
+        Protocols to predict; names must be unique. A name is one of the fit's
+        data conditions, a built-in protocol or a path.
     samples : None, int or pandas.DataFrame
         An int: that many draws from ``fit.sample(n, seed=...)`` (the default
         method, the Laplace approximation). None: 200 draws with a FitResult; the
@@ -363,7 +373,7 @@ def predict(model_or_fit: Union[FitResult, Model, str], protocols: Any, samples:
     """
     import pandas as pd
     model, fit = _source(model_or_fit, "model_or_fit")
-    protos = _protocol_list(protocols)
+    protos = _protocol_list(protocols, fit)
     lo, hi = _level(level)
     if not isinstance(noise, bool):
         raise OptionError(f"noise must be True or False, got {noise!r}")
@@ -482,7 +492,7 @@ def compare(protocols: Any, readout: Any, samples: Any = None, reference: Any = 
     mdl, fit = _source(model, "model")
     r = readout if isinstance(readout, Readout) else Readout(readout)
     r.check(mdl)
-    protos = _protocol_list(protocols)
+    protos = _protocol_list(protocols, fit)
     if reference is None:
         ref_name = protos[0].name
     else:
@@ -490,10 +500,9 @@ def compare(protocols: Any, readout: Any, samples: Any = None, reference: Any = 
         ref_name = reference.name if ref is not None else str(reference)
         if ref_name not in [p.name for p in protos]:
             if ref is None:
-                from ..library import load_protocol
                 try:
-                    ref = load_protocol(reference)
-                except Exception:
+                    ref = _load(reference, fit)
+                except (OsteogrnError, OSError):
                     raise OptionError(f"reference {reference!r} is neither one of the "
                                       f"protocols ({', '.join(p.name for p in protos)}) nor a "
                                       f"protocol name or path") from None
