@@ -186,6 +186,7 @@ def simulate(model: Union[Model, str, "os.PathLike[str]"],
     if not isinstance(protocol, Protocol):
         from .library import load_protocol
         protocol = load_protocol(protocol)
+    units = model_units(model)  # of the model given: parameter values do not change them
     if parameters:
         model = model.with_parameters(dict(parameters))
     opts = solver_options(options, method=method, rtol=rtol, atol=atol, max_steps=max_steps,
@@ -193,4 +194,4 @@ def simulate(model: Union[Model, str, "os.PathLike[str]"],
                           linear_solver=linear_solver, sensitivities=sensitivities,
                           record_steps=record_steps)
     core = _core.simulate(model._core, protocol._core, _times(t), opts)
-    return Result._from_core(core, model_units(model), model.time_unit)
+    return Result._from_core(core, units, model.time_unit)
