@@ -183,3 +183,41 @@ def test_duration_axis_samples_each_run(model, om_bmp2):
     assert np.isnan(frame["mineral@21"].iloc[0])          # day 21 is past a 14-day run
     assert np.isfinite(frame["mineral@21"].iloc[1])
     assert frame["status"].tolist() == ["success", "success"]
+
+
+def test_zip_runs_no_wasted_tasks(model, om_bmp2, monkeypatch):
+    # zip over a protocol path and a parameter path: 4 points are 4 tasks, not the 4 x 4
+    # cross product of their protocols and parameter sets.
+    import sys
+    module = sys.modules["osteogrn.design.sweep"]
+    tasks = []
+    real = module.simulate_batch
+
+    def counting(model_, protocols, parameters=None, **kw):
+        n_sets = 1 if parameters is None else len(parameters)
+        tasks.append(n_sets * len(protocols))
+        return real(model_, protocols, parameters=parameters, **kw)
+
+    monkeypatch.setattr(module, "simulate_batch", counting)
+    k = model.parameters["k_commit"]
+    frame = sweep(model, om_bmp2, {"bmp2.concentration": [1, 10, 100, 1000],
+                                   "parameters.k_commit": [k, 1.1 * k, 1.2 * k, 1.3 * k]},
+                  readouts="mineral@21", mode="zip")
+    assert sum(tasks) == 4 and (frame["status"] == "success").all()
+    tasks.clear()
+    sweep(model, om_bmp2, {"bmp2.concentration": [1, 10], "parameters.k_commit": [k, 2 * k]},
+          readouts="mineral@21")
+    assert tasks == [4]                      # a product grid: one batch, 2 sets x 2 protocols
+
+
+def test_protocol_the_model_cannot_run_is_one_invalid_point(model, om_bmp2):
+    # noggin added in a molar unit without a molar mass cannot drive the model's ng/mL input:
+    # the batch refuses that protocol before it starts; the sweep isolates it.
+    frame = sweep(model, om_bmp2, {"noggin.concentration": [10.0],
+                                   "noggin.unit": ["ng/mL", "nM"]}, readouts="mineral@21")
+    assert frame["status"].tolist() == ["success", "invalid"]
+    assert "noggin" in frame["message"].iloc[1] and "nM" in frame["message"].iloc[1]
+    assert np.isfinite(frame["mineral@21"].iloc[0]) and np.isnan(frame["mineral@21"].iloc[1])
+    with pytest.raises(og.ProtocolError, match="noggin"):
+        sweep(model, om_bmp2, {"noggin.concentration": [10.0], "noggin.unit": ["nM"]},
+              readouts="mineral@21")

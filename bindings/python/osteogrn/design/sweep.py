@@ -25,7 +25,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from ..batch import simulate_batch
-from ..errors import OptionError, OsteogrnError
+from ..errors import ModelError, OptionError, OsteogrnError, ProtocolError
 from ..model import Model
 from ..protocol import Protocol
 from . import paths as _paths
@@ -309,7 +309,7 @@ def sweep(model: Union[Model, str], protocol: Union[Protocol, str], grid: Any,
     if t is not None:
         times_for = {d: np.asarray(t, dtype=float).reshape(-1) for d in durations}
     else:
-        times_for = {d: sample_times(rs, d) for d in durations}
+        times_for = {d: _times_or_end(rs, d) for d in durations}
 
     # -- batches ----------------------------------------------------------------------------
     values = {r.text: np.full(n, np.nan) for r in rs}
@@ -323,7 +323,12 @@ def sweep(model: Union[Model, str], protocol: Union[Protocol, str], grid: Any,
         jobs.extend(_group(pp[in_d], ss[in_d], in_d))
     results = _run(jobs, model, plan, param_names, times_for, outputs, batch_kw, threads,
                    executor)
-    for (p_ids, s_ids, point_ids, rows, cols), batch in zip(jobs, results):
+    for (p_ids, s_ids, point_ids, rows, cols), batch in results:
+        if isinstance(batch, BaseException):   # a protocol the model cannot run
+            first_error = first_error or batch
+            status[point_ids] = "invalid"
+            message[point_ids] = str(batch)
+            continue
         courses = {o: batch.values[..., batch.output_names.index(o)] for o in outputs}
         t_b = batch.t
         for r in rs:
@@ -339,6 +344,9 @@ def sweep(model: Union[Model, str], protocol: Union[Protocol, str], grid: Any,
                 message[k] = str(msg)
                 for r in rs:
                     values[r.text][k] = np.nan
+    if (status == "invalid").all():
+        assert first_error is not None
+        raise first_error
 
     # -- the frame -----------------------------------------------------------------------
     data: Dict[str, Any] = {}
@@ -361,6 +369,13 @@ def sweep(model: Union[Model, str], protocol: Union[Protocol, str], grid: Any,
     frame.attrs["t"] = times_for[durations[0]] if len(durations) == 1 else times_for
     frame.attrs["readouts"] = rs
     return frame
+
+
+def _times_or_end(rs: Sequence[Readout], duration: float) -> np.ndarray:
+    try:
+        return sample_times(rs, duration)
+    except OptionError:  # every day the readouts read lies past this run: they are NaN here
+        return np.array([float(duration)])
 
 
 def _group(pp: np.ndarray, ss: np.ndarray, points: np.ndarray) -> List[Tuple[Any, ...]]:
@@ -397,9 +412,26 @@ def _run(jobs: List[Tuple[Any, ...]], model: Model, plan: _Plan, param_names: Li
                               param_names=param_names if param_names else None,
                               t=times_for[protocols[0].duration], outputs=outputs, **kw)
 
+    def guarded(job: Tuple[Any, ...], n_threads: Optional[int]) -> List[Tuple[Any, Any]]:
+        # A protocol the model cannot run (e.g. a unit of another dimension than the input's)
+        # stops a whole batch before it starts: run that batch's protocols one by one, so the
+        # error lands on the points of the protocol at fault.
+        try:
+            return [(job, one(job, n_threads))]
+        except (ProtocolError, ModelError) as error:
+            p_ids, s_ids, points, rows, cols = job
+            if len(p_ids) == 1:
+                return [(job, error)]
+            out = []
+            for c, p in enumerate(p_ids):
+                mask = cols == c
+                out.extend(guarded((p_ids[c:c + 1], s_ids, points[mask], rows[mask],
+                                    np.zeros(int(mask.sum()), dtype=int)), n_threads))
+            return out
+
     if len(jobs) <= 1 or executor is not None:
-        return [one(job, threads) for job in jobs]
+        return [pair for job in jobs for pair in guarded(job, threads)]
     # Many small batches: run them side by side, one C++ thread each (the GIL is released).
     workers = threads or os.cpu_count() or 1
     with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(lambda job: one(job, 1), jobs))
+        return [pair for pairs in pool.map(lambda job: guarded(job, 1), jobs) for pair in pairs]
