@@ -1,4 +1,5 @@
-"""The ``osteogrn`` command line: list, validate, simulate, compare, parameter-sets.
+"""The ``osteogrn`` command line: list, validate, simulate, compare, parameter-sets (and sweep,
+fit, optimize from ``cli_design.py``).
 
 Exit status: 0 success, 1 invalid input (the message names the file and field),
 2 bad usage. Errors print one line ``error: <message>``, never a traceback.
@@ -12,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Dict, List, NoReturn, Optional, Sequence
 
-from . import __version__
+from . import __version__, cli_design
 from ._units import with_unit_headers
 from .errors import OsteogrnError
 from .library import list_models, list_protocols, load_model, load_protocol, models_dir, \
@@ -151,6 +152,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "than that is read at its end)")
     _add_parameter_set(p)
     _add_solver_options(p)
+
+    cli_design.add_parsers(sub, _add_solver_options, _add_parameter_set)
     return parser
 
 
@@ -257,9 +260,6 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _summary_rows(label: str, res) -> List[Dict[str, object]]:
-    import numpy as np
-    rows = []
 def _validate_protocol(path: Path, args: argparse.Namespace) -> int:
     """Every problem of a protocol file, one line each (file, JSON pointer, problem); checked
     against --model, else against the default built-in model, else only on its own (said)."""
@@ -297,6 +297,9 @@ def _validate_protocol(path: Path, args: argparse.Namespace) -> int:
     return 0
 
 
+def _summary_rows(label: str, res) -> List[Dict[str, object]]:
+    import numpy as np
+    rows = []
     names = res.observable_names or res.species_names
     for name in names:
         y = res[name]
@@ -387,12 +390,12 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     if reference is not None and reference not in results:
         raise _UsageError(f"--reference '{reference}' is not among the compared protocols "
                           f"({', '.join(results)})")
-    table = _comparison_table(results, names, args.day, reference)
-    rel = f", relative to '{reference}'" if reference else ""
-    print(f"{_label(model)} under {len(results)} protocols{rel}:")
     fig = plot_results(results, names, title=f"{_label(model)[6:]}: {len(results)} protocols",
                        reference=reference)
     fig.savefig(out_dir / "compare.png", dpi=120)
+    table = _comparison_table(results, names, args.day, reference)
+    rel = f", relative to '{reference}'" if reference else ""
+    print(f"{_label(model)} under {len(results)} protocols{rel}:")
     print(table.to_string(float_format=lambda v: f"{v:.3g}"))
     print(f"wrote {out_dir / 'compare.csv'} and {out_dir / 'compare.png'}")
     return 0
@@ -433,6 +436,8 @@ def _comparison_table(results, names: Sequence[str], day: float, reference: Opti
 
 _COMMANDS = {"list": _cmd_list, "validate": _cmd_validate, "simulate": _cmd_simulate,
              "compare": _cmd_compare, "parameter-sets": _cmd_parameter_sets}
+_COMMANDS.update({name: (lambda args, cmd=cmd: cmd(args, _model))
+                  for name, cmd in cli_design.COMMANDS.items()})
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -455,7 +460,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             parser.print_help()
             return 2
         return _COMMANDS[args.command](args)
-    except _UsageError as e:
+    except (_UsageError, cli_design.CliUsageError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     except (OsteogrnError, OSError) as e:

@@ -265,7 +265,9 @@ class FitResult:
         """Data (error bars: sigma, or ×exp(±sigma) for log-normal noise) and fitted curves,
         one panel per observable, one colour per condition."""
         from matplotlib import colormaps
+        from .._units import model_units
         from ..plotting import new_figure
+        units = model_units(self.problem.model)
         table = self.problem.data.table
         observables = list(self.problem.observations)
         conds = self.problem.data.conditions
@@ -323,9 +325,7 @@ class FitResult:
                 label = f"{oname} fold change (vs {obs.fold_change})"
             ax.set_ylabel(label)
             ax.set_title(oname)
-        from .._units import model_units
         # one entry per condition, from every panel: a condition measured only in a later panel
-        units = model_units(self.problem.model)
         # (notebook 02: mineral) is named too
         entries = {}
         for ax in axes:
