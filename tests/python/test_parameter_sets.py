@@ -288,10 +288,13 @@ def test_cli_parameter_set_flag(tmp_path, dex_protocol):
     assert out.returncode == 0, out.stderr
     assert "model 'grn_small' (parameter set 'small_cells')" in out.stdout
     import pandas as pd
-    frame = pd.read_csv(csv, index_col="t")
+    frame = pd.read_csv(csv, index_col=0)
+    assert frame.index.name == "time [day]"  # headers carry units
     expected = og.simulate(og.load_model(SMALL, parameter_set=path), og.load_protocol(proto))
-    np.testing.assert_allclose(frame["ALP_act"], expected["ALP_act"], rtol=1e-10)
-    assert frame["Sp7"].iloc[0] == pytest.approx(0.3)
+    # a column is "name [unit]", or the bare name when the model gives no unit
+    columns = {c.split(" [")[0]: c for c in frame.columns}
+    np.testing.assert_allclose(frame[columns["ALP_act"]], expected["ALP_act"], rtol=1e-10)
+    assert frame[columns["Sp7"]].iloc[0] == pytest.approx(0.3)
 
     out = run("simulate", "osteogenic", "osteogenic_medium", "--parameter-set", "no_such_set")
     assert out.returncode == 1
