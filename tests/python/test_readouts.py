@@ -216,3 +216,22 @@ def test_path_units():
     assert paths.unit("bmp2.until", p, model) == "day"
     assert paths.unit("parameters.k_commit", p, model) == \
         model.parameter_table().loc["k_commit", "unit"]
+
+
+def test_template_builder_equals_apply():
+    p = og.load_protocol("om_bmp2")
+    template = paths.Template(p)
+    fields = ["bmp2.concentration", "bmp2.until", "media_changes.every", "replace_fraction"]
+    build = template.builder(fields)
+    assert build is not None
+    for values in ([30, 7, 2, 0.5], [12.345678901234567, 20.5, 3.0, 1], [0, 1e-3, 4, 0.25]):
+        fast = build(values, "p1")
+        slow, _ = paths.apply(p, dict(zip(fields, values)), name="p1")
+        assert fast.to_dict() == slow.to_dict()
+        assert fast.components["bmp2"]["concentration"] == values[0]
+    with pytest.raises(ValueError):
+        build([float("nan"), 7, 2, 0.5], "p2")
+    with pytest.raises(og.ProtocolError, match="concentration"):
+        build([-1, 7, 2, 0.5], "p3")
+    assert template.builder(["media_changes.days"]) is None      # lists: the general route
+    assert template.builder(["noggin.concentration"]) is None    # a component to add

@@ -32,7 +32,7 @@ import json
 import math
 import re
 from dataclasses import dataclass
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -217,6 +217,8 @@ class Template:
         self._top = {k: json.dumps(v) for k, v in self.data.items() if k != "components"}
         self._components = {k: json.dumps(v) for k, v in self.data["components"].items()}
         self._keys = {k: json.dumps(k) for k in [*self.data, *self.data["components"]]}
+        self._parsed: Dict[str, Path] = {}
+        self._name = protocol.name
 
     def apply(self, values: Mapping[str, Any], *,
               name: Optional[str] = None) -> Tuple[Protocol, Dict[str, float]]:
@@ -226,7 +228,9 @@ class Template:
         edits = []
         duration = None
         for text, value in values.items():
-            path = parse(text)
+            path = self._parsed.get(text)
+            if path is None:
+                path = self._parsed[text] = parse(text)
             if path.is_parameter:
                 overrides[path.target] = _number(path.text, value)  # type: ignore[assignment]
             elif path.kind == "duration":
@@ -288,8 +292,68 @@ class Template:
         # ASCII JSON text (json.dumps escapes the rest), so no text check is needed on the way
         # to the core, which validates it and raises ProtocolError naming the field.
         text = self._encode(data)
-        core = _core.Protocol.from_json(text, f"<{protocol.name} with {', '.join(values)}>")
+        core = _core.Protocol.from_json(text, f"<{self._name} with {', '.join(values)}>")
         return Protocol._wrap(core), overrides
+
+    def builder(self, paths: Sequence[str]) -> Optional[Callable[[Sequence[Any], str], Protocol]]:
+        """A fast builder for many edits of the same numeric paths, or None.
+
+        For component fields (concentration, half_life, from, until) of components the
+        template has, ``media_changes.every`` and ``replace_fraction``, the protocol's JSON
+        text is prepared once with a slot per path (and one for the name); a point then only
+        formats its numbers into the slots. The result equals :meth:`apply` with a name.
+
+        Returns
+        -------
+        callable (values, name) -> Protocol, or None
+            The callable raises ValueError for a value that is not a finite number (the
+            caller then goes through :meth:`apply`, which says what is wrong); the core's
+            ProtocolError for a protocol that is not valid.
+        """
+        data = dict(self.data)
+        components = dict(self.data["components"])
+        data["components"] = components
+        data["name"] = _slot(0)
+        for i, text in enumerate(paths, start=1):
+            try:
+                path = parse(text)
+            except OptionError:
+                return None
+            if path.kind == "component" and path.field in ("concentration", "half_life",
+                                                           "from", "until") \
+                    and path.target in components:
+                entry = components[path.target] = dict(components[path.target])
+                entry[path.field] = _slot(i)
+            elif path.kind == "media_changes" and path.field == "every":
+                data["media_changes"] = {"every": _slot(i)}
+            elif path.kind == "replace_fraction":
+                data["replace_fraction"] = _slot(i)
+            else:
+                return None
+        pieces = _SLOT.split(json.dumps(data))
+        # pieces alternate: text, slot index, text, ...
+        fixed = pieces[0::2]
+        order = [int(x) for x in pieces[1::2]]
+        if sorted(order) != list(range(len(paths) + 1)):
+            return None
+        source = f"<{self._name} with {', '.join(paths)}>"
+
+        def build(values: Sequence[Any], name: str) -> Protocol:
+            texts = [json.dumps(name)]
+            for v in values:
+                if isinstance(v, bool) or v is None:
+                    raise ValueError(v)
+                x = float(v)
+                if not math.isfinite(x):
+                    raise ValueError(v)
+                texts.append(str(int(x)) if x.is_integer() and abs(x) < 2 ** 53 else repr(x))
+            parts = [fixed[0]]
+            for j, k in enumerate(order):
+                parts.append(texts[k])
+                parts.append(fixed[j + 1])
+            return Protocol._wrap(_core.Protocol.from_json("".join(parts), source))
+
+        return build
 
     def _encode(self, data: Mapping[str, Any]) -> str:
         keys = self._keys
@@ -312,6 +376,14 @@ class Template:
 
 
 _MISSING = object()
+
+
+def _slot(i: int) -> str:
+    # A string no protocol holds (NUL characters), encoded by json.dumps as "\u0000<i>\u0000".
+    return f"\x00{i}\x00"
+
+
+_SLOT = re.compile(r'"\\u0000(\d+)\\u0000"')
 
 
 def _set_component(data: Dict[str, Any], components: Dict[str, Any], path: Path, value: Any,

@@ -41,7 +41,8 @@ _WASTE = 0.10
 def _axis(path: str, values: Any) -> List[Any]:
     if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
         return [values]
-    items = list(values)
+    # numpy arrays become Python numbers (hashable keys, plain values in the frame)
+    items = values.tolist() if isinstance(values, np.ndarray) else list(values)
     if not items:
         raise OptionError(f"grid['{path}'] is empty; give at least one value")
     return items
@@ -80,6 +81,8 @@ def _points(grid: Any, mode: str) -> Tuple[List[str], List[Tuple[Any, ...]]]:
 
 def _key(value: Any) -> Any:
     """A hashable, exact key for a grid value (lists of days become tuples)."""
+    if type(value) is float or type(value) is int:
+        return value
     if isinstance(value, (list, tuple, np.ndarray)):
         return tuple(_key(v) for v in value)
     if isinstance(value, (np.floating, np.integer)):
@@ -241,6 +244,8 @@ def sweep(model: Union[Model, str], protocol: Union[Protocol, str], grid: Any,
     bounds = _parameter_bounds(model) if param_cols else {}
     template = _paths.Template(protocol)
     labels: List[str] = []   # the name of each distinct protocol
+    base_name = protocol.name
+    build = template.builder([names[i] for i in protocol_cols]) if protocol_cols else None
     for point in points:
         pkey = tuple(_key(point[i]) for i in protocol_cols)
         if pkey in protocol_index:
@@ -251,7 +256,7 @@ def sweep(model: Union[Model, str], protocol: Union[Protocol, str], grid: Any,
             point_names[len(plan.point_protocol)], why = bad_protocols[pkey]
             message[len(plan.point_protocol)] = why
         else:
-            label = protocol.name
+            label = base_name
             if protocol_cols:
                 label += "[" + ",".join(f"{names[i]}={_fmt(point[i])}"
                                         for i in protocol_cols) + "]"
@@ -259,8 +264,16 @@ def sweep(model: Union[Model, str], protocol: Union[Protocol, str], grid: Any,
                 label += f"#{len(plan.protocols) + len(bad_protocols)}"
             used_names[label] = pkey
             try:
-                edited, _ = template.apply({names[i]: point[i] for i in protocol_cols},
-                                           name=label if protocol_cols else None)
+                edited = None
+                if build is not None:
+                    try:
+                        edited = build([point[i] for i in protocol_cols], label)
+                    except (ValueError, TypeError) as e:
+                        if isinstance(e, OsteogrnError):
+                            raise
+                if edited is None:  # other paths, or a value apply() explains
+                    edited, _ = template.apply({names[i]: point[i] for i in protocol_cols},
+                                               name=label if protocol_cols else None)
             except OsteogrnError as e:
                 first_error = first_error or e
                 bad_protocols[pkey] = (label, str(e))
