@@ -118,22 +118,27 @@ class DoseResponse:
     # -- estimates --------------------------------------------------------------------
     @property
     def bottom(self) -> float:
+        """Response at dose 0."""
         return float(self._p[0])
 
     @property
     def top(self) -> float:
+        """Response at saturation."""
         return float(self._p[1])
 
     @property
     def emax(self) -> float:
+        """``top - bottom``: the maximal effect (negative for a falling curve)."""
         return self.top - self.bottom
 
     @property
     def ec50(self) -> float:
+        """Dose of half the effect (> 0)."""
         return float(math.exp(self._p[2]))
 
     @property
     def hill(self) -> float:
+        """Hill coefficient n."""
         return float(self._p[3])
 
     def _cov_full(self) -> np.ndarray:
