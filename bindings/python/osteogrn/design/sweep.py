@@ -20,7 +20,7 @@ import concurrent.futures
 import itertools
 import math
 import os
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -29,7 +29,10 @@ from ..errors import ModelError, OptionError, OsteogrnError, ProtocolError
 from ..model import Model
 from ..protocol import Protocol
 from . import paths as _paths
-from .readouts import DEFAULT_DT, Readout, readouts as _readouts, sample_times
+from .readouts import Readout, readouts as _readouts, sample_times
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["sweep"]
 
@@ -139,7 +142,7 @@ class _Plan:
 def sweep(model: Union[Model, str], protocol: Union[Protocol, str], grid: Any,
           t: Optional[Sequence[float]] = None, readouts: Any = None, *,
           mode: str = "product", threads: Optional[int] = None, executor: Any = None,
-          options: Any = None, **solver: Any) -> "pd.DataFrame":  # noqa: F821
+          options: Any = None, **solver: Any) -> "pd.DataFrame":
     """Simulates a grid of protocol edits and parameter values; one row of readouts per point.
 
     Parameters
