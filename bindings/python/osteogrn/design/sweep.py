@@ -105,6 +105,13 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
+def _label_part(cache: Dict[Tuple[int, Any], str], path: str, column: int, key: Any) -> str:
+    text = cache.get((column, key))
+    if text is None:
+        text = cache[(column, key)] = f"{path}={_fmt(key)}"
+    return text
+
+
 def _parameter_problems(table: Mapping[str, Tuple[Optional[float], Optional[float]]],
                         names: Sequence[str], row: Sequence[float]) -> str:
     """'' if the values are finite and within the parameters' bounds (``table``, from
@@ -248,6 +255,7 @@ def sweep(model: Union[Model, str], protocol: Union[Protocol, str], grid: Any,
     template = _paths.Template(protocol)
     labels: List[str] = []   # the name of each distinct protocol
     base_name = protocol.name
+    parts: Dict[Tuple[int, Any], str] = {}   # (column, value key) -> "path=value", formatted once
     build = template.builder([names[i] for i in protocol_cols]) if protocol_cols else None
     for point in points:
         pkey = tuple(_key(point[i]) for i in protocol_cols)
@@ -261,8 +269,8 @@ def sweep(model: Union[Model, str], protocol: Union[Protocol, str], grid: Any,
         else:
             label = base_name
             if protocol_cols:
-                label += "[" + ",".join(f"{names[i]}={_fmt(point[i])}"
-                                        for i in protocol_cols) + "]"
+                label += "[" + ",".join(_label_part(parts, names[i], i, pkey[j])
+                                        for j, i in enumerate(protocol_cols)) + "]"
             if label in used_names:  # two values that print alike (12 significant digits)
                 label += f"#{len(plan.protocols) + len(bad_protocols)}"
             used_names[label] = pkey
