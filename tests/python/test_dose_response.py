@@ -135,3 +135,15 @@ def test_on_a_sweep_frame():
     resid = fit.predict(three["bmp2.concentration"]) - three["OCN@21"].to_numpy()
     assert np.max(np.abs(resid)) < 0.1 * abs(fit.emax)
     assert math.isfinite(fit.dose_for(0.9))
+
+
+def test_small_rise_then_large_fall_is_not_monotone():
+    # Shaped like mineral@21 against BMP2 in the osteogenic model (rises ~5 %, then falls ~20 %):
+    # neither a rising nor a falling Hill curve; refused unless the tolerance is raised.
+    doses = np.array([0, 1, 3, 10, 30, 100, 300, 1000], dtype=float)
+    y = np.array([1.003, 1.006, 1.012, 1.028, 1.050, 1.032, 0.939, 0.834])
+    frame = pd.DataFrame({"bmp2.concentration": doses, "mineral@21": y})
+    with pytest.raises(og.DataError, match="turns back by 22%"):
+        dose_response(frame, readout="mineral@21")
+    fit = dose_response(frame, readout="mineral@21", monotone_tolerance=0.5)
+    assert fit.emax < 0                      # then fitted as a falling curve
