@@ -138,7 +138,8 @@ def test_on_a_sweep_frame():
 
 
 def test_small_rise_then_large_fall_is_not_monotone():
-    # Shaped like mineral@21 against BMP2 in the osteogenic model (rises ~5 %, then falls ~20 %):
+    # Shaped like mineral@21 against BMP2 in the osteogenic model with the hmsc parameter set,
+    # fed every 3 days (rises ~5 %, then falls ~20 %):
     # neither a rising nor a falling Hill curve; refused unless the tolerance is raised.
     doses = np.array([0, 1, 3, 10, 30, 100, 300, 1000], dtype=float)
     y = np.array([1.003, 1.006, 1.012, 1.028, 1.050, 1.032, 0.939, 0.834])
