@@ -221,3 +221,33 @@ def test_protocol_the_model_cannot_run_is_one_invalid_point(model, om_bmp2):
     with pytest.raises(og.ProtocolError, match="noggin"):
         sweep(model, om_bmp2, {"noggin.concentration": [10.0], "noggin.unit": ["nM"]},
               readouts="mineral@21")
+
+
+def test_executor_additions_and_volume_paths(model, om_bmp2):
+    # An executor gives the same values as the in-process batch; additions and medium volume are
+    # paths like any other (the volume changes cost, not the simulation).
+    import concurrent.futures
+    spiked = og.Protocol.from_json({**om_bmp2.to_dict(), "medium": {"volume": 2, "unit": "mL"},
+                                    "additions": [{"day": 5, "component": "bmp2",
+                                                   "concentration": 50}]})
+    spiked = spiked.with_component("bmp2", price={"value": 250, "per": 10, "unit": "ug"})
+    grid = {"additions.0.day": [3.0, 9.0], "additions.0.concentration": [0.0, 200.0],
+            "medium.volume": [1.0, 2.0]}
+    local = sweep(model, spiked, grid, readouts=["OCN@14", "mineral@21"])
+    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+        remote = sweep(model, spiked, grid, readouts=["OCN@14", "mineral@21"], executor=pool)
+    assert len(local) == 8
+    np.testing.assert_array_equal(local["mineral@21"].to_numpy(), remote["mineral@21"].to_numpy())
+    for _, row in local.iterrows():
+        p = local.attrs["protocols"][row["protocol"]]
+        assert p.additions[0]["day"] == row["additions.0.day"]
+        assert p.additions[0]["concentration"] == row["additions.0.concentration"]
+        direct = og.simulate(model, p, t=[0, 14, 21])
+        assert row["mineral@21"] == pytest.approx(direct["mineral"][-1], rel=1e-12)
+        # 7 fills of 100 ng/mL plus the spike, in the well's volume: 250 per 10 ug
+        ug = (7 * 100 + row["additions.0.concentration"]) * row["medium.volume"] / 1000
+        assert p.cost() == pytest.approx(25 * ug, rel=1e-12)
+    # the spike's size matters, the volume does not (it only scales what is used)
+    same_volume = local.groupby(["additions.0.day", "additions.0.concentration"])["mineral@21"]
+    assert (same_volume.nunique() == 1).all()
+    assert local.loc[local["additions.0.concentration"] == 0, "OCN@14"].nunique() == 1
