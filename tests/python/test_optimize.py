@@ -158,3 +158,21 @@ def test_cli_optimize(tmp_path, capsys):
     assert "Pareto front" in text
     assert hist.read_text().count("\n") > 20
     assert json.loads(out.read_text())["name"] == "toy[optimised]"
+
+
+def test_plot_of_the_front(model):
+    best = og.optimize_protocol(model, protocol(), free={"drug.concentration": (1.0, 400.0)},
+                                objective="signal@21", constraints={"cost": 300}, seed=0,
+                                max_generations=5)
+    fig = best.plot()
+    ax = fig.axes[0]
+    assert ax.get_ylabel() == "signal@21 [au]"
+    assert ax.get_xlabel().startswith("cost per well")
+    labels = ax.get_legend_handles_labels()[1]
+    assert labels[:2] == ["infeasible", "feasible"] and "optimum" in labels
+    assert fig._repr_png_()[:4] == b"\x89PNG"
+    unpriced = og.optimize_protocol(model, protocol(price=False),
+                                    free={"drug.concentration": (1.0, 400.0)},
+                                    objective="signal@21", seed=0, max_generations=2)
+    with pytest.raises(og.OsteogrnError, match="no cost axis"):
+        unpriced.plot()

@@ -173,6 +173,8 @@ class ProtocolOptimization:
         otherwise): simulate ``model.with_parameters(**parameters)`` under ``protocol``.
     currency : str
         Prices carry no currency; the cost is in the units the prices are written in.
+    units : dict
+        Unit of each readout column (as in the sweep frames).
     n_evaluations : int
     message : str
         The optimiser's stopping message.
@@ -197,7 +199,7 @@ class ProtocolOptimization:
             raise OsteogrnError("the objective is cost and no readout is constrained: nothing "
                                 "to plot cost against")
         ax.scatter(h["cost"][~ok], h[y][~ok], s=8, color="0.75", label="infeasible")
-        ax.scatter(h["cost"][ok], h[y][ok], s=10, color="tab:blue", label="evaluated")
+        ax.scatter(h["cost"][ok], h[y][ok], s=10, color="tab:blue", label="feasible")
         if len(self.pareto):
             ax.plot(self.pareto["cost"], self.pareto[y], "-o", ms=4, color="tab:orange",
                     label="Pareto front")
@@ -206,7 +208,8 @@ class ProtocolOptimization:
             ax.scatter([self.cost], [best], s=80, marker="*", color="black", zorder=5,
                        label="optimum")
         ax.set_xlabel(f"cost per well [{self.currency}]")
-        ax.set_ylabel(y)
+        unit = self.units.get(y)
+        ax.set_ylabel(f"{y} [{unit}]" if unit else y)
         ax.legend(frameon=False, fontsize=8)
         return fig if fig is not None else ax
 
@@ -245,6 +248,7 @@ class _Evaluator:
         self.texts, self.bounds, self.kw = texts, bounds, sweep_kwargs
         self.need_cost = need_cost
         self.cache: Dict[bytes, Dict[str, Any]] = {}
+        self.units: Dict[str, str] = {}
         self.rows: List[Dict[str, Any]] = []
         self.generation = 0
 
@@ -267,6 +271,7 @@ class _Evaluator:
             frame = sweep(self.model, self.protocol, grid, readouts=self.texts, mode="zip",
                           **self.kw)
             protocols = frame.attrs.get("protocols", {})
+            self.units.update(frame.attrs.get("units", {}))
             # Whole columns, not frame.iloc per row: a row copy deep-copies frame.attrs.
             columns = {text: frame[text].to_numpy(dtype=float) for text in self.texts}
             names = frame["protocol"].tolist()
@@ -488,4 +493,5 @@ def optimize_protocol(model: Any, protocol: Union[Protocol, str, "os.PathLike[st
                                 n_evaluations=len(recs), message=message,
                                 objective_text=goal.text, front_of=front_of, best_index=j,
                                 parameters=model_overrides,
-                                currency="currency units", maximize=maximize)
+                                currency="currency units", maximize=maximize,
+                                units=dict(ev.units))
