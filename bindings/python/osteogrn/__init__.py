@@ -18,7 +18,7 @@ from . import _core
 from .batch import BatchResult, simulate_batch
 from ._text import checks_text
 from .errors import (FitWarning, InternalError, ModelError, OptionError, OsteogrnError,
-                     ParseError, ProtocolError, SolverError)
+                     ParseError, ProtocolError, SolverError, UnsupportedSBMLError)
 from .fitting import DataError, FitData, FitResult, Observation, fit
 from .design.uncertainty import compare, predict
 from .design.dose_response import DoseResponse, dose_response
@@ -36,6 +36,25 @@ from .result import Result, ReturnCode
 from .simulation import METHODS, LinearSolver, Method, SolverOptions, simulate
 
 __version__ = "0.1.0"
+
+
+def import_sbml(path_or_text, inputs=None, name=None):  # noqa: D103 - docstring copied below
+    # imported on first use: python-libsbml is an optional dependency, and `import osteogrn`
+    # must work without it
+    from .sbml import import_sbml as _import_sbml
+    return _import_sbml(path_or_text, inputs=inputs, name=name)
+
+
+def _sbml_doc() -> str:
+    try:
+        from .sbml import import_sbml as _import_sbml
+    except ImportError:
+        return ("Imports an SBML Level 2/3 model (needs python-libsbml: "
+                "pip install python-libsbml); see osteogrn.sbml.import_sbml.")
+    return _import_sbml.__doc__ or ""
+
+
+import_sbml.__doc__ = _sbml_doc()
 
 #: Most values one Result or one batch may hold (C++ kMaxResultValues); larger requests are an
 #: OptionError raised before anything is allocated.
@@ -70,6 +89,8 @@ __all__ = [
     "OsteogrnError",
     "ParseError",
     "ModelError",
+    "UnsupportedSBMLError",
+    "import_sbml",
     "ProtocolError",
     "OptionError",
     "SolverError",

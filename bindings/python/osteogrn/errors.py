@@ -18,6 +18,7 @@ __all__ = [
     "OsteogrnError",
     "ParseError",
     "ModelError",
+    "UnsupportedSBMLError",
     "ProtocolError",
     "OptionError",
     "SolverError",
@@ -94,6 +95,28 @@ class ModelError(_Located, ValueError):
     message : str
         The bare message without location.
     """
+
+
+class UnsupportedSBMLError(ModelError):
+    """An SBML model uses a feature the import does not support.
+
+    Raised by :func:`osteogrn.import_sbml` at import, never later: a model that imports
+    simulates what the SBML means, and anything it could not reproduce exactly is refused.
+
+    Attributes
+    ----------
+    element : str
+        The id of the SBML element using the feature (a reaction, species, rule variable...).
+    feature : str
+        What is not supported, e.g. ``events`` or ``delay()``.
+    """
+
+    element: str
+    feature: str
+
+    def __init__(self, message: str = "", /, *, element: str = "", feature: str = "",
+                 **attributes: object) -> None:
+        super().__init__(message, element=element, feature=feature, **attributes)
 
 
 class ProtocolError(_Located, ValueError):

@@ -129,8 +129,26 @@ def _times(t: Any) -> list:
 
 
 @checks_text(OptionError, model=ModelError, protocol=ProtocolError, parameters=ModelError)
+def _no_protocol(model: Model, times: list) -> Protocol:
+    """The protocol of a run without one: nothing in the medium, lasting to the last sample.
+
+    Only for models without inputs: a model with inputs simulated without a protocol would
+    silently run with every input at its default, which is almost never what was meant.
+    """
+    if model.inputs:
+        raise ProtocolError(
+            f"model '{model.name}' has inputs ({', '.join(model.inputs)}): pass a protocol "
+            "(only a model without inputs simulates without one)")
+    if not times:
+        raise OptionError("without a protocol, pass the sample times t (they fix the duration)")
+    last = max(times)
+    # a protocol's duration must be > 0: samples at t = 0 alone still need a (short) run
+    return Protocol("no_protocol", last if last > 0 else 1.0,
+                    description="no protocol: a model without inputs")
+
+
 def simulate(model: Union[Model, str, "os.PathLike[str]"],
-             protocol: Union[Protocol, str, "os.PathLike[str]"],
+             protocol: Union[Protocol, str, "os.PathLike[str]", None] = None,
              t: Optional[Sequence[float]] = None,
              parameters: Optional[Mapping[str, float]] = None, *,
              options: Optional[Any] = None,
@@ -151,11 +169,14 @@ def simulate(model: Union[Model, str, "os.PathLike[str]"],
     ----------
     model : Model or str
         A model, or a built-in name / path passed to :func:`load_model`.
-    protocol : Protocol or str
-        A protocol, or a built-in name / path passed to :func:`load_protocol`.
+    protocol : Protocol or str, optional
+        A protocol, or a built-in name / path passed to :func:`load_protocol`. May be
+        omitted (None) for a model without inputs (an imported SBML model, say): the
+        run then lasts until the last sample time, and ``t`` is required.
     t : array_like, optional
         Sorted sample times in [0, duration] (days). Default: every 0.1 day (an
         OptionError if that would exceed ``MAX_RESULT_VALUES``: pass ``t``).
+        Required without a protocol.
     parameters : mapping, optional
         Parameter values for this run only (as :meth:`Model.with_parameters`).
     options : SolverOptions, optional
@@ -173,7 +194,8 @@ def simulate(model: Union[Model, str, "os.PathLike[str]"],
     OptionError
         Bad options or sample times.
     ModelError, ProtocolError
-        The protocol does not fit the model, or bad ``parameters``.
+        The protocol does not fit the model, or bad ``parameters``; a ProtocolError
+        when the protocol is omitted for a model that has inputs.
     SolverError
         The integration failed (unless ``raise_on_failure=False``); ``code`` is the
         :class:`ReturnCode`.
@@ -183,7 +205,10 @@ def simulate(model: Union[Model, str, "os.PathLike[str]"],
     if not isinstance(model, Model):
         from .library import load_model
         model = load_model(model)
-    if not isinstance(protocol, Protocol):
+    times = _times(t)
+    if protocol is None:
+        protocol = _no_protocol(model, times)
+    elif not isinstance(protocol, Protocol):
         from .library import load_protocol
         protocol = load_protocol(protocol)
     units = model_units(model)  # of the model given: parameter values do not change them
@@ -193,5 +218,5 @@ def simulate(model: Union[Model, str, "os.PathLike[str]"],
                           raise_on_failure=raise_on_failure, max_step=max_step,
                           linear_solver=linear_solver, sensitivities=sensitivities,
                           record_steps=record_steps)
-    core = _core.simulate(model._core, protocol._core, _times(t), opts)
+    core = _core.simulate(model._core, protocol._core, times, opts)
     return Result._from_core(core, units, model.time_unit)

@@ -1,0 +1,535 @@
+"""SBML Level 2/3 -> ``osteogrn-model/1`` translation.
+
+Every SBML symbol (compartment, species, parameter, species reference) is classified by what
+determines its value over time:
+
+* a rate rule -> a species of the osteogrn model whose ODE is the rule;
+* an assignment rule -> a named expression (and an observable, so results report it);
+* a species changed by reactions -> a species whose ODE is the sum of its reaction terms;
+* anything else -> constant: a parameter, or for SBML species a species with ODE ``0`` (so the
+  species stays a column of the results).
+
+A species' state is the value its SBML symbol means: its concentration unless
+``hasOnlySubstanceUnits``, then its amount. With constant compartments the ODE of a
+concentration is the sum of stoich·rate divided by the compartment size (SBML semantics).
+Initial values (attributes, unit conversions, initial assignments and assignment rules at t = 0)
+are evaluated once at load by :class:`~._math.MathTranslator`.
+
+Whatever the translation cannot reproduce exactly raises
+:class:`~osteogrn.errors.UnsupportedSBMLError` naming the SBML element and the feature.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import re
+from typing import Any, Callable, Dict, List, Mapping, Optional, Set, Tuple, Union
+
+import libsbml
+
+from ..errors import ModelError, UnsupportedSBMLError
+from ._math import MathTranslator
+
+#: Words of the expression language that cannot be declared (docs/formats/model.md).
+RESERVED = frozenset({"t", "and", "or", "not", "exp", "log", "ln", "log10", "sqrt", "abs", "min",
+                      "max", "pow", "hill", "hill_rep", "piecewise"})
+
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+_SOURCE = "assumed: value from the imported SBML file"
+_MOST_NEGATIVE = -1.7976931348623157e308  # explicit lower bound: the format defaults min to 0
+
+
+@dataclasses.dataclass
+class Symbol:
+    """One SBML symbol and how the osteogrn model represents it.
+
+    Attributes
+    ----------
+    sbml_id : str
+    kind : str
+        ``compartment``, ``species``, ``parameter`` or ``speciesReference``.
+    name : str
+        The osteogrn name (the SBML id, renamed if it clashes with the grammar).
+    role : str
+        ``state`` (osteogrn species), ``expression`` (assignment rule), ``constant``
+        (osteogrn parameter) or ``input`` (osteogrn input driven by a protocol).
+    column : str
+        Name of the result column holding the symbol's value over time ('' for a constant).
+    compartment : str
+        For species: the SBML id of its compartment.
+    amount : bool
+        For species: True if the symbol means an amount (``hasOnlySubstanceUnits``).
+    """
+
+    sbml_id: str
+    kind: str
+    name: str
+    role: str = "constant"
+    column: str = ""
+    compartment: str = ""
+    amount: bool = False
+
+
+@dataclasses.dataclass
+class Translation:
+    """The result of :func:`translate_sbml`.
+
+    Attributes
+    ----------
+    document : dict
+        The ``osteogrn-model/1`` document.
+    symbols : dict
+        SBML id -> :class:`Symbol` for every compartment, species, parameter and species
+        reference with an id.
+    initial_values : dict
+        SBML id -> value at t = 0 of the symbol (what the SBML symbol means).
+    """
+
+    document: Dict[str, Any]
+    symbols: Dict[str, Symbol]
+    initial_values: Dict[str, float]
+
+
+class _Names:
+    """Allocates osteogrn names: SBML ids kept where legal, renamed where they would clash."""
+
+    def __init__(self) -> None:
+        self.used: Set[str] = set()
+
+    def take(self, wanted: str) -> str:
+        base = wanted if _NAME.match(wanted) else re.sub(r"\W", "_", wanted) or "x"
+        if base[0].isdigit():
+            base = "_" + base
+        if base in RESERVED:
+            base = base + "_"
+        name, i = base, 1
+        while name in self.used or name in RESERVED:
+            i += 1
+            name = f"{base}_{i}"
+        self.used.add(name)
+        return name
+
+
+def _read_document(path_or_text: Union[str, "os.PathLike[str]"]) -> Tuple["libsbml.SBMLDocument", str]:
+    """Reads SBML from a path or from XML text; returns the document and a label for messages."""
+    reader = libsbml.SBMLReader()
+    text = os.fspath(path_or_text)
+    if text.lstrip().startswith("<"):
+        doc, label = reader.readSBMLFromString(text), "<string>"
+    else:
+        if not os.path.isfile(text):
+            raise ModelError(f"{text}: no such SBML file", file=text)
+        doc, label = reader.readSBMLFromFile(text), text
+    fatal = [doc.getError(i) for i in range(doc.getNumErrors())
+             if doc.getError(i).getSeverity() >= libsbml.LIBSBML_SEV_ERROR]
+    if fatal or doc.getModel() is None:
+        detail = "; ".join(f"line {e.getLine()}: {e.getMessage().strip()}" for e in fatal[:5])
+        raise ModelError(f"{label}: not a readable SBML document: {detail or 'no model'}",
+                         file=label)
+    return doc, label
+
+
+def _refuse(element: str, feature: str) -> UnsupportedSBMLError:
+    return UnsupportedSBMLError(f"SBML element '{element}': {feature} is not supported",
+                                element=element, feature=feature)
+
+
+def translate_sbml(path_or_text: Union[str, "os.PathLike[str]"],
+                   inputs: Optional[Mapping[str, str]] = None,
+                   name: Optional[str] = None) -> Translation:
+    """Translates an SBML Level 2/3 model into an ``osteogrn-model/1`` document.
+
+    Parameters
+    ----------
+    path_or_text : str or path-like
+        An SBML file, or SBML XML text (recognised by a leading ``<``).
+    inputs : mapping, optional
+        Protocol component name -> SBML id of a constant parameter or of a boundary species
+        without rules; that symbol becomes a model input of the component's name, driven by
+        the protocol (its SBML value is the input's default).
+    name : str, optional
+        The model's name (default: the SBML model id, else ``sbml_model``).
+
+    Returns
+    -------
+    Translation
+
+    Raises
+    ------
+    UnsupportedSBMLError
+        A feature the translation does not support, naming the element and the feature.
+    ModelError
+        An unreadable document, or a bad ``inputs`` mapping.
+    """
+    doc, label = _read_document(path_or_text)
+    model = doc.getModel()
+    level = doc.getLevel()
+    if level < 2:
+        raise _refuse(model.getId() or label, f"SBML Level {level} (Levels 2 and 3 are supported)")
+    for i in range(doc.getNumPlugins()):
+        plugin = doc.getPlugin(i)
+        package = plugin.getPackageName()
+        if package and package != "core" and doc.isPackageEnabled(package):
+            raise _refuse(model.getId() or label, f"the SBML package '{package}'")
+
+    # -- features refused outright (each names its element) --------------------------------
+    if model.getNumEvents():
+        ev = model.getEvent(0)
+        raise _refuse(ev.getId() or "event 1", "events")
+    for i in range(model.getNumRules()):
+        rule = model.getRule(i)
+        if rule.isAlgebraic():
+            raise _refuse(rule.getId() or rule.getMetaId() or f"algebraic rule {i + 1}",
+                          "algebraic rules")
+    for i in range(model.getNumReactions()):
+        rx = model.getReaction(i)
+        if rx.isSetFast() and rx.getFast():
+            raise _refuse(rx.getId(), "fast reactions")
+        if not rx.isSetKineticLaw() or not rx.getKineticLaw().isSetMath():
+            raise _refuse(rx.getId(), "a reaction without a kinetic law")
+    if level == 3 and model.isSetConversionFactor():
+        pass  # handled below, per species
+
+    # -- function definitions ---------------------------------------------------------------
+    functions: Dict[str, Tuple[List[str], "libsbml.ASTNode"]] = {}
+    for i in range(model.getNumFunctionDefinitions()):
+        fd = model.getFunctionDefinition(i)
+        if fd.getMath() is None or fd.getBody() is None:
+            raise _refuse(fd.getId(), "a function definition without a body")
+        functions[fd.getId()] = ([fd.getArgument(j).getName() for j in range(fd.getNumArguments())],
+                                 fd.getBody())
+    math_ = MathTranslator(functions)
+
+    # -- symbols ----------------------------------------------------------------------------
+    names = _Names()
+    symbols: Dict[str, Symbol] = {}
+    for i in range(model.getNumCompartments()):
+        c = model.getCompartment(i)
+        symbols[c.getId()] = Symbol(c.getId(), "compartment", "")
+    for i in range(model.getNumSpecies()):
+        s = model.getSpecies(i)
+        symbols[s.getId()] = Symbol(s.getId(), "species", "", compartment=s.getCompartment(),
+                                    amount=bool(s.getHasOnlySubstanceUnits()))
+    for i in range(model.getNumParameters()):
+        p = model.getParameter(i)
+        symbols[p.getId()] = Symbol(p.getId(), "parameter", "")
+    for i in range(model.getNumReactions()):
+        rx = model.getReaction(i)
+        for ref in _references(rx):
+            if ref.isSetId() and ref.getId():
+                symbols[ref.getId()] = Symbol(ref.getId(), "speciesReference", "")
+            if level == 2 and ref.isSetStoichiometryMath():
+                raise _refuse(ref.getId() or f"{rx.getId()}/{ref.getSpecies()}", "stoichiometryMath")
+    reaction_ids = [model.getReaction(i).getId() for i in range(model.getNumReactions())]
+
+    rate_rules: Dict[str, "libsbml.ASTNode"] = {}
+    assignment_rules: Dict[str, "libsbml.ASTNode"] = {}
+    for i in range(model.getNumRules()):
+        rule = model.getRule(i)
+        var = rule.getVariable()
+        if var not in symbols:
+            raise _refuse(var or f"rule {i + 1}", "a rule whose variable is not a compartment, "
+                          "species, parameter or species reference")
+        if rule.getMath() is None:
+            raise _refuse(var, "a rule without math")
+        (rate_rules if rule.isRate() else assignment_rules)[var] = rule.getMath()
+    initial_assignments: Dict[str, "libsbml.ASTNode"] = {}
+    for i in range(model.getNumInitialAssignments()):
+        ia = model.getInitialAssignment(i)
+        sym = ia.getSymbol()
+        if sym not in symbols:
+            raise _refuse(sym, "an initial assignment to something other than a compartment, "
+                          "species, parameter or species reference")
+        if ia.getMath() is None:
+            raise _refuse(sym, "an initial assignment without math")
+        initial_assignments[sym] = ia.getMath()
+
+    # species changed by reactions: species id -> [(reference id or None, sign, stoichiometry,
+    # reaction index)]
+    terms: Dict[str, List[Tuple[Optional[str], float, float, int]]] = {}
+    for r, rx in enumerate(model.getReaction(i) for i in range(model.getNumReactions())):
+        for ref, sign in [(rx.getReactant(j), -1.0) for j in range(rx.getNumReactants())] + \
+                         [(rx.getProduct(j), 1.0) for j in range(rx.getNumProducts())]:
+            sid = ref.getSpecies()
+            if sid not in symbols or symbols[sid].kind != "species":
+                raise _refuse(rx.getId(), f"a reference to the unknown species '{sid}'")
+            sp = model.getSpecies(sid)
+            if sp.getBoundaryCondition():
+                continue  # boundary species are not changed by reactions (SBML semantics)
+            if sp.getConstant():
+                raise _refuse(sid, "a constant non-boundary species changed by a reaction")
+            ref_id = ref.getId() if ref.isSetId() and ref.getId() else None
+            if ref_id is None and level == 3 and not ref.isSetStoichiometry():
+                raise _refuse(f"{rx.getId()}/{sid}", "a species reference without a stoichiometry")
+            # an id-less reference carries its number; one with an id is a symbol of its own
+            # (it may have an initial assignment or an assignment rule)
+            terms.setdefault(sid, []).append((ref_id, sign, float(ref.getStoichiometry()), r))
+
+    inputs = dict(inputs or {})
+    input_of = {sbml_id: comp for comp, sbml_id in inputs.items()}
+    for comp, sbml_id in inputs.items():
+        if not isinstance(comp, str) or not _NAME.match(comp) or comp in RESERVED:
+            raise ModelError(f"inputs: {comp!r} is not a valid input name", pointer="/inputs")
+        sym = symbols.get(sbml_id)
+        ok = sym is not None and sbml_id not in rate_rules and sbml_id not in assignment_rules \
+            and sbml_id not in terms and (
+                sym.kind == "parameter" or
+                (sym.kind == "species" and model.getSpecies(sbml_id).getBoundaryCondition()))
+        if not ok:
+            raise ModelError(f"inputs: {comp!r} maps to {sbml_id!r}, which is not a parameter or a "
+                             "boundary species without rules in the SBML model", pointer="/inputs")
+
+    # roles and names; input names are taken first so an SBML id cannot steal them
+    for comp in inputs:
+        names.take(comp) if comp not in names.used else None
+    for sid, sym in symbols.items():
+        if sid in input_of:
+            sym.name, sym.role = input_of[sid], "input"
+            continue
+        sym.name = names.take(sid)
+        if sid in rate_rules:
+            sym.role = "state"
+        elif sid in assignment_rules:
+            sym.role = "expression"
+        elif sym.kind == "species":
+            sym.role = "state"  # a column of the results even when constant (ODE 0)
+        else:
+            sym.role = "constant"
+    rx_names = {rid: names.take(rid) for rid in reaction_ids}
+
+    for sid, sym in symbols.items():
+        if sid in rate_rules and sid in terms:
+            raise _refuse(sid, "a species with a rate rule that reactions also change")
+        if sid in assignment_rules and sid in terms:
+            raise _refuse(sid, "a species with an assignment rule that reactions also change")
+        if sym.kind == "compartment" and (sid in rate_rules or sid in assignment_rules):
+            inside = [s for s in symbols.values() if s.kind == "species" and s.compartment == sid]
+            if inside:
+                raise _refuse(sid, "a compartment of varying size holding species")
+        if sym.kind == "speciesReference" and sid in rate_rules:
+            raise _refuse(sid, "a stoichiometry that varies by a rate rule")
+
+    # -- name lookup for math ---------------------------------------------------------------
+    def global_name(sbml_id: str) -> str:
+        if sbml_id in symbols:
+            return symbols[sbml_id].name
+        if sbml_id in rx_names:
+            return rx_names[sbml_id]
+        raise math_.refuse(f"a reference to '{sbml_id}', which is not a symbol of the model")
+
+    def text_of(element: str, ast: "libsbml.ASTNode",
+                lookup: Callable[[str], str] = global_name) -> str:
+        math_.element = element
+        return math_.to_text(ast, lookup)
+
+    # -- initial values (what each SBML symbol means at t = 0) ---------------------------------
+    values: Dict[str, float] = {}
+    busy: Set[str] = set()
+    local_values: Dict[str, Dict[str, float]] = {}
+
+    def value(sid: str) -> float:
+        if sid in values:
+            return values[sid]
+        if sid in busy:
+            raise _refuse(sid, "a cycle among initial assignments and assignment rules")
+        busy.add(sid)
+        saved = math_.element
+        try:
+            if sid in rx_names:
+                rx = model.getReaction(sid)
+                locals_ = local_values[sid]
+                math_.element = sid
+                x = math_.evaluate(rx.getKineticLaw().getMath(),
+                                   lambda n: locals_[n] if n in locals_ else value(n))
+            elif sid not in symbols:
+                raise math_.refuse(f"a reference to '{sid}', which is not a symbol of the model")
+            elif sid in assignment_rules:
+                math_.element = sid
+                x = math_.evaluate(assignment_rules[sid], value)
+            elif sid in initial_assignments:
+                math_.element = sid
+                x = math_.evaluate(initial_assignments[sid], value)
+            else:
+                x = _attribute_value(model, symbols[sid], value, level)
+        finally:
+            math_.element = saved
+            busy.discard(sid)
+        if not math.isfinite(x):
+            raise _refuse(sid, f"a non-finite initial value ({x})")
+        values[sid] = x
+        return x
+
+    # local parameters: renamed uniquely, each a parameter of the osteogrn model
+    local_names: Dict[str, Dict[str, str]] = {}
+    parameters: Dict[str, Any] = {}
+    for rid in reaction_ids:
+        kl = model.getReaction(rid).getKineticLaw()
+        local_names[rid], local_values[rid] = {}, {}
+        plist = kl.getListOfLocalParameters() if level == 3 else kl.getListOfParameters()
+        for j in range(plist.size()):
+            lp = plist.get(j)
+            if not lp.isSetValue():
+                raise _refuse(f"{rid}/{lp.getId()}", "a local parameter without a value")
+            local_names[rid][lp.getId()] = names.take(f"{rid}_{lp.getId()}")
+            local_values[rid][lp.getId()] = lp.getValue()
+
+    for sid in symbols:
+        value(sid)
+
+    # -- the document -----------------------------------------------------------------------
+    doc_species: Dict[str, Any] = {}
+    odes: Dict[str, str] = {}
+    expressions: Dict[str, str] = {}
+    observables: Dict[str, Any] = {}
+    doc_inputs: Dict[str, Any] = {}
+
+    def add_parameter(pname: str, x: float, description: str) -> None:
+        entry: Dict[str, Any] = {"value": x, "source": _SOURCE, "description": description}
+        if x < 0:
+            entry["min"] = _MOST_NEGATIVE
+        parameters[pname] = entry
+
+    for rid in reaction_ids:
+        for lid, lname in local_names[rid].items():
+            add_parameter(lname, local_values[rid][lid], f"local parameter {lid} of reaction {rid}")
+
+    for rid in reaction_ids:
+        kl = model.getReaction(rid).getKineticLaw()
+        lmap = local_names[rid]
+        expressions[rx_names[rid]] = text_of(
+            rid, kl.getMath(), lambda n, lmap=lmap: lmap[n] if n in lmap else global_name(n))
+
+    for sid, sym in symbols.items():
+        what = f"SBML {sym.kind} {sid}"
+        if sym.role == "input":
+            doc_inputs[sym.name] = {"default": values[sid], "description": what}
+            sym.column = sym.name
+        elif sym.role == "constant":
+            add_parameter(sym.name, values[sid], what)
+        elif sym.role == "expression":
+            expressions[sym.name] = text_of(sid, assignment_rules[sid])
+            sym.column = names.take(f"{sym.name}_value")
+            observables[sym.column] = {"expression": sym.name, "description": f"value of {what}"}
+        else:  # state
+            doc_species[sym.name] = {"initial": values[sid], "description": what}
+            sym.column = sym.name
+            if sid in rate_rules:
+                odes[sym.name] = text_of(sid, rate_rules[sid])
+            elif sid in terms:
+                odes[sym.name] = _reaction_ode(model, sym, terms[sid], symbols, rx_names,
+                                               values, level)
+            else:
+                odes[sym.name] = "0"
+
+    if not doc_species:
+        # the format needs at least one species; a model of parameters and rules alone gets
+        # a constant placeholder that nothing reads
+        doc_species[names.take("sbml_no_state")] = {
+            "initial": 0.0, "description": "placeholder: the SBML model has no state"}
+        odes[next(reversed(doc_species))] = "0"
+
+    model_name = name or (model.getId() if model.isSetId() else "") or "sbml_model"
+    if not _NAME.match(model_name):
+        model_name = re.sub(r"\W", "_", model_name)
+        if model_name[0].isdigit():
+            model_name = "_" + model_name
+    document: Dict[str, Any] = {
+        "schema": "osteogrn-model/1",
+        "name": model_name,
+        "description": (f"imported from SBML Level {level} Version {doc.getVersion()}"
+                        f" ({label})"),
+        "species": doc_species,
+        "parameters": parameters,
+        "expressions": expressions,
+        "odes": odes,
+        "observables": observables,
+    }
+    if doc_inputs:
+        document["inputs"] = doc_inputs
+    return Translation(document, symbols, dict(values))
+
+
+def _references(rx: "libsbml.Reaction") -> List["libsbml.SpeciesReference"]:
+    return ([rx.getReactant(j) for j in range(rx.getNumReactants())]
+            + [rx.getProduct(j) for j in range(rx.getNumProducts())])
+
+
+def _attribute_value(model: "libsbml.Model", sym: Symbol, value: Callable[[str], float],
+                     level: int) -> float:
+    """The initial value of a symbol without initial assignment or assignment rule."""
+    sid = sym.sbml_id
+    if sym.kind == "compartment":
+        c = model.getCompartment(sid)
+        if c.isSetSize():
+            return c.getSize()
+        if level == 2 and c.getSpatialDimensions() != 0:
+            return 1.0  # SBML Level 2: a compartment's size defaults to 1
+        raise _refuse(sid, "a compartment without a size")
+    if sym.kind == "parameter":
+        p = model.getParameter(sid)
+        if p.isSetValue():
+            return p.getValue()
+        raise _refuse(sid, "a parameter without a value")
+    if sym.kind == "speciesReference":
+        ref = model.getSpeciesReference(sid)
+        if ref is not None and (ref.isSetStoichiometry() or level == 2):
+            return ref.getStoichiometry()
+        raise _refuse(sid, "a species reference without a stoichiometry")
+    s = model.getSpecies(sid)
+    size = None
+    if s.isSetInitialAmount() and s.isSetInitialConcentration():
+        raise _refuse(sid, "both initialAmount and initialConcentration")
+    if s.isSetInitialAmount():
+        if sym.amount:
+            return s.getInitialAmount()
+        size = value(s.getCompartment())
+        if size == 0:
+            raise _refuse(sid, "a concentration in a compartment of size 0")
+        return s.getInitialAmount() / size
+    if s.isSetInitialConcentration():
+        if not sym.amount:
+            return s.getInitialConcentration()
+        return s.getInitialConcentration() * value(s.getCompartment())
+    raise _refuse(sid, "a species without an initial value")
+
+
+def _reaction_ode(model: "libsbml.Model", sym: Symbol,
+                  terms: List[Tuple[Optional[str], float, float, int]],
+                  symbols: Mapping[str, Symbol], rx_names: Mapping[str, str],
+                  values: Mapping[str, float], level: int) -> str:
+    """The ODE of a species changed by reactions: sum of ±stoichiometry·rate, over the
+    compartment size for a concentration, times the conversion factor if there is one."""
+    sid = sym.sbml_id
+    parts = []
+    for ref_id, sign, number, r in terms:
+        rx = model.getReaction(r)
+        rate = rx_names[rx.getId()]
+        if ref_id:
+            stoich = symbols[ref_id].name
+        else:
+            if not math.isfinite(number):
+                raise _refuse(f"{rx.getId()}/{sid}", "a non-finite stoichiometry")
+            stoich = repr(number)
+        term = f"{stoich} * {rate}"
+        parts.append(f"+ ({term})" if sign > 0 else f"- ({term})")
+    text = " ".join(parts)
+    text = text[2:] if text.startswith("+ ") else "0 " + text
+    species = model.getSpecies(sid)
+    factor = ""
+    if level == 3:
+        if species.isSetConversionFactor():
+            factor = species.getConversionFactor()
+        elif model.isSetConversionFactor():
+            factor = model.getConversionFactor()
+    if factor:
+        if factor not in symbols:
+            raise _refuse(sid, f"the unknown conversion factor '{factor}'")
+        text = f"({text}) * {symbols[factor].name}"
+    if not sym.amount:
+        comp = symbols[sym.compartment]
+        if values[sym.compartment] == 0:
+            raise _refuse(sid, "a concentration in a compartment of size 0")
+        text = f"({text}) / {comp.name}"
+    return text

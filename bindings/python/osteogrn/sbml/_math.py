@@ -1,0 +1,374 @@
+"""MathML (libsbml AST) to osteogrn expression text, and a small evaluator.
+
+Both walk the same libsbml AST with the same rules, so a value computed at load
+(initial assignments) and the value the engine computes from the translated text
+agree. Anything the expression grammar cannot express raises
+:class:`~osteogrn.errors.UnsupportedSBMLError` naming the element and the feature.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Callable, Dict, List, Mapping, Optional
+
+import libsbml
+
+from ..errors import UnsupportedSBMLError
+
+#: The value SBML Level 3 gives the ``avogadro`` csymbol (L3V1 and L3V2 specifications).
+AVOGADRO = 6.02214179e23
+
+# libsbml AST types of MathML functions with no counterpart in the expression grammar: named so
+# the refusal says which function, not just "unsupported".
+_REFUSED_FUNCTIONS: Dict[int, str] = {}
+for _name in ("SIN", "COS", "TAN", "SEC", "CSC", "COT", "SINH", "COSH", "TANH", "SECH", "CSCH",
+              "COTH", "ARCSIN", "ARCCOS", "ARCTAN", "ARCSEC", "ARCCSC", "ARCCOT", "ARCSINH",
+              "ARCCOSH", "ARCTANH", "ARCSECH", "ARCCSCH", "ARCCOTH", "FLOOR", "CEILING",
+              "FACTORIAL", "REM", "QUOTIENT"):
+    _code = getattr(libsbml, "AST_FUNCTION_" + _name, None)
+    if _code is not None:
+        _REFUSED_FUNCTIONS[_code] = _name.lower()
+for _name, _feature in (("AST_FUNCTION_DELAY", "delay()"), ("AST_FUNCTION_RATE_OF", "rateOf()"),
+                        ("AST_LAMBDA", "lambda outside a function definition"),
+                        ("AST_LOGICAL_IMPLIES", "implies"),
+                        ("AST_CONSTANT_INFINITY", "the constant infinity"),
+                        ("AST_CONSTANT_NAN", "the constant NaN (notanumber)"),
+                        ("AST_NAME_AVOGADRO_PLACEHOLDER", "")):
+    _code = getattr(libsbml, _name, None)
+    if _code is not None and _feature:
+        _REFUSED_FUNCTIONS[_code] = _feature
+
+_RELATIONS = {
+    libsbml.AST_RELATIONAL_EQ: "==", libsbml.AST_RELATIONAL_NEQ: "!=",
+    libsbml.AST_RELATIONAL_LT: "<", libsbml.AST_RELATIONAL_LEQ: "<=",
+    libsbml.AST_RELATIONAL_GT: ">", libsbml.AST_RELATIONAL_GEQ: ">=",
+}
+
+_UNARY = {
+    libsbml.AST_FUNCTION_EXP: "exp", libsbml.AST_FUNCTION_LN: "ln",
+    libsbml.AST_FUNCTION_ABS: "abs",
+}
+
+
+def _number_text(x: float) -> str:
+    """A finite double as grammar text that reads back exactly (a negative in parentheses)."""
+    if not math.isfinite(x):
+        raise ValueError(x)
+    text = repr(float(x))
+    if "inf" in text or "nan" in text:  # pragma: no cover - excluded above
+        raise ValueError(x)
+    return f"(-{text[1:]})" if text.startswith("-") else text
+
+
+def _ast_number(node: "libsbml.ASTNode") -> float:
+    """The numeric value of a number node (integer, real, e-notation or rational)."""
+    kind = node.getType()
+    if kind == libsbml.AST_INTEGER:
+        return float(node.getInteger())
+    if kind == libsbml.AST_RATIONAL:
+        return node.getNumerator() / node.getDenominator()
+    return float(node.getReal())
+
+
+_NUMBER_TYPES = (libsbml.AST_INTEGER, libsbml.AST_REAL, libsbml.AST_REAL_E, libsbml.AST_RATIONAL)
+
+
+class MathTranslator:
+    """Translates libsbml ASTs into expression text and evaluates them.
+
+    Parameters
+    ----------
+    functions : mapping
+        Function definition id -> (argument names, body AST).
+    element : str
+        Default element id named in refusals (updated per translated element).
+    """
+
+    def __init__(self, functions: Mapping[str, "tuple[List[str], libsbml.ASTNode]"]) -> None:
+        self.functions = dict(functions)
+        self.element = ""
+
+    # -- refusals -----------------------------------------------------------------
+    def refuse(self, feature: str) -> "UnsupportedSBMLError":
+        """An UnsupportedSBMLError for ``feature`` in the current element."""
+        return UnsupportedSBMLError(
+            f"SBML element '{self.element}': {feature} is not supported",
+            element=self.element, feature=feature)
+
+    # -- translation --------------------------------------------------------------
+    def to_text(self, node: "libsbml.ASTNode", names: Callable[[str], str],
+                env: Optional[Mapping[str, str]] = None, depth: int = 0) -> str:
+        """Expression text for ``node``.
+
+        Parameters
+        ----------
+        node : libsbml.ASTNode
+        names : callable
+            SBML id -> expression name (raises for an unknown id).
+        env : mapping, optional
+            Bound variables of an inlined function definition -> their text.
+        depth : int
+            Function-inlining depth (guards against recursive definitions).
+
+        Returns
+        -------
+        str
+            Fully parenthesised text, so precedence never depends on context.
+        """
+        if node is None:
+            raise self.refuse("empty math")
+        kind = node.getType()
+        env = env or {}
+        kids = [node.getChild(i) for i in range(node.getNumChildren())]
+
+        def sub(child: "libsbml.ASTNode") -> str:
+            return self.to_text(child, names, env, depth)
+
+        if kind in _NUMBER_TYPES:
+            value = _ast_number(node)
+            if not math.isfinite(value):
+                raise self.refuse("a non-finite number")
+            return _number_text(value)
+        if kind == libsbml.AST_NAME:
+            name = node.getName()
+            if name in env:
+                return env[name]
+            return names(name)
+        if kind == libsbml.AST_NAME_TIME:
+            return "t"
+        if kind == libsbml.AST_NAME_AVOGADRO:
+            return _number_text(AVOGADRO)
+        if kind == libsbml.AST_CONSTANT_E:
+            return _number_text(math.e)
+        if kind == libsbml.AST_CONSTANT_PI:
+            return _number_text(math.pi)
+        if kind == libsbml.AST_CONSTANT_TRUE:
+            return "1"
+        if kind == libsbml.AST_CONSTANT_FALSE:
+            return "0"
+        if kind in _REFUSED_FUNCTIONS:
+            raise self.refuse(_REFUSED_FUNCTIONS[kind])
+        if kind == libsbml.AST_PLUS:
+            return "(" + " + ".join(sub(k) for k in kids) + ")" if kids else "0"
+        if kind == libsbml.AST_TIMES:
+            return "(" + " * ".join(sub(k) for k in kids) + ")" if kids else "1"
+        if kind == libsbml.AST_MINUS:
+            if len(kids) == 1:
+                return f"(-{sub(kids[0])})"
+            if len(kids) != 2:
+                raise self.refuse(f"minus with {len(kids)} arguments")
+            return f"({sub(kids[0])} - {sub(kids[1])})"
+        if kind == libsbml.AST_DIVIDE:
+            if len(kids) != 2:
+                raise self.refuse(f"divide with {len(kids)} arguments")
+            return f"({sub(kids[0])} / {sub(kids[1])})"
+        if kind in (libsbml.AST_POWER, libsbml.AST_FUNCTION_POWER):
+            if len(kids) != 2:
+                raise self.refuse(f"power with {len(kids)} arguments")
+            return f"({sub(kids[0])} ^ {sub(kids[1])})"
+        if kind in _UNARY:
+            if len(kids) != 1:
+                raise self.refuse(f"{_UNARY[kind]} with {len(kids)} arguments")
+            return f"{_UNARY[kind]}({sub(kids[0])})"
+        if kind == libsbml.AST_FUNCTION_LOG:
+            # libsbml gives log its base as the first of two children (the base defaults to 10)
+            if len(kids) == 1:
+                return f"log10({sub(kids[0])})"
+            if len(kids) != 2:
+                raise self.refuse(f"log with {len(kids)} arguments")
+            return f"(ln({sub(kids[1])}) / ln({sub(kids[0])}))"
+        if kind == libsbml.AST_FUNCTION_ROOT:
+            if len(kids) == 1:
+                return f"sqrt({sub(kids[0])})"
+            if len(kids) != 2:
+                raise self.refuse(f"root with {len(kids)} arguments")
+            return f"({sub(kids[1])} ^ (1 / {sub(kids[0])}))"
+        if kind in (getattr(libsbml, "AST_FUNCTION_MAX", -1), getattr(libsbml, "AST_FUNCTION_MIN", -1)):
+            fname = "max" if kind == getattr(libsbml, "AST_FUNCTION_MAX", -1) else "min"
+            if not kids:
+                raise self.refuse(f"{fname} without arguments")
+            if len(kids) == 1:
+                return sub(kids[0])
+            return f"{fname}(" + ", ".join(sub(k) for k in kids) + ")"
+        if kind in _RELATIONS:
+            op = _RELATIONS[kind]
+            if len(kids) < 2:
+                # a relation of fewer than two arguments is vacuously true in MathML
+                return "1"
+            if op == "!=" and len(kids) != 2:
+                raise self.refuse("neq with more than two arguments")
+            texts = [sub(k) for k in kids]
+            parts = [f"({a} {op} {b})" for a, b in zip(texts, texts[1:])]
+            return "(" + " and ".join(parts) + ")"
+        if kind == libsbml.AST_LOGICAL_AND:
+            return "(" + " and ".join(f"({sub(k)} != 0)" for k in kids) + ")" if kids else "1"
+        if kind == libsbml.AST_LOGICAL_OR:
+            return "(" + " or ".join(f"({sub(k)} != 0)" for k in kids) + ")" if kids else "0"
+        if kind == libsbml.AST_LOGICAL_XOR:
+            if not kids:
+                return "0"
+            text = f"({sub(kids[0])} != 0)"
+            for k in kids[1:]:
+                text = f"({text} != ({sub(k)} != 0))"
+            return text
+        if kind == libsbml.AST_LOGICAL_NOT:
+            if len(kids) != 1:
+                raise self.refuse(f"not with {len(kids)} arguments")
+            return f"(not {sub(kids[0])})"
+        if kind == libsbml.AST_FUNCTION_PIECEWISE:
+            if not kids:
+                raise self.refuse("piecewise without pieces")
+            texts = [sub(k) for k in kids]
+            if len(texts) % 2 == 0:
+                # no <otherwise>: SBML leaves the value undefined when no piece holds. NaN makes
+                # such a state visible (the integrator fails) instead of inventing a number.
+                texts.append("(0 / 0)")
+            if len(texts) == 1:
+                return texts[0]
+            return "piecewise(" + ", ".join(texts) + ")"
+        if kind == libsbml.AST_FUNCTION:
+            fid = node.getName()
+            if fid not in self.functions:
+                raise self.refuse(f"call of undefined function '{fid}'")
+            if depth > 50:
+                raise self.refuse(f"recursive function definition '{fid}'")
+            args, body = self.functions[fid]
+            if len(args) != len(kids):
+                raise self.refuse(f"call of '{fid}' with {len(kids)} arguments ({len(args)} expected)")
+            bound = {a: sub(k) for a, k in zip(args, kids)}
+            # a function body sees only its own arguments (SBML: no free variables), so the
+            # caller's bindings are not passed on
+            return self.to_text(body, names, bound, depth + 1)
+        raise self.refuse(f"the MathML construct '{node.getName() or libsbml.formulaToL3String(node)}'"
+                          f" (libsbml AST type {kind})")
+
+    # -- evaluation -----------------------------------------------------------------
+    def evaluate(self, node: "libsbml.ASTNode", value: Callable[[str], float],
+                 env: Optional[Mapping[str, float]] = None, depth: int = 0) -> float:
+        """The value of ``node`` at t = 0, with ``value`` giving each SBML id's value.
+
+        Mirrors :meth:`to_text` construct by construct (same refusals); used for initial
+        assignments, which are evaluated once at load.
+        """
+        if node is None:
+            raise self.refuse("empty math")
+        kind = node.getType()
+        env = env or {}
+        kids = [node.getChild(i) for i in range(node.getNumChildren())]
+
+        def ev(child: "libsbml.ASTNode") -> float:
+            return self.evaluate(child, value, env, depth)
+
+        def truth(x: float) -> bool:
+            return x != 0  # as the engine: any value other than 0 (NaN too) counts as true
+
+        if kind in _NUMBER_TYPES:
+            x = _ast_number(node)
+            if not math.isfinite(x):
+                raise self.refuse("a non-finite number")
+            return x
+        if kind == libsbml.AST_NAME:
+            name = node.getName()
+            return env[name] if name in env else value(name)
+        if kind == libsbml.AST_NAME_TIME:
+            return 0.0
+        if kind == libsbml.AST_NAME_AVOGADRO:
+            return AVOGADRO
+        if kind == libsbml.AST_CONSTANT_E:
+            return math.e
+        if kind == libsbml.AST_CONSTANT_PI:
+            return math.pi
+        if kind == libsbml.AST_CONSTANT_TRUE:
+            return 1.0
+        if kind == libsbml.AST_CONSTANT_FALSE:
+            return 0.0
+        if kind in _REFUSED_FUNCTIONS:
+            raise self.refuse(_REFUSED_FUNCTIONS[kind])
+        try:
+            if kind == libsbml.AST_PLUS:
+                return math.fsum(ev(k) for k in kids) if kids else 0.0
+            if kind == libsbml.AST_TIMES:
+                out = 1.0
+                for k in kids:
+                    out *= ev(k)
+                return out
+            if kind == libsbml.AST_MINUS:
+                if len(kids) == 1:
+                    return -ev(kids[0])
+                if len(kids) != 2:
+                    raise self.refuse(f"minus with {len(kids)} arguments")
+                return ev(kids[0]) - ev(kids[1])
+            if kind == libsbml.AST_DIVIDE:
+                if len(kids) != 2:
+                    raise self.refuse(f"divide with {len(kids)} arguments")
+                a, b = ev(kids[0]), ev(kids[1])
+                if b == 0:
+                    raise self.refuse("division by zero in an initial value")
+                return a / b
+            if kind in (libsbml.AST_POWER, libsbml.AST_FUNCTION_POWER):
+                if len(kids) != 2:
+                    raise self.refuse(f"power with {len(kids)} arguments")
+                return _pow(ev(kids[0]), ev(kids[1]))
+            if kind == libsbml.AST_FUNCTION_EXP:
+                return math.exp(ev(kids[0]))
+            if kind == libsbml.AST_FUNCTION_LN:
+                return math.log(ev(kids[0]))
+            if kind == libsbml.AST_FUNCTION_ABS:
+                return abs(ev(kids[0]))
+            if kind == libsbml.AST_FUNCTION_LOG:
+                if len(kids) == 1:
+                    return math.log10(ev(kids[0]))
+                return math.log(ev(kids[1])) / math.log(ev(kids[0]))
+            if kind == libsbml.AST_FUNCTION_ROOT:
+                if len(kids) == 1:
+                    return math.sqrt(ev(kids[0]))
+                return _pow(ev(kids[1]), 1.0 / ev(kids[0]))
+            if kind == getattr(libsbml, "AST_FUNCTION_MAX", -1):
+                return max(ev(k) for k in kids)
+            if kind == getattr(libsbml, "AST_FUNCTION_MIN", -1):
+                return min(ev(k) for k in kids)
+        except (ValueError, OverflowError, ZeroDivisionError) as exc:
+            raise self.refuse(f"an initial value that cannot be computed ({exc})") from None
+        if kind in _RELATIONS:
+            if len(kids) < 2:
+                return 1.0
+            xs = [ev(k) for k in kids]
+            op = {"==": lambda a, b: a == b, "!=": lambda a, b: a != b, "<": lambda a, b: a < b,
+                  "<=": lambda a, b: a <= b, ">": lambda a, b: a > b,
+                  ">=": lambda a, b: a >= b}[_RELATIONS[kind]]
+            return float(all(op(a, b) for a, b in zip(xs, xs[1:])))
+        if kind == libsbml.AST_LOGICAL_AND:
+            return float(all([truth(ev(k)) for k in kids]))
+        if kind == libsbml.AST_LOGICAL_OR:
+            return float(any([truth(ev(k)) for k in kids]))
+        if kind == libsbml.AST_LOGICAL_XOR:
+            return float(sum(truth(ev(k)) for k in kids) % 2 == 1)
+        if kind == libsbml.AST_LOGICAL_NOT:
+            return float(not truth(ev(kids[0])))
+        if kind == libsbml.AST_FUNCTION_PIECEWISE:
+            for i in range(0, len(kids) - 1, 2):
+                if truth(ev(kids[i + 1])):
+                    return ev(kids[i])
+            if len(kids) % 2 == 1:
+                return ev(kids[-1])
+            raise self.refuse("piecewise with no true piece and no otherwise in an initial value")
+        if kind == libsbml.AST_FUNCTION:
+            fid = node.getName()
+            if fid not in self.functions:
+                raise self.refuse(f"call of undefined function '{fid}'")
+            if depth > 50:
+                raise self.refuse(f"recursive function definition '{fid}'")
+            args, body = self.functions[fid]
+            if len(args) != len(kids):
+                raise self.refuse(f"call of '{fid}' with {len(kids)} arguments ({len(args)} expected)")
+            return self.evaluate(body, value, {a: ev(k) for a, k in zip(args, kids)}, depth + 1)
+        raise self.refuse(f"the MathML construct '{node.getName() or libsbml.formulaToL3String(node)}'"
+                          f" (libsbml AST type {kind})")
+
+
+def _pow(a: float, b: float) -> float:
+    """a^b with IEEE semantics where Python raises (negative base, fractional exponent)."""
+    try:
+        return math.pow(a, b)
+    except ValueError:
+        return float("nan")
