@@ -169,9 +169,13 @@ def translate_sbml(path_or_text: Union[str, "os.PathLike[str]"],
     if level < 2:
         raise _refuse(model.getId() or label, f"SBML Level {level} (Levels 2 and 3 are supported)")
     for i in range(doc.getNumPlugins()):
-        plugin = doc.getPlugin(i)
-        package = plugin.getPackageName()
-        if package and package != "core" and doc.isPackageEnabled(package):
+        package = doc.getPlugin(i).getPackageName()
+        # l3v2extendedmath is libsbml's name for the MathML that L3V2 core allows (rem, max,
+        # rateOf, ...), translated or refused function by function; layout and render only
+        # draw the model. Every other package changes what the model means (comp, fbc, qual,
+        # distrib, ...), so it is refused rather than ignored.
+        if package and package not in ("core", "l3v2extendedmath", "layout", "render") \
+                and doc.isPackageEnabled(package):
             raise _refuse(model.getId() or label, f"the SBML package '{package}'")
 
     # -- features refused outright (each names its element) --------------------------------
