@@ -224,8 +224,10 @@ def translate_sbml(path_or_text: Union[str, "os.PathLike[str]"],
         for ref in _references(rx):
             if ref.isSetId() and ref.getId():
                 symbols[ref.getId()] = Symbol(ref.getId(), "speciesReference", "")
-            if level == 2 and ref.isSetStoichiometryMath():
-                raise _refuse(ref.getId() or f"{rx.getId()}/{ref.getSpecies()}", "stoichiometryMath")
+            if level == 2 and ref.isSetStoichiometryMath() and \
+                    ref.getStoichiometryMath().getMath() is None:
+                raise _refuse(ref.getId() or f"{rx.getId()}/{ref.getSpecies()}",
+                              "a stoichiometryMath without math")
     reaction_ids = [model.getReaction(i).getId() for i in range(model.getNumReactions())]
 
     rate_rules: Dict[str, "libsbml.ASTNode"] = {}
@@ -251,8 +253,8 @@ def translate_sbml(path_or_text: Union[str, "os.PathLike[str]"],
         initial_assignments[sym] = ia.getMath()
 
     # species changed by reactions: species id -> [(reference id or None, sign, stoichiometry,
-    # reaction index)]
-    terms: Dict[str, List[Tuple[Optional[str], float, float, int]]] = {}
+    # reaction index, L2 stoichiometryMath AST or None)]
+    terms: Dict[str, List[Tuple[Optional[str], float, float, int, Any]]] = {}
     for r, rx in enumerate(model.getReaction(i) for i in range(model.getNumReactions())):
         for ref, sign in [(rx.getReactant(j), -1.0) for j in range(rx.getNumReactants())] + \
                          [(rx.getProduct(j), 1.0) for j in range(rx.getNumProducts())]:
@@ -269,7 +271,10 @@ def translate_sbml(path_or_text: Union[str, "os.PathLike[str]"],
                 raise _refuse(f"{rx.getId()}/{sid}", "a species reference without a stoichiometry")
             # an id-less reference carries its number; one with an id is a symbol of its own
             # (it may have an initial assignment or an assignment rule)
-            terms.setdefault(sid, []).append((ref_id, sign, float(ref.getStoichiometry()), r))
+            stoich_math = (ref.getStoichiometryMath().getMath()
+                           if level == 2 and ref.isSetStoichiometryMath() else None)
+            terms.setdefault(sid, []).append((ref_id, sign, float(ref.getStoichiometry()), r,
+                                              stoich_math))
 
     inputs = dict(inputs or {})
     input_of = {sbml_id: comp for comp, sbml_id in inputs.items()}
@@ -293,7 +298,12 @@ def translate_sbml(path_or_text: Union[str, "os.PathLike[str]"],
             sym.name, sym.role = input_of[sid], "input"
             continue
         sym.name = names.take(sid)
-        if sid in rate_rules:
+        if sym.kind == "compartment" and sid not in rate_rules and sid not in assignment_rules \
+                and sid not in initial_assignments and not _has_size(model.getCompartment(sid), level):
+            # a compartment without a size is fine as long as nothing needs its size (species in
+            # it that are amounts); anything that does is refused where it asks
+            sym.role = "undefined"
+        elif sid in rate_rules:
             sym.role = "state"
         elif sid in assignment_rules:
             sym.role = "expression"
@@ -312,11 +322,11 @@ def translate_sbml(path_or_text: Union[str, "os.PathLike[str]"],
             inside = [s for s in symbols.values() if s.kind == "species" and s.compartment == sid]
             if inside:
                 raise _refuse(sid, "a compartment of varying size holding species")
-        if sym.kind == "speciesReference" and sid in rate_rules:
-            raise _refuse(sid, "a stoichiometry that varies by a rate rule")
 
     # -- name lookup for math ---------------------------------------------------------------
     def global_name(sbml_id: str) -> str:
+        if sbml_id in symbols and symbols[sbml_id].role == "undefined":
+            raise _refuse(sbml_id, "a compartment without a size")
         if sbml_id in symbols:
             return symbols[sbml_id].name
         if sbml_id in rx_names:
@@ -379,8 +389,9 @@ def translate_sbml(path_or_text: Union[str, "os.PathLike[str]"],
             local_names[rid][lp.getId()] = names.take(f"{rid}_{lp.getId()}")
             local_values[rid][lp.getId()] = lp.getValue()
 
-    for sid in symbols:
-        value(sid)
+    for sid, sym in symbols.items():
+        if sym.role != "undefined":
+            value(sid)
 
     # -- the document -----------------------------------------------------------------------
     doc_species: Dict[str, Any] = {}
@@ -410,6 +421,8 @@ def translate_sbml(path_or_text: Union[str, "os.PathLike[str]"],
         if sym.role == "input":
             doc_inputs[sym.name] = {"default": values[sid], "description": what}
             sym.column = sym.name
+        elif sym.role == "undefined":
+            continue
         elif sym.role == "constant":
             add_parameter(sym.name, values[sid], what)
         elif sym.role == "expression":
@@ -422,8 +435,8 @@ def translate_sbml(path_or_text: Union[str, "os.PathLike[str]"],
             if sid in rate_rules:
                 odes[sym.name] = text_of(sid, rate_rules[sid])
             elif sid in terms:
-                odes[sym.name] = _reaction_ode(model, sym, terms[sid], symbols, rx_names,
-                                               values, level)
+                odes[sym.name] = _reaction_ode(model, sym, terms[sid], text_of, symbols,
+                                               rx_names, values, level)
             else:
                 odes[sym.name] = "0"
 
@@ -458,6 +471,11 @@ def translate_sbml(path_or_text: Union[str, "os.PathLike[str]"],
 def _references(rx: "libsbml.Reaction") -> List["libsbml.SpeciesReference"]:
     return ([rx.getReactant(j) for j in range(rx.getNumReactants())]
             + [rx.getProduct(j) for j in range(rx.getNumProducts())])
+
+
+def _has_size(c: "libsbml.Compartment", level: int) -> bool:
+    """Whether a compartment's size attribute gives it a size (L2 defaults it to 1 in 1-3 D)."""
+    return c.isSetSize() or (level == 2 and c.getSpatialDimensions() != 0)
 
 
 def _attribute_value(model: "libsbml.Model", sym: Symbol, value: Callable[[str], float],
@@ -500,17 +518,21 @@ def _attribute_value(model: "libsbml.Model", sym: Symbol, value: Callable[[str],
 
 
 def _reaction_ode(model: "libsbml.Model", sym: Symbol,
-                  terms: List[Tuple[Optional[str], float, float, int]],
+                  terms: List[Tuple[Optional[str], float, float, int, Any]],
+                  text_of: Callable[[str, Any], str],
                   symbols: Mapping[str, Symbol], rx_names: Mapping[str, str],
                   values: Mapping[str, float], level: int) -> str:
     """The ODE of a species changed by reactions: sum of ±stoichiometry·rate, over the
     compartment size for a concentration, times the conversion factor if there is one."""
     sid = sym.sbml_id
     parts = []
-    for ref_id, sign, number, r in terms:
+    for ref_id, sign, number, r, stoich_math in terms:
         rx = model.getReaction(r)
         rate = rx_names[rx.getId()]
-        if ref_id:
+        if stoich_math is not None:
+            # L2 stoichiometryMath: the stoichiometry is an expression, evaluated at every time
+            stoich = text_of(ref_id or f"{rx.getId()}/{sid}", stoich_math)
+        elif ref_id:
             stoich = symbols[ref_id].name
         else:
             if not math.isfinite(number):
@@ -533,6 +555,8 @@ def _reaction_ode(model: "libsbml.Model", sym: Symbol,
         text = f"({text}) * {symbols[factor].name}"
     if not sym.amount:
         comp = symbols[sym.compartment]
+        if comp.role == "undefined":
+            raise _refuse(sid, f"a concentration in the compartment '{comp.sbml_id}' without a size")
         if values[sym.compartment] == 0:
             raise _refuse(sid, "a concentration in a compartment of size 0")
         text = f"({text}) / {comp.name}"

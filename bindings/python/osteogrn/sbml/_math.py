@@ -327,6 +327,8 @@ class MathTranslator:
                 return max(ev(k) for k in kids)
             if kind == getattr(libsbml, "AST_FUNCTION_MIN", -1):
                 return min(ev(k) for k in kids)
+        except UnsupportedSBMLError:
+            raise  # a refusal from below (also a ValueError): keep its element and feature
         except (ValueError, OverflowError, ZeroDivisionError) as exc:
             raise self.refuse(f"an initial value that cannot be computed ({exc})") from None
         if kind in _RELATIONS:
