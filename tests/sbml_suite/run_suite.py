@@ -135,6 +135,8 @@ def run_case(case_dir: Path) -> Tuple[str, str]:
 def _reported(tr, model: "og.Model", res: "og.Result", var: str, as_amount: bool,
               as_concentration: bool, n: int) -> np.ndarray:
     """The time course of SBML symbol ``var`` as the case asks for it."""
+    if var in tr.reactions:
+        return np.asarray(res[tr.reactions[var]], dtype=float)
     sym = tr.symbols.get(var)
     if sym is None:
         raise KeyError(f"variable {var} is not a compartment, species or parameter")

@@ -49,7 +49,8 @@ def import_sbml(path_or_text: Union[str, "os.PathLike[str]"],
         ``hasOnlySubstanceUnits``) and the symbols changed by rate rules; parameters are the
         constant compartments and parameters and the reactions' local parameters (renamed
         ``<reaction>_<parameter>``); assignment rules and reaction rates are named expressions;
-        each assignment-rule variable is also an observable ``<id>_value``. An SBML id that is
+        each assignment-rule variable is also an observable ``<id>_value``, and each reaction's
+        rate an observable ``<reaction id>_rate``. An SBML id that is
         a reserved word of the expression language gets a trailing ``_``.
 
     Raises

@@ -85,11 +85,15 @@ class Translation:
         reference with an id.
     initial_values : dict
         SBML id -> value at t = 0 of the symbol (what the SBML symbol means).
+    reactions : dict
+        Reaction id -> name of the observable holding its rate (SBML: a reaction id in math
+        means its rate, and tools report it as the reaction's flux).
     """
 
     document: Dict[str, Any]
     symbols: Dict[str, Symbol]
     initial_values: Dict[str, float]
+    reactions: Dict[str, str] = dataclasses.field(default_factory=dict)
 
 
 class _Names:
@@ -168,6 +172,9 @@ def translate_sbml(path_or_text: Union[str, "os.PathLike[str]"],
     level = doc.getLevel()
     if level < 2:
         raise _refuse(model.getId() or label, f"SBML Level {level} (Levels 2 and 3 are supported)")
+    if doc.isPackageEnabled("comp"):
+        doc = _flatten_comp(doc, model.getId() or label)
+        model = doc.getModel()
     for i in range(doc.getNumPlugins()):
         package = doc.getPlugin(i).getPackageName()
         # l3v2extendedmath is libsbml's name for the MathML that L3V2 core allows (rem, max,
@@ -410,11 +417,15 @@ def translate_sbml(path_or_text: Union[str, "os.PathLike[str]"],
         for lid, lname in local_names[rid].items():
             add_parameter(lname, local_values[rid][lid], f"local parameter {lid} of reaction {rid}")
 
+    rate_columns: Dict[str, str] = {}
     for rid in reaction_ids:
         kl = model.getReaction(rid).getKineticLaw()
         lmap = local_names[rid]
         expressions[rx_names[rid]] = text_of(
             rid, kl.getMath(), lambda n, lmap=lmap: lmap[n] if n in lmap else global_name(n))
+        rate_columns[rid] = names.take(f"{rx_names[rid]}_rate")
+        observables[rate_columns[rid]] = {"expression": rx_names[rid],
+                                          "description": f"rate of SBML reaction {rid}"}
 
     for sid, sym in symbols.items():
         what = f"SBML {sym.kind} {sid}"
@@ -465,12 +476,29 @@ def translate_sbml(path_or_text: Union[str, "os.PathLike[str]"],
     }
     if doc_inputs:
         document["inputs"] = doc_inputs
-    return Translation(document, symbols, dict(values))
+    return Translation(document, symbols, dict(values), rate_columns)
 
 
 def _references(rx: "libsbml.Reaction") -> List["libsbml.SpeciesReference"]:
     return ([rx.getReactant(j) for j in range(rx.getNumReactants())]
             + [rx.getProduct(j) for j in range(rx.getNumProducts())])
+
+
+def _flatten_comp(doc: "libsbml.SBMLDocument", element: str) -> "libsbml.SBMLDocument":
+    """A hierarchical (comp) model flattened into one plain model by libsbml's own converter
+    (submodels instantiated, replacements and deletions applied, external definitions read
+    relative to the file); refused if libsbml cannot flatten it."""
+    props = libsbml.ConversionProperties()
+    props.addOption("flatten comp", True)
+    props.addOption("leave_ports", False)
+    status = doc.convert(props)
+    if status != libsbml.LIBSBML_OPERATION_SUCCESS or doc.getModel() is None:
+        errors = [doc.getError(i) for i in range(doc.getNumErrors())
+                  if doc.getError(i).getSeverity() >= libsbml.LIBSBML_SEV_ERROR]
+        detail = "; ".join(e.getMessage().strip() for e in errors[:3])
+        raise _refuse(element, "a hierarchical (comp) model that libsbml cannot flatten"
+                      + (f" ({detail})" if detail else ""))
+    return doc
 
 
 def _has_size(c: "libsbml.Compartment", level: int) -> bool:
