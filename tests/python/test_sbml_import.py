@@ -139,6 +139,23 @@ def test_initial_assignment_of_a_species_in_amount_units_and_level_2():
     np.testing.assert_allclose(res["S"], 4 * np.exp(-0.5 * T), rtol=1e-8)
 
 
+def test_a_compartment_of_varying_size_dilutes_its_species():
+    # V = 1 + t; S (a concentration) is made at 2 amount/time: n = 3 + 2t, [S] = n / V
+    doc = sbml(
+        '<listOfCompartments><compartment id="c" size="1" constant="false"/></listOfCompartments>'
+        '<listOfSpecies><species id="S" compartment="c" initialConcentration="3"'
+        ' hasOnlySubstanceUnits="false" boundaryCondition="false" constant="false"/></listOfSpecies>'
+        '<listOfRules><rateRule variable="c">' + mathml(cn(1.0)) + '</rateRule></listOfRules>'
+        '<listOfReactions><reaction id="make" reversible="false"><listOfProducts>'
+        '<speciesReference species="S" stoichiometry="1" constant="true"/></listOfProducts>'
+        f'<kineticLaw>{mathml(cn(2.0))}</kineticLaw></reaction></listOfReactions>')
+    model = og.import_sbml(doc)
+    res = og.simulate(model, t=T, **TIGHT)
+    np.testing.assert_allclose(res["S_value"], (3 + 2 * T) / (1 + T), rtol=1e-9)
+    np.testing.assert_allclose(res["S_amount"], 3 + 2 * T, rtol=1e-9)
+    np.testing.assert_allclose(res["make_rate"], 2.0)
+
+
 @pytest.mark.parametrize("body, element, feature", [
     ('<listOfParameters><parameter id="x" value="1" constant="false"/></listOfParameters>'
      '<listOfEvents><event id="ev1" useValuesFromTriggerTime="true"><trigger initialValue="true"'
@@ -159,8 +176,9 @@ def test_initial_assignment_of_a_species_in_amount_units_and_level_2():
     ('<listOfCompartments><compartment id="c" size="1" constant="false"/></listOfCompartments>'
      '<listOfSpecies><species id="S" compartment="c" initialAmount="1" hasOnlySubstanceUnits='
      '"false" boundaryCondition="false" constant="false"/></listOfSpecies>'
-     '<listOfRules><rateRule variable="c">' + mathml(cn(1.0)) + '</rateRule></listOfRules>',
-     "c", "a compartment of varying size holding species"),
+     '<listOfRules><rateRule variable="c">' + mathml(cn(1.0)) + '</rateRule>'
+     '<rateRule variable="S">' + mathml(cn(1.0)) + '</rateRule></listOfRules>',
+     "S", "a rate rule for a concentration in a compartment of varying size"),
 ])
 def test_unsupported_features_are_refused_naming_element_and_feature(body, element, feature):
     with pytest.raises(og.UnsupportedSBMLError) as info:

@@ -320,15 +320,23 @@ def translate_sbml(path_or_text: Union[str, "os.PathLike[str]"],
             sym.role = "constant"
     rx_names = {rid: names.take(rid) for rid in reaction_ids}
 
+    # compartments whose size changes over time; species in them keep their amount as state
+    varying = {sid for sid, sym in symbols.items()
+               if sym.kind == "compartment" and (sid in rate_rules or sid in assignment_rules)}
     for sid, sym in symbols.items():
         if sid in rate_rules and sid in terms:
             raise _refuse(sid, "a species with a rate rule that reactions also change")
         if sid in assignment_rules and sid in terms:
             raise _refuse(sid, "a species with an assignment rule that reactions also change")
-        if sym.kind == "compartment" and (sid in rate_rules or sid in assignment_rules):
-            inside = [s for s in symbols.values() if s.kind == "species" and s.compartment == sid]
-            if inside:
-                raise _refuse(sid, "a compartment of varying size holding species")
+        if sym.kind == "species" and not sym.amount and sid not in assignment_rules and \
+                sym.compartment in varying:
+            # the amount is the state (below); a rate rule would give d[S]/dt, which needs
+            # dV/dt to turn into an amount rate, and a constant concentration in a changing
+            # volume is ambiguous between holding the amount and holding the concentration
+            if sid in rate_rules:
+                raise _refuse(sid, "a rate rule for a concentration in a compartment of varying size")
+            if model.getSpecies(sid).getConstant():
+                raise _refuse(sid, "a constant concentration in a compartment of varying size")
 
     # -- name lookup for math ---------------------------------------------------------------
     def global_name(sbml_id: str) -> str:
@@ -440,6 +448,21 @@ def translate_sbml(path_or_text: Union[str, "os.PathLike[str]"],
             expressions[sym.name] = text_of(sid, assignment_rules[sid])
             sym.column = names.take(f"{sym.name}_value")
             observables[sym.column] = {"expression": sym.name, "description": f"value of {what}"}
+        elif sym.kind == "species" and not sym.amount and sym.compartment in varying:
+            # a concentration in a compartment of varying size: the amount n is the state,
+            # dn/dt = sum of stoich*rate, and the SBML symbol is the expression n / V
+            comp = symbols[sym.compartment]
+            sym.role = "expression"
+            amount_name = names.take(f"{sym.name}_amount")
+            doc_species[amount_name] = {"initial": values[sid] * values[sym.compartment],
+                                        "description": f"amount of {what}"}
+            odes[amount_name] = (_reaction_ode(model, sym, terms[sid], text_of, symbols,
+                                               rx_names, values, level, divide=False)
+                                 if sid in terms else "0")
+            expressions[sym.name] = f"({amount_name} / {comp.name})"
+            sym.column = names.take(f"{sym.name}_value")
+            observables[sym.column] = {"expression": sym.name,
+                                       "description": f"concentration of {what}"}
         else:  # state
             doc_species[sym.name] = {"initial": values[sid], "description": what}
             sym.column = sym.name
@@ -549,7 +572,7 @@ def _reaction_ode(model: "libsbml.Model", sym: Symbol,
                   terms: List[Tuple[Optional[str], float, float, int, Any]],
                   text_of: Callable[[str, Any], str],
                   symbols: Mapping[str, Symbol], rx_names: Mapping[str, str],
-                  values: Mapping[str, float], level: int) -> str:
+                  values: Mapping[str, float], level: int, divide: bool = True) -> str:
     """The ODE of a species changed by reactions: sum of ±stoichiometry·rate, over the
     compartment size for a concentration, times the conversion factor if there is one."""
     sid = sym.sbml_id
@@ -581,7 +604,7 @@ def _reaction_ode(model: "libsbml.Model", sym: Symbol,
         if factor not in symbols:
             raise _refuse(sid, f"the unknown conversion factor '{factor}'")
         text = f"({text}) * {symbols[factor].name}"
-    if not sym.amount:
+    if not sym.amount and divide:
         comp = symbols[sym.compartment]
         if comp.role == "undefined":
             raise _refuse(sid, f"a concentration in the compartment '{comp.sbml_id}' without a size")
