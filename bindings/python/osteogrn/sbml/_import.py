@@ -370,8 +370,12 @@ def translate_sbml(path_or_text: Union[str, "os.PathLike[str]"],
                 rx = model.getReaction(sid)
                 locals_ = local_values[sid]
                 math_.element = sid
-                x = math_.evaluate(rx.getKineticLaw().getMath(),
-                                   lambda n: locals_[n] if n in locals_ else value(n))
+                saved_locals, math_.local_ids = math_.local_ids, frozenset(locals_)
+                try:
+                    x = math_.evaluate(rx.getKineticLaw().getMath(),
+                                       lambda n: locals_[n] if n in locals_ else value(n))
+                finally:
+                    math_.local_ids = saved_locals
             elif sid not in symbols:
                 raise math_.refuse(f"a reference to '{sid}', which is not a symbol of the model")
             elif sid in assignment_rules:
@@ -404,9 +408,95 @@ def translate_sbml(path_or_text: Union[str, "os.PathLike[str]"],
             local_names[rid][lp.getId()] = names.take(f"{rid}_{lp.getId()}")
             local_values[rid][lp.getId()] = lp.getValue()
 
+    def rate_value(sid: str) -> float:
+        """rateOf(sid) at t = 0 (for initial assignments and rules evaluated at load)."""
+        sym = symbols.get(sid)
+        if sym is None:
+            raise math_.refuse(f"rateOf() of '{sid}', which is not a symbol of the model")
+        if sym.role in ("constant", "input"):
+            return 0.0
+        if sym.role in ("expression", "undefined") or (
+                sym.kind == "species" and not sym.amount and sym.compartment in varying):
+            raise math_.refuse(f"rateOf() of '{sid}', which an assignment rule determines")
+        if sid in rate_rules:
+            saved = math_.element
+            math_.element = sid
+            try:
+                return math_.evaluate(rate_rules[sid], value)
+            finally:
+                math_.element = saved
+        if sid not in terms:
+            return 0.0
+        total = 0.0
+        saved = math_.element
+        try:
+            for ref_id, sign, number, r, stoich_math in terms[sid]:
+                rid = model.getReaction(r).getId()
+                if stoich_math is not None:
+                    math_.element = ref_id or f"{rid}/{sid}"
+                    stoich = math_.evaluate(stoich_math, value)
+                else:
+                    stoich = value(ref_id) if ref_id else number
+                total += sign * stoich * value(rid)
+        finally:
+            math_.element = saved
+        factor = _conversion_factor(model, sid, level)
+        if factor:
+            total *= value(factor)
+        if not sym.amount:
+            total /= value(sym.compartment)
+        return total
+
+    math_.rate_value = rate_value
+
     for sid, sym in symbols.items():
         if sym.role != "undefined":
             value(sid)
+
+    # -- time derivatives (ODEs, and rateOf in math) -------------------------------------------
+    derivatives: Dict[str, str] = {}
+    deriving: List[str] = []
+
+    def ode_text(sid: str) -> str:
+        """d(symbol)/dt as text: its rate rule, its reaction terms, or 0."""
+        if sid in derivatives:
+            return derivatives[sid]
+        if sid in deriving:
+            raise _refuse(sid, "rateOf() in a cycle of derivatives ("
+                          + " -> ".join(deriving[deriving.index(sid):] + [sid]) + ")")
+        deriving.append(sid)
+        saved = math_.element
+        try:
+            if sid in rate_rules:
+                text = text_of(sid, rate_rules[sid])
+            elif sid in terms:
+                text = _reaction_ode(model, symbols[sid], terms[sid], text_of, symbols,
+                                     rx_names, values, level)
+            else:
+                text = "0"
+        finally:
+            math_.element = saved
+            deriving.pop()
+        derivatives[sid] = text
+        return text
+
+    def rate_of(sid: str) -> str:
+        """The text of rateOf(sid): the derivative of what the SBML symbol means."""
+        sym = symbols.get(sid)
+        if sym is None:
+            raise math_.refuse(f"rateOf() of '{sid}', which is not a symbol of the model")
+        if sym.role == "constant" or sym.role == "input":
+            return "0"
+        if sym.role == "expression" or (sym.kind == "species" and not sym.amount
+                                        and sym.compartment in varying):
+            # the derivative of an assignment rule (or of n / V) would need symbolic
+            # differentiation of SBML math here
+            raise math_.refuse(f"rateOf() of '{sid}', which an assignment rule determines")
+        if sym.role == "undefined":
+            raise _refuse(sid, "a compartment without a size")
+        return ode_text(sid)
+
+    math_.rate_of = rate_of
 
     # -- the document -----------------------------------------------------------------------
     doc_species: Dict[str, Any] = {}
@@ -429,8 +519,12 @@ def translate_sbml(path_or_text: Union[str, "os.PathLike[str]"],
     for rid in reaction_ids:
         kl = model.getReaction(rid).getKineticLaw()
         lmap = local_names[rid]
-        expressions[rx_names[rid]] = text_of(
-            rid, kl.getMath(), lambda n, lmap=lmap: lmap[n] if n in lmap else global_name(n))
+        math_.local_ids = frozenset(lmap)
+        try:
+            expressions[rx_names[rid]] = text_of(
+                rid, kl.getMath(), lambda n, lmap=lmap: lmap[n] if n in lmap else global_name(n))
+        finally:
+            math_.local_ids = frozenset()
         rate_columns[rid] = names.take(f"{rx_names[rid]}_rate")
         observables[rate_columns[rid]] = {"expression": rx_names[rid],
                                           "description": f"rate of SBML reaction {rid}"}
@@ -466,13 +560,7 @@ def translate_sbml(path_or_text: Union[str, "os.PathLike[str]"],
         else:  # state
             doc_species[sym.name] = {"initial": values[sid], "description": what}
             sym.column = sym.name
-            if sid in rate_rules:
-                odes[sym.name] = text_of(sid, rate_rules[sid])
-            elif sid in terms:
-                odes[sym.name] = _reaction_ode(model, sym, terms[sid], text_of, symbols,
-                                               rx_names, values, level)
-            else:
-                odes[sym.name] = "0"
+            odes[sym.name] = ode_text(sid)
 
     if not doc_species:
         # the format needs at least one species; a model of parameters and rules alone gets
@@ -522,6 +610,19 @@ def _flatten_comp(doc: "libsbml.SBMLDocument", element: str) -> "libsbml.SBMLDoc
         raise _refuse(element, "a hierarchical (comp) model that libsbml cannot flatten"
                       + (f" ({detail})" if detail else ""))
     return doc
+
+
+def _conversion_factor(model: "libsbml.Model", sid: str, level: int) -> str:
+    """The id of the conversion factor of species ``sid`` ('' if none): its own, else the
+    model's (SBML Level 3)."""
+    if level != 3:
+        return ""
+    species = model.getSpecies(sid)
+    if species.isSetConversionFactor():
+        return species.getConversionFactor()
+    if model.isSetConversionFactor():
+        return model.getConversionFactor()
+    return ""
 
 
 def _has_size(c: "libsbml.Compartment", level: int) -> bool:
@@ -593,13 +694,7 @@ def _reaction_ode(model: "libsbml.Model", sym: Symbol,
         parts.append(f"+ ({term})" if sign > 0 else f"- ({term})")
     text = " ".join(parts)
     text = text[2:] if text.startswith("+ ") else "0 " + text
-    species = model.getSpecies(sid)
-    factor = ""
-    if level == 3:
-        if species.isSetConversionFactor():
-            factor = species.getConversionFactor()
-        elif model.isSetConversionFactor():
-            factor = model.getConversionFactor()
+    factor = _conversion_factor(model, sid, level)
     if factor:
         if factor not in symbols:
             raise _refuse(sid, f"the unknown conversion factor '{factor}'")

@@ -87,6 +87,13 @@ class MathTranslator:
     def __init__(self, functions: Mapping[str, "tuple[List[str], libsbml.ASTNode]"]) -> None:
         self.functions = dict(functions)
         self.element = ""
+        #: SBML id -> text of its time derivative, for rateOf (set by the importer; None
+        #: refuses rateOf)
+        self.rate_of: Optional[Callable[[str], str]] = None
+        #: SBML id -> value of its time derivative at t = 0, for rateOf in initial values
+        self.rate_value: Optional[Callable[[str], float]] = None
+        #: ids of the local parameters in scope (a kinetic law's): constant, so rateOf is 0
+        self.local_ids: frozenset = frozenset()
 
     # -- refusals -----------------------------------------------------------------
     def refuse(self, feature: str) -> "UnsupportedSBMLError":
@@ -146,6 +153,12 @@ class MathTranslator:
             return "1"
         if kind == libsbml.AST_CONSTANT_FALSE:
             return "0"
+        if kind == getattr(libsbml, "AST_FUNCTION_RATE_OF", -1) and self.rate_of is not None:
+            if len(kids) != 1 or kids[0].getType() != libsbml.AST_NAME or kids[0].getName() in env:
+                raise self.refuse("rateOf() of anything but a model symbol")
+            if kids[0].getName() in self.local_ids:
+                return "0"  # a local parameter shadows the global id and never changes
+            return f"({self.rate_of(kids[0].getName())})"
         if kind in _REFUSED_FUNCTIONS:
             raise self.refuse(_REFUSED_FUNCTIONS[kind])
         if kind == libsbml.AST_PLUS:
@@ -282,6 +295,12 @@ class MathTranslator:
             return 1.0
         if kind == libsbml.AST_CONSTANT_FALSE:
             return 0.0
+        if kind == getattr(libsbml, "AST_FUNCTION_RATE_OF", -1) and self.rate_value is not None:
+            if len(kids) != 1 or kids[0].getType() != libsbml.AST_NAME or kids[0].getName() in env:
+                raise self.refuse("rateOf() of anything but a model symbol")
+            if kids[0].getName() in self.local_ids:
+                return 0.0
+            return self.rate_value(kids[0].getName())
         if kind in _REFUSED_FUNCTIONS:
             raise self.refuse(_REFUSED_FUNCTIONS[kind])
         try:
