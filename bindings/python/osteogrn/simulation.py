@@ -128,7 +128,6 @@ def _times(t: Any) -> list:
     return arr.tolist()
 
 
-@checks_text(OptionError, model=ModelError, protocol=ProtocolError, parameters=ModelError)
 def _no_protocol(model: Model, times: list) -> Protocol:
     """The protocol of a run without one: nothing in the medium, lasting to the last sample.
 
@@ -147,6 +146,7 @@ def _no_protocol(model: Model, times: list) -> Protocol:
                     description="no protocol: a model without inputs")
 
 
+@checks_text(OptionError, model=ModelError, protocol=ProtocolError, parameters=ModelError)
 def simulate(model: Union[Model, str, "os.PathLike[str]"],
              protocol: Union[Protocol, str, "os.PathLike[str]", None] = None,
              t: Optional[Sequence[float]] = None,
