@@ -135,6 +135,30 @@ def _read_document(path_or_text: Union[str, "os.PathLike[str]"]) -> Tuple["libsb
     return doc, label
 
 
+class _Indexed:
+    """A libsbml Model whose look-ups of species, reactions and compartments by id are dict
+    look-ups: libsbml searches its lists linearly, which made imports quadratic in size."""
+
+    def __init__(self, model: "libsbml.Model") -> None:
+        self._model = model
+        self._species = {s.getId(): s for s in model.getListOfSpecies()}
+        self._reactions = {r.getId(): r for r in model.getListOfReactions()}
+        self._compartments = {c.getId(): c for c in model.getListOfCompartments()}
+
+    def getSpecies(self, key: Union[int, str]) -> "libsbml.Species":
+        return self._species.get(key) if isinstance(key, str) else self._model.getSpecies(key)
+
+    def getReaction(self, key: Union[int, str]) -> "libsbml.Reaction":
+        return self._reactions.get(key) if isinstance(key, str) else self._model.getReaction(key)
+
+    def getCompartment(self, key: Union[int, str]) -> "libsbml.Compartment":
+        return (self._compartments.get(key) if isinstance(key, str)
+                else self._model.getCompartment(key))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._model, name)
+
+
 def _refuse(element: str, feature: str) -> UnsupportedSBMLError:
     return UnsupportedSBMLError(f"SBML element '{element}': {feature} is not supported",
                                 element=element, feature=feature)
@@ -167,6 +191,19 @@ def translate_sbml(path_or_text: Union[str, "os.PathLike[str]"],
     ModelError
         An unreadable document, or a bad ``inputs`` mapping.
     """
+    try:
+        return _translate(path_or_text, inputs, name)
+    except RecursionError:
+        # math or chains of rules and initial assignments nested deeper than Python's
+        # recursion limit: refused, never a crash
+        raise UnsupportedSBMLError(
+            "SBML model: math or chains of rules nested too deeply to translate",
+            element="", feature="nesting deeper than the translator's recursion limit") from None
+
+
+def _translate(path_or_text: Union[str, "os.PathLike[str]"],
+               inputs: Optional[Mapping[str, str]], name: Optional[str]) -> Translation:
+    """The body of :func:`translate_sbml` (which guards it against deep recursion)."""
     doc, label = _read_document(path_or_text)
     model = doc.getModel()
     level = doc.getLevel()
@@ -175,6 +212,7 @@ def translate_sbml(path_or_text: Union[str, "os.PathLike[str]"],
     if doc.isPackageEnabled("comp"):
         doc = _flatten_comp(doc, model.getId() or label)
         model = doc.getModel()
+    model = _Indexed(model)
     for i in range(doc.getNumPlugins()):
         package = doc.getPlugin(i).getPackageName()
         # l3v2extendedmath is libsbml's name for the MathML that L3V2 core allows (rem, max,
