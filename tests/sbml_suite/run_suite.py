@@ -12,8 +12,9 @@ Usage::
 
     python tests/sbml_suite/run_suite.py [--cases DIR] [--out results.csv] [ID ...]
 
-Writes the table (case, tags, outcome, message) as CSV and prints the totals, overall and per
-component tag. Exits 1 if any case is ``wrong`` or ``error``.
+Writes the table (case, tags, outcome, message) as CSV, and the totals, overall and per
+component tag, to ``<out>_totals.txt`` and the terminal. Exits 1 if any case is ``wrong`` or
+``error``. ``results.csv`` and ``results_totals.txt`` in this folder are the committed run.
 """
 
 from __future__ import annotations
@@ -195,12 +196,15 @@ def main(argv: Optional[List[str]] = None) -> int:
         writer.writeheader()
         writer.writerows(rows)
     kinds = ("pass", "refused", "wrong", "error")
-    print(f"{len(rows)} cases in {time.perf_counter() - t0:.0f} s: "
-          + ", ".join(f"{k} {totals[k]}" for k in kinds))
-    print(f"{'component tag':28s} " + " ".join(f"{k:>8s}" for k in kinds))
-    for tag in sorted(per_tag):
-        print(f"{tag:28s} " + " ".join(f"{per_tag[tag][k]:8d}" for k in kinds))
-    print(f"table: {args.out}")
+    lines = [f"{len(rows)} cases: " + ", ".join(f"{k} {totals[k]}" for k in kinds),
+             f"{'component tag':28s} " + " ".join(f"{k:>8s}" for k in kinds)]
+    lines += [f"{tag:28s} " + " ".join(f"{per_tag[tag][k]:8d}" for k in kinds)
+              for tag in sorted(per_tag)]
+    # the totals also go next to the table, so a committed run keeps them with it
+    totals_path = args.out.with_name(args.out.stem + "_totals.txt")
+    totals_path.write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    print(f"{time.perf_counter() - t0:.0f} s; table: {args.out}, totals: {totals_path}")
     return 1 if totals["wrong"] or totals["error"] else 0
 
 
