@@ -246,3 +246,44 @@ def test_suite_case(case):
     assert outcome == expected, message
     if outcome == "refused":
         assert "is not supported" in message
+
+
+# -- the MathML function set: evaluator (initial values) and engine (rules) agree ------------
+MATH_CASES = [
+    ("log(2, 8)", 3.0), ("log10(1000)", 3.0), ("root(3, 27)", 3.0), ("sqrt(16)", 4.0),
+    ("ln(exp(2))", 2.0), ("abs(-3)", 3.0), ("pow(2, 10)", 1024.0), ("2^-1", 0.5),
+    ("max(1, 5, 3)", 5.0), ("min(4, -2)", -2.0), ("piecewise(1, 2 < 1, 7)", 7.0),
+    ("piecewise(1, 2 > 1, 7)", 1.0), ("xor(true, false, true)", 0.0), ("and(1, 0)", 0.0),
+    ("or(0, 2)", 1.0), ("lt(1, 3, 2)", 0.0), ("lt(1, 2, 3)", 1.0), ("neq(1, 2)", 1.0),
+    ("not(0)", 1.0), ("pi", math.pi), ("exponentiale", math.e), ("avogadro", 6.02214179e23),
+    ("f(2, 3)", 7.0), ("time + 1", 1.0), ("-(3) * 2", -6.0),
+]
+
+
+def _math_model() -> str:
+    import libsbml
+
+    def ml(formula: str) -> str:
+        ast = libsbml.parseL3Formula(formula)
+        assert ast is not None, (formula, libsbml.getLastParseL3Error())
+        return libsbml.writeMathMLToString(ast).split("?>", 1)[-1]
+
+    params, ias, rules = [], [], []
+    for i, (formula, _) in enumerate(MATH_CASES):
+        params.append(f'<parameter id="p{i}" constant="true"/>'
+                      f'<parameter id="q{i}" constant="false"/>')
+        ias.append(f'<initialAssignment symbol="p{i}">{ml(formula)}</initialAssignment>')
+        rules.append(f'<assignmentRule variable="q{i}">{ml(formula)}</assignmentRule>')
+    fdef = ('<listOfFunctionDefinitions><functionDefinition id="f">'
+            + ml("lambda(x, y, x * y + 1)") + '</functionDefinition></listOfFunctionDefinitions>')
+    return sbml(f'<listOfParameters>{"".join(params)}</listOfParameters>'
+                f'<listOfInitialAssignments>{"".join(ias)}</listOfInitialAssignments>'
+                f'<listOfRules>{"".join(rules)}</listOfRules>', functions=fdef)
+
+
+def test_math_functions_agree_between_initial_values_and_the_engine():
+    model = og.import_sbml(_math_model())
+    res = og.simulate(model, t=[0.0, 0.5])
+    for i, (formula, expected) in enumerate(MATH_CASES):
+        assert model.parameters[f"p{i}"] == pytest.approx(expected, rel=1e-14), formula
+        assert res[f"q{i}_value"][0] == pytest.approx(expected, rel=1e-14), formula
