@@ -229,7 +229,7 @@ def _translate(path_or_text: Union[str, "os.PathLike[str]"],
         raise _refuse(ev.getId() or "event 1", "events")
     for i in range(model.getNumRules()):
         rule = model.getRule(i)
-        if rule.isAlgebraic():
+        if rule.isAlgebraic() and rule.getMath() is not None:
             raise _refuse(rule.getId() or rule.getMetaId() or f"algebraic rule {i + 1}",
                           "algebraic rules")
     for i in range(model.getNumReactions()):
@@ -279,12 +279,12 @@ def _translate(path_or_text: Union[str, "os.PathLike[str]"],
     assignment_rules: Dict[str, "libsbml.ASTNode"] = {}
     for i in range(model.getNumRules()):
         rule = model.getRule(i)
+        if rule.getMath() is None:
+            continue  # L3V2 makes math optional: a rule without it has no effect (suite: NoMathML)
         var = rule.getVariable()
         if var not in symbols:
             raise _refuse(var or f"rule {i + 1}", "a rule whose variable is not a compartment, "
                           "species, parameter or species reference")
-        if rule.getMath() is None:
-            raise _refuse(var, "a rule without math")
         (rate_rules if rule.isRate() else assignment_rules)[var] = rule.getMath()
     initial_assignments: Dict[str, "libsbml.ASTNode"] = {}
     for i in range(model.getNumInitialAssignments()):
@@ -294,7 +294,7 @@ def _translate(path_or_text: Union[str, "os.PathLike[str]"],
             raise _refuse(sym, "an initial assignment to something other than a compartment, "
                           "species, parameter or species reference")
         if ia.getMath() is None:
-            raise _refuse(sym, "an initial assignment without math")
+            continue  # as for rules: an initial assignment without math has no effect
         initial_assignments[sym] = ia.getMath()
 
     # species changed by reactions: species id -> [(reference id or None, sign, stoichiometry,
