@@ -238,8 +238,6 @@ def _translate(path_or_text: Union[str, "os.PathLike[str]"],
             raise _refuse(rx.getId(), "fast reactions")
         if not rx.isSetKineticLaw() or not rx.getKineticLaw().isSetMath():
             raise _refuse(rx.getId(), "a reaction without a kinetic law")
-    if level == 3 and model.isSetConversionFactor():
-        pass  # handled below, per species
 
     # -- function definitions ---------------------------------------------------------------
     functions: Dict[str, Tuple[List[str], "libsbml.ASTNode"]] = {}
@@ -323,6 +321,8 @@ def _translate(path_or_text: Union[str, "os.PathLike[str]"],
 
     inputs = dict(inputs or {})
     input_of = {sbml_id: comp for comp, sbml_id in inputs.items()}
+    if len(input_of) != len(inputs):
+        raise ModelError("inputs: two components map to the same SBML id", pointer="/inputs")
     for comp, sbml_id in inputs.items():
         if not isinstance(comp, str) or not _NAME.match(comp) or comp in RESERVED:
             raise ModelError(f"inputs: {comp!r} is not a valid input name", pointer="/inputs")
