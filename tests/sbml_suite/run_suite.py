@@ -147,11 +147,11 @@ def _reported(tr, model: "og.Model", res: "og.Result", var: str, as_amount: bool
         values = np.full(n, model.parameters[sym.name])
     if sym.kind != "species":
         return values
-    size = _size(tr, model, res, sym.compartment, n)
+    # the size only when a conversion needs it: a 0-D compartment has none
     if as_amount and not sym.amount:
-        return values * size
+        return values * _size(tr, model, res, sym.compartment, n)
     if as_concentration and sym.amount:
-        return values / size
+        return values / _size(tr, model, res, sym.compartment, n)
     return values
 
 

@@ -257,8 +257,14 @@ def _translate(path_or_text: Union[str, "os.PathLike[str]"],
         symbols[c.getId()] = Symbol(c.getId(), "compartment", "")
     for i in range(model.getNumSpecies()):
         s = model.getSpecies(i)
+        comp = model.getCompartment(s.getCompartment())
+        # in a 0-dimensional compartment without a size there is no concentration: the species
+        # symbol is its amount whatever hasOnlySubstanceUnits says (the suite's 0D-Compartment
+        # cases)
+        point = (comp is not None and comp.getSpatialDimensionsAsDouble() == 0
+                 and not comp.isSetSize())
         symbols[s.getId()] = Symbol(s.getId(), "species", "", compartment=s.getCompartment(),
-                                    amount=bool(s.getHasOnlySubstanceUnits()))
+                                    amount=bool(s.getHasOnlySubstanceUnits()) or point)
     for i in range(model.getNumParameters()):
         p = model.getParameter(i)
         symbols[p.getId()] = Symbol(p.getId(), "parameter", "")
