@@ -156,6 +156,19 @@ def test_a_compartment_of_varying_size_dilutes_its_species():
     np.testing.assert_allclose(res["make_rate"], 2.0)
 
 
+def test_a_rate_rule_gives_the_concentration_even_in_a_compartment_of_varying_size():
+    # d[S]/dt = 1 is about the concentration itself: [S] = 3 + t while V = 1 + t
+    doc = sbml(
+        '<listOfCompartments><compartment id="c" size="1" constant="false"/></listOfCompartments>'
+        '<listOfSpecies><species id="S" compartment="c" initialConcentration="3"'
+        ' hasOnlySubstanceUnits="false" boundaryCondition="false" constant="false"/></listOfSpecies>'
+        '<listOfRules><rateRule variable="c">' + mathml(cn(1.0)) + '</rateRule>'
+        '<rateRule variable="S">' + mathml(cn(1.0)) + '</rateRule></listOfRules>')
+    res = og.simulate(og.import_sbml(doc), t=T, **TIGHT)
+    np.testing.assert_allclose(res["S"], 3 + T, rtol=1e-10)
+    np.testing.assert_allclose(res["c"], 1 + T, rtol=1e-10)
+
+
 @pytest.mark.parametrize("body, element, feature", [
     ('<listOfParameters><parameter id="x" value="1" constant="false"/></listOfParameters>'
      '<listOfEvents><event id="ev1" useValuesFromTriggerTime="true"><trigger initialValue="true"'
@@ -175,10 +188,9 @@ def test_a_compartment_of_varying_size_dilutes_its_species():
      + '</algebraicRule></listOfRules>', "algebraic rule 1", "algebraic rules"),
     ('<listOfCompartments><compartment id="c" size="1" constant="false"/></listOfCompartments>'
      '<listOfSpecies><species id="S" compartment="c" initialAmount="1" hasOnlySubstanceUnits='
-     '"false" boundaryCondition="false" constant="false"/></listOfSpecies>'
-     '<listOfRules><rateRule variable="c">' + mathml(cn(1.0)) + '</rateRule>'
-     '<rateRule variable="S">' + mathml(cn(1.0)) + '</rateRule></listOfRules>',
-     "S", "a rate rule for a concentration in a compartment of varying size"),
+     '"false" boundaryCondition="true" constant="true"/></listOfSpecies>'
+     '<listOfRules><rateRule variable="c">' + mathml(cn(1.0)) + '</rateRule></listOfRules>',
+     "S", "a constant concentration in a compartment of varying size"),
 ])
 def test_unsupported_features_are_refused_naming_element_and_feature(body, element, feature):
     with pytest.raises(og.UnsupportedSBMLError) as info:

@@ -367,18 +367,21 @@ def _translate(path_or_text: Union[str, "os.PathLike[str]"],
     # compartments whose size changes over time; species in them keep their amount as state
     varying = {sid for sid, sym in symbols.items()
                if sym.kind == "compartment" and (sid in rate_rules or sid in assignment_rules)}
+
+    def _diluted(sym: Symbol) -> bool:
+        """A concentration whose state is the amount (in a compartment of varying size)."""
+        return (sym.kind == "species" and not sym.amount and sym.compartment in varying
+                and sym.sbml_id not in rate_rules and sym.sbml_id not in assignment_rules)
+
     for sid, sym in symbols.items():
         if sid in rate_rules and sid in terms:
             raise _refuse(sid, "a species with a rate rule that reactions also change")
         if sid in assignment_rules and sid in terms:
             raise _refuse(sid, "a species with an assignment rule that reactions also change")
-        if sym.kind == "species" and not sym.amount and sid not in assignment_rules and \
-                sym.compartment in varying:
-            # the amount is the state (below); a rate rule would give d[S]/dt, which needs
-            # dV/dt to turn into an amount rate, and a constant concentration in a changing
-            # volume is ambiguous between holding the amount and holding the concentration
-            if sid in rate_rules:
-                raise _refuse(sid, "a rate rule for a concentration in a compartment of varying size")
+        if _diluted(sym):
+            # the amount is the state (below), except under a rule, which gives the
+            # concentration (or its derivative) directly. A constant concentration in a changing
+            # volume is ambiguous between holding the amount and holding the concentration.
             if model.getSpecies(sid).getConstant():
                 raise _refuse(sid, "a constant concentration in a compartment of varying size")
 
@@ -459,9 +462,9 @@ def _translate(path_or_text: Union[str, "os.PathLike[str]"],
             raise math_.refuse(f"rateOf() of '{sid}', which is not a symbol of the model")
         if sym.role in ("constant", "input"):
             return 0.0
-        if sym.role in ("expression", "undefined") or (
-                sym.kind == "species" and not sym.amount and sym.compartment in varying):
-            raise math_.refuse(f"rateOf() of '{sid}', which an assignment rule determines")
+        if sym.role in ("expression", "undefined") or _diluted(sym):
+            raise math_.refuse(f"rateOf() of '{sid}', whose value is an expression (an assignment"
+                               " rule, or amount / size in a compartment of varying size)")
         if sid in rate_rules:
             saved = math_.element
             math_.element = sid
@@ -531,11 +534,11 @@ def _translate(path_or_text: Union[str, "os.PathLike[str]"],
             raise math_.refuse(f"rateOf() of '{sid}', which is not a symbol of the model")
         if sym.role == "constant" or sym.role == "input":
             return "0"
-        if sym.role == "expression" or (sym.kind == "species" and not sym.amount
-                                        and sym.compartment in varying):
+        if sym.role == "expression" or _diluted(sym):
             # the derivative of an assignment rule (or of n / V) would need symbolic
             # differentiation of SBML math here
-            raise math_.refuse(f"rateOf() of '{sid}', which an assignment rule determines")
+            raise math_.refuse(f"rateOf() of '{sid}', whose value is an expression (an assignment"
+                               " rule, or amount / size in a compartment of varying size)")
         if sym.role == "undefined":
             raise _refuse(sid, "a compartment without a size")
         return ode_text(sid)
@@ -586,7 +589,7 @@ def _translate(path_or_text: Union[str, "os.PathLike[str]"],
             expressions[sym.name] = text_of(sid, assignment_rules[sid])
             sym.column = names.take(f"{sym.name}_value")
             observables[sym.column] = {"expression": sym.name, "description": f"value of {what}"}
-        elif sym.kind == "species" and not sym.amount and sym.compartment in varying:
+        elif _diluted(sym):
             # a concentration in a compartment of varying size: the amount n is the state,
             # dn/dt = sum of stoich*rate, and the SBML symbol is the expression n / V
             comp = symbols[sym.compartment]
