@@ -100,7 +100,8 @@ RULES = sbml(
     '</initialAssignment></listOfInitialAssignments>'
     '<listOfRules>'
     # d(exp)/dt = twice(1): exp(t) = 2t
-    f'<rateRule variable="exp">{mathml(apply("ci", "") if False else "<apply><ci> twice </ci>" + cn(1.0) + "</apply>")}</rateRule>'
+    '<rateRule variable="exp">' + mathml("<apply><ci> twice </ci>" + cn(1.0) + "</apply>")
+    + '</rateRule>'
     # t (a parameter) = the time when time < 1, else p (= 2*1.5 - 4 = -1)
     '<assignmentRule variable="t">'
     + mathml('<piecewise><piece><csymbol encoding="text" definitionURL='

@@ -32,8 +32,7 @@ for _name, _feature in (("AST_FUNCTION_DELAY", "delay()"), ("AST_FUNCTION_RATE_O
                         ("AST_LAMBDA", "lambda outside a function definition"),
                         ("AST_LOGICAL_IMPLIES", "implies"),
                         ("AST_CONSTANT_INFINITY", "the constant infinity"),
-                        ("AST_CONSTANT_NAN", "the constant NaN (notanumber)"),
-                        ("AST_NAME_AVOGADRO_PLACEHOLDER", "")):
+                        ("AST_CONSTANT_NAN", "the constant NaN (notanumber)")):
     _code = getattr(libsbml, _name, None)
     if _code is not None and _feature:
         _REFUSED_FUNCTIONS[_code] = _feature
@@ -80,8 +79,11 @@ class MathTranslator:
     ----------
     functions : mapping
         Function definition id -> (argument names, body AST).
+
+    Attributes
+    ----------
     element : str
-        Default element id named in refusals (updated per translated element).
+        The SBML element being translated, named in refusals (set by the importer).
     """
 
     def __init__(self, functions: Mapping[str, "tuple[List[str], libsbml.ASTNode]"]) -> None:
