@@ -300,3 +300,17 @@ def test_math_functions_agree_between_initial_values_and_the_engine():
     for i, (formula, expected) in enumerate(MATH_CASES):
         assert model.parameters[f"p{i}"] == pytest.approx(expected, rel=1e-14), formula
         assert res[f"q{i}_value"][0] == pytest.approx(expected, rel=1e-14), formula
+
+
+def test_invalid_documents_are_model_errors_not_crashes():
+    # libsbml reads these without an error; the import checks what it relies on
+    twice = sbml('<listOfParameters><parameter id="k" value="1" constant="true"/>'
+                 '<parameter id="k" value="2" constant="true"/></listOfParameters>')
+    with pytest.raises(og.ModelError, match="'k' is declared twice"):
+        og.import_sbml(twice)
+    nowhere = sbml('<listOfSpecies><species id="S" compartment="c" initialAmount="1"'
+                   ' hasOnlySubstanceUnits="true" boundaryCondition="false" constant="false"/>'
+                   '</listOfSpecies>')
+    with pytest.raises(og.ModelError, match="undeclared compartment 'c'"):
+        og.import_sbml(nowhere)
+    assert og.import_sbml(DECAY.encode()).species == ["A", "B"]  # bytes are text too

@@ -120,6 +120,8 @@ def _read_document(path_or_text: Union[str, "os.PathLike[str]"]) -> Tuple["libsb
     """Reads SBML from a path or from XML text; returns the document and a label for messages."""
     reader = libsbml.SBMLReader()
     text = os.fspath(path_or_text)
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", errors="surrogateescape")
     if text.lstrip().startswith("<"):
         doc, label = reader.readSBMLFromString(text), "<string>"
     else:
@@ -251,13 +253,27 @@ def _translate(path_or_text: Union[str, "os.PathLike[str]"],
 
     # -- symbols ----------------------------------------------------------------------------
     names = _Names()
-    symbols: Dict[str, Symbol] = {}
+
+    class _Symbols(dict):
+        """SBML id -> Symbol; an id declared twice is an invalid document, not a silent
+        overwrite (libsbml reads such a file without an error)."""
+
+        def __setitem__(self, key: str, sym: Symbol) -> None:
+            if key in self or not key:
+                raise ModelError(f"{label}: SBML id {key!r} is declared "
+                                 f"{'twice' if key else 'empty'} ({sym.kind})", file=label)
+            super().__setitem__(key, sym)
+
+    symbols: Dict[str, Symbol] = _Symbols()
     for i in range(model.getNumCompartments()):
         c = model.getCompartment(i)
         symbols[c.getId()] = Symbol(c.getId(), "compartment", "")
     for i in range(model.getNumSpecies()):
         s = model.getSpecies(i)
         comp = model.getCompartment(s.getCompartment())
+        if comp is None:
+            raise ModelError(f"{label}: species {s.getId()!r} is in the undeclared compartment "
+                             f"{s.getCompartment()!r}", file=label)
         # in a 0-dimensional compartment without a size there is no concentration: the species
         # symbol is its amount whatever hasOnlySubstanceUnits says (the suite's 0D-Compartment
         # cases)
@@ -278,6 +294,12 @@ def _translate(path_or_text: Union[str, "os.PathLike[str]"],
                 raise _refuse(ref.getId() or f"{rx.getId()}/{ref.getSpecies()}",
                               "a stoichiometryMath without math")
     reaction_ids = [model.getReaction(i).getId() for i in range(model.getNumReactions())]
+    seen: Set[str] = set()
+    for rid in reaction_ids:
+        if not rid or rid in symbols or rid in seen:
+            raise ModelError(f"{label}: reaction id {rid!r} is empty or declared twice",
+                             file=label)
+        seen.add(rid)
 
     rate_rules: Dict[str, "libsbml.ASTNode"] = {}
     assignment_rules: Dict[str, "libsbml.ASTNode"] = {}
