@@ -10,7 +10,8 @@ Each case is one of:
 
 Usage::
 
-    python tests/sbml_suite/run_suite.py [--cases DIR] [--out results.csv] [ID ...]
+    python tests/sbml_suite/run_suite.py [--cases DIR] [--out results.csv]
+                                         [--baseline tests/sbml_suite/results.csv] [ID ...]
 
 Writes the table (case, tags, outcome, message) as CSV, and the totals, overall and per
 component tag, to ``<out>_totals.txt`` and the terminal. Exits 1 if any case is ``wrong`` or
@@ -167,6 +168,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("ids", nargs="*", help="case ids (default: all)")
     parser.add_argument("--cases", type=Path, default=DEFAULT_CASES)
     parser.add_argument("--out", type=Path, default=Path("sbml_suite_results.csv"))
+    parser.add_argument("--baseline", type=Path, default=None,
+                        help="a previous table (e.g. tests/sbml_suite/results.csv): exit 1 if a "
+                             "case that passed there no longer passes")
     args = parser.parse_args(argv)
 
     dirs = sorted(p for p in args.cases.iterdir() if p.is_dir() and p.name.isdigit())
@@ -205,7 +209,17 @@ def main(argv: Optional[List[str]] = None) -> int:
     totals_path.write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
     print(f"{time.perf_counter() - t0:.0f} s; table: {args.out}, totals: {totals_path}")
-    return 1 if totals["wrong"] or totals["error"] else 0
+    status = 1 if totals["wrong"] or totals["error"] else 0
+    if args.baseline is not None:
+        with open(args.baseline, newline="") as fh:
+            before = {r["case"] for r in csv.DictReader(fh) if r["outcome"] == "pass"}
+        now = {r["case"] for r in rows if r["outcome"] == "pass"}
+        lost = sorted(before & {r["case"] for r in rows} - now)
+        if lost:
+            print(f"{len(lost)} cases passed in {args.baseline} and no longer do: "
+                  + " ".join(lost))
+            status = 1
+    return status
 
 
 if __name__ == "__main__":
