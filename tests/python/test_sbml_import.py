@@ -314,3 +314,17 @@ def test_invalid_documents_are_model_errors_not_crashes():
     with pytest.raises(og.ModelError, match="undeclared compartment 'c'"):
         og.import_sbml(nowhere)
     assert og.import_sbml(DECAY.encode()).species == ["A", "B"]  # bytes are text too
+
+
+def test_a_chain_deeper_than_the_recursion_limit_is_refused_not_a_crash():
+    # p0 = p1 + 1, p1 = p2 + 1, ...: evaluating p0 at load walks the whole chain
+    k = 1500
+    params = "".join(f'<parameter id="p{i}" constant="false"/>' for i in range(k))
+    rules = "".join(f'<assignmentRule variable="p{i}">'
+                    + mathml(apply("plus", ci(f"p{i + 1}" if i < k - 1 else "base"), cn(1.0)))
+                    + '</assignmentRule>' for i in range(k))
+    doc = sbml(f'<listOfParameters>{params}<parameter id="base" value="1" constant="true"/>'
+               f'</listOfParameters><listOfRules>{rules}</listOfRules>')
+    with pytest.raises(og.UnsupportedSBMLError) as info:
+        og.import_sbml(doc)
+    assert info.value.element == "m" and "recursion limit" in info.value.feature

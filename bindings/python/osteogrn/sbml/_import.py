@@ -193,21 +193,24 @@ def translate_sbml(path_or_text: Union[str, "os.PathLike[str]"],
     ModelError
         An unreadable document, or a bad ``inputs`` mapping.
     """
+    where = {"element": "model"}
     try:
-        return _translate(path_or_text, inputs, name)
+        return _translate(path_or_text, inputs, name, where)
     except RecursionError:
         # math or chains of rules and initial assignments nested deeper than Python's
         # recursion limit: refused, never a crash
-        raise UnsupportedSBMLError(
-            "SBML model: math or chains of rules nested too deeply to translate",
-            element="", feature="nesting deeper than the translator's recursion limit") from None
+        raise _refuse(where["element"], "math or a chain of rules and initial assignments "
+                      "nested deeper than the translator's recursion limit") from None
 
 
 def _translate(path_or_text: Union[str, "os.PathLike[str]"],
-               inputs: Optional[Mapping[str, str]], name: Optional[str]) -> Translation:
-    """The body of :func:`translate_sbml` (which guards it against deep recursion)."""
+               inputs: Optional[Mapping[str, str]], name: Optional[str],
+               where: Dict[str, str]) -> Translation:
+    """The body of :func:`translate_sbml` (which guards it against deep recursion); sets
+    ``where["element"]`` to the model's id for that refusal."""
     doc, label = _read_document(path_or_text)
     model = doc.getModel()
+    where["element"] = model.getId() or label
     level = doc.getLevel()
     if level < 2:
         raise _refuse(model.getId() or label, f"SBML Level {level} (Levels 2 and 3 are supported)")
