@@ -328,3 +328,10 @@ def test_a_chain_deeper_than_the_recursion_limit_is_refused_not_a_crash():
     with pytest.raises(og.UnsupportedSBMLError) as info:
         og.import_sbml(doc)
     assert info.value.element == "m" and "recursion limit" in info.value.feature
+
+
+def test_load_model_recognises_sbml_by_content(tmp_path):
+    path = tmp_path / "decay.model"  # no .xml: the content decides
+    path.write_text(DECAY)
+    model = og.load_model(path)
+    assert model.species == ["A", "B"] and model.name == "m"

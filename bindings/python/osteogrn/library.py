@@ -103,17 +103,29 @@ def _locate(name_or_path: PathLike, folder: Path, kind: str, known: List[str],
     return folder / f"{name}.json", True
 
 
+def _is_xml(path: Union[str, "os.PathLike[str]"]) -> bool:
+    """Whether a file starts like an XML document (after a byte-order mark and white space);
+    a JSON model starts with ``{``."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(256)
+    except OSError:
+        return False  # the JSON reader reports the problem with its own message
+    return head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<")
+
+
 def load_model(name_or_path: PathLike,
                parameter_set: Union[None, bool, str, "os.PathLike[str]", "ParameterSet"] = None
                ) -> Model:
-    """Loads a model by built-in name or from a JSON file.
+    """Loads a model by built-in name, from a JSON file or from an SBML file.
 
     Parameters
     ----------
     name_or_path : str or path-like
         A name from :func:`list_models`, or the path of an ``osteogrn-model/1``
-        JSON file. Imports are looked up in the file's directory, then among
-        the built-in models.
+        JSON file (imports are looked up in the file's directory, then among
+        the built-in models), or of an SBML file, recognised by its content and
+        read with :func:`osteogrn.import_sbml`.
     parameter_set : None, False, str, path-like or ParameterSet, optional
         Which cell-type parameter set (``docs/formats/parameter_set.md``) to apply.
         None (the default): for a built-in model, its default set if one is
@@ -135,6 +147,8 @@ def load_model(name_or_path: PathLike,
         variable ``OSTEOGRN_MAX_FILE_BYTES``, default 64 MiB), or an invalid
         model (the message names the file and the JSON pointer of the field);
         an unknown or invalid parameter set, or one for another model.
+    UnsupportedSBMLError
+        An SBML file using a feature the import does not support.
     ParseError
         An expression in the model does not parse.
     """
@@ -143,7 +157,12 @@ def load_model(name_or_path: PathLike,
         raise ModelError("parameter_set=True is not a set: give None (the default set), False "
                          "(none), a set name or a path", file=str(name_or_path))
     path, builtin = _locate(name_or_path, models_dir(), "model", list_models(), ModelError)
-    model = Model.from_file(path, search_paths=[str(models_dir())])
+    if not builtin and _is_xml(path):
+        # SBML is recognised by content (an XML document), not by the file's extension
+        from .sbml import import_sbml
+        model = import_sbml(path)
+    else:
+        model = Model.from_file(path, search_paths=[str(models_dir())])
     if parameter_set is False:
         return model
     if parameter_set is None:
