@@ -215,12 +215,17 @@ def test_inputs_map_protocol_components_to_parameters():
                f'<listOfRules><rateRule variable="x">{mathml(ci("L"))}</rateRule></listOfRules>')
     model = og.import_sbml(doc, inputs={"ligand": "L"})
     assert model.inputs == ["ligand"]
-    # SBML units are not mapped to protocol units yet: the input's unit is "" (no conversion)
+    # without a unit the input's unit is "" (no conversion: SBML unit definitions are not read)
     proto = og.Protocol("const", 2.0, components={"ligand": {"concentration": 3.0, "unit": ""}})
     res = og.simulate(model, proto, t=T, **TIGHT)
     np.testing.assert_allclose(res["x"], 3.0 * T, atol=1e-9)
     with pytest.raises(og.ModelError, match="not a parameter or a boundary species"):
         og.import_sbml(doc, inputs={"ligand": "x"})
+    # with a unit, protocol concentrations convert: 0.003 uM drive the nM input with 3
+    model = og.import_sbml(doc, inputs={"ligand": ("L", "nM")})
+    proto = og.Protocol("const", 2.0, components={"ligand": {"concentration": 0.003, "unit": "uM"}})
+    res = og.simulate(model, proto, t=T, **TIGHT)
+    np.testing.assert_allclose(res["x"], 3.0 * T, atol=1e-9)
 
 
 def test_simulate_without_a_protocol():

@@ -38,7 +38,9 @@ def import_sbml(path_or_text: Union[str, "os.PathLike[str]"],
         An SBML file, or SBML XML text (recognised by a leading ``<``).
     inputs : mapping, optional
         Protocol component name -> SBML id of a constant parameter or boundary species that the
-        protocol drives (it becomes a model input of that name; its SBML value is the default).
+        protocol drives (it becomes a model input of that name; its SBML value is the default),
+        or -> a pair (SBML id, unit), the unit protocol concentrations convert to (default
+        ``""``: no conversion; SBML unit definitions are not read).
     name : str, optional
         The model's name (default: the SBML model id).
 

@@ -177,8 +177,10 @@ def translate_sbml(path_or_text: Union[str, "os.PathLike[str]"],
         An SBML file, or SBML XML text (recognised by a leading ``<``).
     inputs : mapping, optional
         Protocol component name -> SBML id of a constant parameter or of a boundary species
-        without rules; that symbol becomes a model input of the component's name, driven by
-        the protocol (its SBML value is the input's default).
+        without rules, or -> a pair (SBML id, unit); that symbol becomes a model input of the
+        component's name, driven by the protocol (its SBML value is the input's default).
+        The unit (default ``""``) is what protocol concentrations are converted to, e.g.
+        ``"nM"``: the value's SBML units are not read.
     name : str, optional
         The model's name (default: the SBML model id, else ``sbml_model``).
 
@@ -350,7 +352,17 @@ def _translate(path_or_text: Union[str, "os.PathLike[str]"],
             terms.setdefault(sid, []).append((ref_id, sign, float(ref.getStoichiometry()), r,
                                               stoich_math))
 
+    # component -> SBML id, or -> (SBML id, unit): the unit protocol concentrations convert to
+    # (SBML unit definitions are not translated, so the caller says which unit the value is in)
+    input_units: Dict[str, str] = {}
     inputs = dict(inputs or {})
+    for comp, target in list(inputs.items()):
+        if isinstance(target, (tuple, list)) and len(target) == 2 \
+                and all(isinstance(x, str) for x in target):
+            inputs[comp], input_units[comp] = target[0], target[1]
+        elif not isinstance(target, str):
+            raise ModelError(f"inputs: {comp!r} maps to {target!r}: give an SBML id or a pair "
+                             "(SBML id, unit)", pointer="/inputs")
     input_of = {sbml_id: comp for comp, sbml_id in inputs.items()}
     if len(input_of) != len(inputs):
         raise ModelError("inputs: two components map to the same SBML id", pointer="/inputs")
@@ -604,7 +616,8 @@ def _translate(path_or_text: Union[str, "os.PathLike[str]"],
     for sid, sym in symbols.items():
         what = f"SBML {sym.kind} {sid}"
         if sym.role == "input":
-            doc_inputs[sym.name] = {"default": values[sid], "description": what}
+            doc_inputs[sym.name] = {"default": values[sid], "description": what,
+                                    "unit": input_units.get(sym.name, "")}
             sym.column = sym.name
         elif sym.role == "undefined":
             continue
