@@ -379,8 +379,7 @@ def _translate(path_or_text: Union[str, "os.PathLike[str]"],
                              "boundary species without rules in the SBML model", pointer="/inputs")
 
     # roles and names; input names are taken first so an SBML id cannot steal them
-    for comp in inputs:
-        names.take(comp) if comp not in names.used else None
+    names.used.update(inputs)  # validated above: identifiers, not reserved, distinct
     for sid, sym in symbols.items():
         if sid in input_of:
             sym.name, sym.role = input_of[sid], "input"
