@@ -9,6 +9,7 @@ used instead.
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 from typing import TYPE_CHECKING, List, Optional, Tuple, Union
 
@@ -106,11 +107,15 @@ def _locate(name_or_path: PathLike, folder: Path, kind: str, known: List[str],
 def _is_xml(path: Union[str, "os.PathLike[str]"]) -> bool:
     """Whether a file starts like an XML document (after a byte-order mark and white space);
     a JSON model starts with ``{``."""
+    # Only a regular file is opened: a FIFO would block, and a name with a NUL or a lone
+    # surrogate, a directory or a device must reach the JSON reader, whose errors name them.
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return False
         with open(path, "rb") as fh:
             head = fh.read(256)
-    except OSError:
-        return False  # the JSON reader reports the problem with its own message
+    except (OSError, ValueError, UnicodeError):
+        return False
     return head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<")
 
 
