@@ -492,18 +492,8 @@ class Protocol:
         """
         import pandas as pd
 
-        medium = self.medium
-        if medium is None:
-            raise self._fail("/medium", "counting reagent use needs the medium volume per "
-                                        "well; give \"medium\": {\"volume\": 2, \"unit\": "
-                                        "\"mL\"} (Protocol(..., medium=(2, \"mL\")))")
-        volume_l = _core.convert_unit(medium["volume"], medium["unit"], "L")
-        changes = [t for t in self.media_change_days if t < self.duration - self._tol]
-        rows = []
-        for comp, c in self.components.items():
-            rows.append(self._component_use(comp, c, volume_l, changes))
-        frame = pd.DataFrame(rows, columns=["component", "unit", "amount", "mass_ug",
-                                            "moles_nmol", "cost"])
+        frame = pd.DataFrame(self._uses(), columns=["component", "unit", "amount", "mass_ug",
+                                                    "moles_nmol", "cost"])
         frame.attrs["units"] = {"amount": "see column unit", "mass_ug": "ug",
                                 "moles_nmol": "nmol", "cost": "currency units of the prices"}
         return frame
@@ -518,12 +508,26 @@ class Protocol:
             As :meth:`consumption` (e.g. no medium volume, pointer ``/medium``),
             or no component has a price (pointer ``/components``).
         """
-        frame = self.consumption()  # first: no medium volume is the first thing to fix
+        # The rows of consumption() without its DataFrame: optimize_protocol prices every
+        # point it evaluates. Counted first: no medium volume is the first thing to fix.
+        uses = self._uses()
         if not any(c.get("price") for c in self.components.values()):
             raise self._fail("/components", "no component has a price; give one as "
                                             "\"price\": {\"value\": 250, \"per\": 10, "
                                             "\"unit\": \"ug\"}")
-        return float(frame["cost"].sum(skipna=True))
+        return float(sum(u["cost"] for u in uses if not math.isnan(u["cost"])))
+
+    def _uses(self) -> List[Dict[str, Any]]:
+        """One row of :meth:`consumption` per component, in file order."""
+        medium = self.medium
+        if medium is None:
+            raise self._fail("/medium", "counting reagent use needs the medium volume per "
+                                        "well; give \"medium\": {\"volume\": 2, \"unit\": "
+                                        "\"mL\"} (Protocol(..., medium=(2, \"mL\")))")
+        volume_l = _core.convert_unit(medium["volume"], medium["unit"], "L")
+        changes = [t for t in self.media_change_days if t < self.duration - self._tol]
+        return [self._component_use(comp, c, volume_l, changes)
+                for comp, c in self.components.items()]
 
     @property
     def _tol(self) -> float:
