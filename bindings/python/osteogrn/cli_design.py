@@ -167,11 +167,6 @@ def add_parsers(sub: Any, add_solver_options: Callable, add_parameter_set: Calla
 
 
 # -- commands -------------------------------------------------------------------------------
-def _solver(args: argparse.Namespace) -> Dict[str, Any]:
-    return {"method": args.method, "rtol": args.rtol, "atol": args.atol,
-            "max_steps": args.max_steps}
-
-
 def _print_frame(frame: Any) -> None:
     import pandas as pd
     with pd.option_context("display.max_rows", 60, "display.width", 160,
@@ -191,8 +186,10 @@ def cmd_sweep(args: argparse.Namespace, load: Callable) -> int:
         from .library import load_protocol
         duration = max(load_protocol(args.protocol).duration, 0.0)
         t = list(np.arange(0.0, duration + 0.5 * args.dt, args.dt))
+    from .cli import _solver_kwargs  # the same solver flags as simulate and compare
     frame = sweep(model, args.protocol, grid, t=t, readouts=args.readout,
-                  mode="zip" if args.zip else "product", threads=args.threads, **_solver(args))
+                  mode="zip" if args.zip else "product", threads=args.threads,
+                  **_solver_kwargs(args))
     if args.output:
         units = frame.attrs.get("units", {})
         out = frame.rename(columns={c: f"{c} [{units[c]}]" for c in frame.columns

@@ -39,7 +39,9 @@ from .sweep import sweep
 
 __all__ = ["optimize_protocol", "ProtocolOptimization"]
 
-_OPS = {"<=": np.less_equal, ">=": np.greater_equal, "<": np.less_equal, ">": np.greater_equal}
+#: Comparisons a constraint may use; "<" and ">" are taken as "<=" and ">=" (a limit on a
+#: continuous readout is never met exactly).
+_OPS = ("<=", ">=", "<", ">")
 _METHODS = ("differential_evolution", "grid")
 
 
@@ -285,7 +287,6 @@ class _Evaluator:
                 name = names[row_index]
                 rec["cost"] = _cost(protocols.get(name)) if self.need_cost else np.nan
                 rec["status"] = str(status[row_index])
-                rec["_protocol"] = name
                 self.cache[key] = rec
                 self.rows.append(rec)
             self.generation += 1
@@ -447,7 +448,7 @@ def optimize_protocol(model: Any, protocol: Union[Protocol, str, "os.PathLike[st
             init="sobol" if pop >= 8 else "latinhypercube", updating="deferred")
         message = str(res.message)
 
-    history = pd.DataFrame([{k: v for k, v in r.items() if k != "_protocol"} for r in ev.rows])
+    history = pd.DataFrame(ev.rows)
     recs = ev.rows
     viol = violations(recs) if bounds else np.zeros((0, len(recs)))
     feasible = np.all(viol <= 0, axis=0) & np.isfinite(energy(recs))
