@@ -87,13 +87,26 @@ for _name, (_template, _exact, _fallback) in _ONE_ARGUMENT_SPEC.items():
     if _code is not None:
         _ONE_ARGUMENT[_code] = (_name.lower(), _template, _ieee(_exact, _fallback))
 
+# MathML quotient and rem (SBML L3V2), defined on integers: quotient(a, b) is a/b rounded
+# toward zero, rem(a, b) = a - b quotient(a, b) (the sign of a). Written through floor and ceil
+# of the double a/b; for integer a and b (|a| < 2^53) every step is exact.
+_QUOTIENT = getattr(libsbml, "AST_FUNCTION_QUOTIENT", None)
+_REM = getattr(libsbml, "AST_FUNCTION_REM", None)
+
+
+def _quotient_text(a: str, b: str) -> str:
+    return f"piecewise(floor({a} / {b}), {a} / {b} >= 0, ceil({a} / {b}))"
+
+
+def _quotient(a: float, b: float) -> float:
+    """As the engine computes _quotient_text: floor or ceil of the double a / b."""
+    q = a / b
+    return float(math.floor(q) if q >= 0 else math.ceil(q))
+
+
 # libsbml AST types of MathML functions with no counterpart in the expression grammar: named so
 # the refusal says which function, not just "unsupported".
 _REFUSED_FUNCTIONS: Dict[int, str] = {}
-for _name in ("REM", "QUOTIENT"):
-    _code = getattr(libsbml, "AST_FUNCTION_" + _name, None)
-    if _code is not None:
-        _REFUSED_FUNCTIONS[_code] = _name.lower()
 for _name, _feature in (("AST_FUNCTION_DELAY", "delay()"), ("AST_FUNCTION_RATE_OF", "rateOf()"),
                         ("AST_LAMBDA", "lambda outside a function definition"),
                         ("AST_LOGICAL_IMPLIES", "implies"),
@@ -247,6 +260,13 @@ class MathTranslator:
             if len(kids) != 2:
                 raise self.refuse(f"power with {len(kids)} arguments")
             return f"({sub(kids[0])} ^ {sub(kids[1])})"
+        if kind in (_QUOTIENT, _REM):
+            fname = "quotient" if kind == _QUOTIENT else "rem"
+            if len(kids) != 2:
+                raise self.refuse(f"{fname} with {len(kids)} arguments")
+            a, b = sub(kids[0]), sub(kids[1])
+            q = _quotient_text(a, b)
+            return f"({q})" if kind == _QUOTIENT else f"({a} - {b} * {q})"
         if kind in _UNARY:
             if len(kids) != 1:
                 raise self.refuse(f"{_UNARY[kind]} with {len(kids)} arguments")
@@ -397,6 +417,15 @@ class MathTranslator:
                 if b == 0:
                     raise self.refuse("division by zero in an initial value")
                 return a / b
+            if kind in (_QUOTIENT, _REM):
+                fname = "quotient" if kind == _QUOTIENT else "rem"
+                if len(kids) != 2:
+                    raise self.refuse(f"{fname} with {len(kids)} arguments")
+                a, b = ev(kids[0]), ev(kids[1])
+                if b == 0:
+                    raise self.refuse(f"{fname} by zero in an initial value")
+                q = _quotient(a, b)
+                return q if kind == _QUOTIENT else a - b * q
             if kind in (libsbml.AST_POWER, libsbml.AST_FUNCTION_POWER):
                 if len(kids) != 2:
                     raise self.refuse(f"power with {len(kids)} arguments")
