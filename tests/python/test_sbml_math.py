@@ -1,5 +1,5 @@
 """The MathML function set in og.import_sbml: trigonometric, hyperbolic, their inverses and
-reciprocals, floor, ceiling, factorial, quotient and rem. Values computed at load (initial assignments) and by
+reciprocals, floor, ceiling, factorial, quotient, rem and implies. Values computed at load (initial assignments) and by
 the engine (rules) agree with Python's math module; ODEs with closed-form solutions integrate to
 them (the stiff solver uses the symbolic derivatives); the function names are reserved words."""
 
@@ -53,6 +53,8 @@ CASES = [
     ("factorial(0)", 1.0), ("factorial(5)", 120.0), ("factorial(18)", float(math.factorial(18))),
     ("quotient(9, 2)", 4.0), ("rem(9, 2)", 1.0), ("quotient(-7, 2)", -3.0), ("rem(-7, 2)", -1.0),
     ("quotient(7, -2)", -3.0), ("rem(7, -2)", 1.0), ("quotient(-8, -2)", 4.0), ("rem(-8, 3)", -2.0),
+    ("implies(true, false)", 0.0), ("implies(false, false)", 1.0), ("implies(2, 0.5)", 1.0),
+    ("implies(0.5, 0)", 0.0),
     ("sin(pi / 2) + cos(pi)", 0.0), ("g(0.5)", math.sin(0.5) ** 2 + math.cos(0.5) ** 2),
 ]
 
@@ -180,12 +182,12 @@ def test_quotient_and_rem_over_time():
     np.testing.assert_array_equal(res["r_value"], np.fmod(a, 4))
 
 
-def test_functions_the_grammar_still_lacks_are_refused_by_name():
-    implies = ('<math xmlns="http://www.w3.org/1998/Math/MathML"><apply><implies/><true/>'
-               '<false/></apply></math>')
+def test_a_function_with_the_wrong_number_of_arguments_is_refused_by_name():
+    sin2 = ('<math xmlns="http://www.w3.org/1998/Math/MathML"><apply><sin/><cn> 1 </cn>'
+            '<cn> 2 </cn></apply></math>')
     doc = sbml('<listOfParameters><parameter id="x" value="1" constant="false"/>'
-               f'</listOfParameters><listOfRules><rateRule variable="x">{implies}</rateRule>'
+               f'</listOfParameters><listOfRules><rateRule variable="x">{sin2}</rateRule>'
                '</listOfRules>')
     with pytest.raises(og.UnsupportedSBMLError) as info:
         og.import_sbml(doc)
-    assert (info.value.element, info.value.feature) == ("x", "implies")
+    assert (info.value.element, info.value.feature) == ("x", "sin with 2 arguments")

@@ -91,6 +91,7 @@ for _name, (_template, _exact, _fallback) in _ONE_ARGUMENT_SPEC.items():
 # toward zero, rem(a, b) = a - b quotient(a, b) (the sign of a). Written through floor and ceil
 # of the double a/b; for integer a and b (|a| < 2^53) every step is exact.
 _QUOTIENT = getattr(libsbml, "AST_FUNCTION_QUOTIENT", None)
+_IMPLIES = getattr(libsbml, "AST_LOGICAL_IMPLIES", None)  # SBML L3V2: (not a) or b
 _REM = getattr(libsbml, "AST_FUNCTION_REM", None)
 
 
@@ -109,7 +110,6 @@ def _quotient(a: float, b: float) -> float:
 _REFUSED_FUNCTIONS: Dict[int, str] = {}
 for _name, _feature in (("AST_FUNCTION_DELAY", "delay()"), ("AST_FUNCTION_RATE_OF", "rateOf()"),
                         ("AST_LAMBDA", "lambda outside a function definition"),
-                        ("AST_LOGICAL_IMPLIES", "implies"),
                         ("AST_CONSTANT_INFINITY", "the constant infinity"),
                         ("AST_CONSTANT_NAN", "the constant NaN (notanumber)")):
     _code = getattr(libsbml, _name, None)
@@ -321,6 +321,10 @@ class MathTranslator:
             if len(kids) != 1:
                 raise self.refuse(f"not with {len(kids)} arguments")
             return f"(not {sub(kids[0])})"
+        if kind == _IMPLIES:
+            if len(kids) != 2:
+                raise self.refuse(f"implies with {len(kids)} arguments")
+            return f"((not ({sub(kids[0])} != 0)) or ({sub(kids[1])} != 0))"
         if kind == libsbml.AST_FUNCTION_PIECEWISE:
             if not kids:
                 raise self.refuse("piecewise without pieces")
@@ -473,6 +477,11 @@ class MathTranslator:
             return float(sum(truth(ev(k)) for k in kids) % 2 == 1)
         if kind == libsbml.AST_LOGICAL_NOT:
             return float(not truth(ev(kids[0])))
+        if kind == _IMPLIES:
+            if len(kids) != 2:
+                raise self.refuse(f"implies with {len(kids)} arguments")
+            a, b = truth(ev(kids[0])), truth(ev(kids[1]))  # both, as the engine evaluates both
+            return float(not a or b)
         if kind == libsbml.AST_FUNCTION_PIECEWISE:
             for i in range(0, len(kids) - 1, 2):
                 if truth(ev(kids[i + 1])):
