@@ -34,7 +34,9 @@ from ._math import MathTranslator
 
 #: Words of the expression language that cannot be declared (docs/formats/model.md).
 RESERVED = frozenset({"t", "and", "or", "not", "exp", "log", "ln", "log10", "sqrt", "abs", "min",
-                      "max", "pow", "hill", "hill_rep", "piecewise"})
+                      "max", "pow", "hill", "hill_rep", "piecewise", "sin", "cos", "tan", "asin",
+                      "acos", "atan", "sinh", "cosh", "tanh", "asinh", "acosh", "atanh", "floor",
+                      "ceil", "factorial"})
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _SOURCE = "assumed: value from the imported SBML file"
