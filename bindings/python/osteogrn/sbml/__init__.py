@@ -58,7 +58,7 @@ def import_sbml(path_or_text: Union[str, "os.PathLike[str]"],
     Raises
     ------
     UnsupportedSBMLError
-        The model uses a feature the import does not support (events, algebraic rules, fast
+        The model uses a feature the import does not support (algebraic rules, fast
         reactions, delay, rateOf, varying compartments, functions the expression grammar lacks
         such as trigonometry, ...); names the SBML element and the feature.
     ModelError
