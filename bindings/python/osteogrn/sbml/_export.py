@@ -14,8 +14,8 @@ is written by hand. How the osteogrn model maps onto SBML:
 * every unbound input -> an SBML parameter: constant (its default) without a protocol; with a
   protocol, an input the protocol drives follows the schedule (below);
 * ``t`` -> the MathML ``time`` csymbol; ``hill``/``hill_rep`` -> the function definitions
-  ``hill``/``hill_rep`` (prefixed if taken) whose bodies count x <= 0 as 0 exactly like the
-  engine; ``log`` -> ``ln``; ``log10`` -> ``log`` (base 10); comparisons, ``and``/``or``/``not``
+  ``hill``/``hill_rep`` (suffixed if taken) whose bodies count x <= 0 as 0 exactly like the
+  engine; ``log`` -> ``ln``; ``log10`` -> ``log`` with ``logbase`` 10; comparisons, ``and``/``or``/``not``
   -> MathML relations and logic, turned into 1/0 with ``piecewise`` where the format uses them
   as numbers.
 
@@ -258,8 +258,8 @@ class _MathBuilder:
                              f"arguments, got {len(args)}")
         if fname in _UNARY_FN:
             return _ast(_UNARY_FN[fname], self.number(args[0])), False
-        if fname == "log10":  # MathML <log/> without <logbase> is base 10
-            return _ast(libsbml.AST_FUNCTION_LOG, self.number(args[0])), False
+        if fname == "log10":  # <log/> with an explicit <logbase> 10 (libsbml's form)
+            return _ast(libsbml.AST_FUNCTION_LOG, _number(10.0), self.number(args[0])), False
         if fname == "sqrt":  # MathML <root/> without <degree> is the square root
             return _ast(libsbml.AST_FUNCTION_ROOT, self.number(args[0])), False
         if fname == "pow":
