@@ -240,6 +240,8 @@ def test_inputs_become_events_and_rules_with_a_protocol(osteogenic):
     triggers = sorted(libsbml.formulaToL3String(m.getEvent(i).getTrigger().getMath())
                       for i in range(m.getNumEvents()))
     assert triggers == sorted(f"time >= {d:g}" for d in p.media_change_days)
+    # a protocol may be given by name, and the text does not depend on the run
+    assert osteogenic.to_sbml(protocol="om_bmp2") == osteogenic.to_sbml(protocol=p)
     # without a protocol the inputs are constants and the annotation records them
     plain = libsbml.readSBMLFromString(osteogenic.to_sbml()).getModel()
     assert plain.getNumEvents() == 0 and plain.getParameter("bmp2").getConstant()

@@ -337,8 +337,9 @@ class Model:
         ----------
         path : str or path-like, optional
             Also write the text to this file.
-        protocol : Protocol, optional
-            The protocol to write as events (default: none; inputs keep their defaults and an
+        protocol : Protocol or str, optional
+            The protocol to write as events, or a built-in name / path passed to
+            :func:`osteogrn.load_protocol` (default: none; inputs keep their defaults and an
             annotation lets :func:`osteogrn.import_sbml` restore them as inputs).
 
         Returns

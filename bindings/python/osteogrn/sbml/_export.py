@@ -385,6 +385,9 @@ def to_sbml(model: Any, path: Union[None, str, "os.PathLike[str]"] = None,
     perts: List[Dict[str, Any]] = list(core_model.overlays)
     schedule = None
     drives: Dict[str, float] = {}  # driven input -> decay rate (1/day)
+    if isinstance(protocol, (str, os.PathLike)):  # a built-in name or a file, as og.simulate
+        from ..library import load_protocol
+        protocol = load_protocol(protocol)
     if protocol is not None:
         pcore = getattr(protocol, "_core", protocol)
         if not isinstance(pcore, _core.Protocol):
@@ -427,7 +430,7 @@ def to_sbml(model: Any, path: Union[None, str, "os.PathLike[str]"] = None,
     held = [held_on(s) for s in range(segs.count)]
     overrides = [params_on(s) for s in range(segs.count)]
     ever_held = [s for s in species if any(s in h for h in held)]
-    ever_overridden = {p for o in overrides for p in o}
+    ever_overridden = [p for p in parameters if any(p in o for o in overrides)]
     input_names = [i["name"] for i in core_model.inputs]
     levels = ([list(schedule.inputs_at(t, len(input_names))) for t in segs.times[:segs.count]]
               if schedule is not None else [])
