@@ -322,6 +322,42 @@ class Model:
         knockouts). ``Model.from_json(m.to_json())`` simulates identically."""
         return self._core.to_json()
 
+    def to_sbml(self, path: Union[None, str, "os.PathLike[str]"] = None,
+                protocol: Any = None) -> str:
+        """The model as SBML Level 3 Version 2 (needs python-libsbml).
+
+        Species become SBML species (amounts in one compartment of size 1) with rate rules
+        equal to their ODEs; named expressions and observables become parameters with
+        assignment rules; inputs become parameters. With a protocol, its media changes,
+        additions, decay and perturbation windows become SBML events and rules, so that
+        another SBML tool reproduces ``og.simulate(model, protocol)``; knockouts and other
+        model overlays are exported the same way. See ``docs/sbml.md`` (Export).
+
+        Parameters
+        ----------
+        path : str or path-like, optional
+            Also write the text to this file.
+        protocol : Protocol or str, optional
+            The protocol to write as events, or a built-in name / path passed to
+            :func:`osteogrn.load_protocol` (default: none; inputs keep their defaults and an
+            annotation lets :func:`osteogrn.import_sbml` restore them as inputs).
+
+        Returns
+        -------
+        str
+            The SBML text.
+
+        Raises
+        ------
+        ModelError
+            Something that has no exact SBML form.
+        ProtocolError
+            The protocol does not bind to the model (as in ``og.simulate``).
+        """
+        from .sbml._export import to_sbml  # libsbml is optional: imported on use
+
+        return to_sbml(self, path=path, protocol=protocol)
+
     def __reduce__(self):  # pickle through JSON: the compiled tapes are rebuilt on load
         return (_model_from_json, (self.to_json(), self._parameter_set))
 
