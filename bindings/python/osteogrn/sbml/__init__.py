@@ -55,6 +55,10 @@ def import_sbml(path_or_text: Union[str, "os.PathLike[str]"],
         each assignment-rule variable is also an observable ``<id>_value``, and each reaction's
         rate an observable ``<reaction id>_rate``. An SBML id that is
         a reserved word of the expression language gets a trailing ``_``.
+        ``Model.sbml_symbols`` keeps the map from SBML ids to these, so that results answer
+        ``res[sbml_id]`` (the value the SBML symbol means), ``res.amount(sbml_id)`` and
+        ``res.concentration(sbml_id)`` for every compartment, species, parameter, species
+        reference and reaction id (docs/sbml.md, "Results by SBML id").
 
     Raises
     ------
