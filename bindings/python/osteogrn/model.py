@@ -166,6 +166,14 @@ class Model:
         return [o["name"] for o in self._core.observables]
 
     @property
+    def events(self) -> List[Dict[str, Any]]:
+        """The model's events (docs/formats/model.md#events), in file order: each a dict with
+        ``name``, ``trigger``, ``assignments`` (species -> expression), ``delay`` and
+        ``priority`` ('' when absent), ``persistent``, ``initial_value``,
+        ``use_values_from_trigger_time``, ``description`` and ``module``."""
+        return list(self._core.events)
+
+    @property
     def expressions(self) -> Dict[str, str]:
         """Named expressions (name -> text), in dependency order."""
         return {e["name"]: e["text"] for e in self._core.expressions}
