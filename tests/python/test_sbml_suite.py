@@ -93,3 +93,16 @@ def test_no_case_of_the_passing_list_stopped_passing(outcomes):
     lost = sorted(c for c in passing if outcomes[c][0] != "pass")
     assert not lost, ("cases of the passing list that no longer pass:\n"
                       + "\n".join(f"{c} {outcomes[c][0]}: {outcomes[c][1]}" for c in lost))
+
+
+def test_the_runner_checks_a_passing_list(tmp_path, capsys):
+    # 00001 passes; 01186 (flux balance) is refused: a list naming it must fail the run
+    out = tmp_path / "table.csv"
+    good, bad = tmp_path / "good.txt", tmp_path / "bad.txt"
+    good.write_text("# comment\n00001\n")
+    bad.write_text("1\n1186\n")
+    assert run_suite.main(["--out", str(out), "--passing", str(good), "1", "1186"]) == 0
+    assert (tmp_path / "table_totals.txt").read_text().startswith(
+        "2 cases: pass 1, refused 1, wrong 0, error 0")
+    assert run_suite.main(["--out", str(out), "--passing", str(bad), "1", "1186"]) == 1
+    assert "1 cases passed in" in capsys.readouterr().out

@@ -66,7 +66,8 @@ def resolve(model: Any, protocol: Any = None,
         symbol has no value, e.g. a compartment without a size). Empty for a model not
         imported from SBML.
     """
-    sbml = model.sbml_symbols if sbml is None else sbml
+    # the model's own map, read only (sbml_symbols would copy it on every simulation)
+    sbml = model._sbml if sbml is None else sbml
     if not sbml:
         return {}
     parameters = model.parameters
