@@ -149,14 +149,17 @@ class _Indexed:
     def __init__(self, model: "libsbml.Model") -> None:
         self._model = model
         self._species = {s.getId(): s for s in model.getListOfSpecies()}
-        self._reactions = {r.getId(): r for r in model.getListOfReactions()}
+        self._reaction_list = list(model.getListOfReactions())
+        self._reactions = {r.getId(): r for r in self._reaction_list}
         self._compartments = {c.getId(): c for c in model.getListOfCompartments()}
 
     def getSpecies(self, key: Union[int, str]) -> "libsbml.Species":
         return self._species.get(key) if isinstance(key, str) else self._model.getSpecies(key)
 
     def getReaction(self, key: Union[int, str]) -> "libsbml.Reaction":
-        return self._reactions.get(key) if isinstance(key, str) else self._model.getReaction(key)
+        if isinstance(key, str):
+            return self._reactions.get(key)
+        return self._reaction_list[key] if 0 <= key < len(self._reaction_list) else None
 
     def getCompartment(self, key: Union[int, str]) -> "libsbml.Compartment":
         return (self._compartments.get(key) if isinstance(key, str)
