@@ -14,7 +14,20 @@ from osteogrn.errors import ModelError, ProtocolError
 
 libsbml = pytest.importorskip("libsbml")
 roadrunner = pytest.importorskip("roadrunner")
-basico = pytest.importorskip("basico")
+
+
+def _import_basico():
+    """basico (COPASI) resets the C locale to "C" when imported, which makes Python's preferred
+    encoding ASCII for every later subprocess of this pytest process (the CLI tests decode
+    non-ASCII output): import it, then put the locale back."""
+    import locale
+    saved = locale.setlocale(locale.LC_ALL)
+    module = pytest.importorskip("basico")
+    locale.setlocale(locale.LC_ALL, saved)
+    return module
+
+
+basico = _import_basico()
 
 RTOL = 1e-10  # integrator tolerance of every run
 AGREE = 1e-5  # the acceptance bound, relative
