@@ -20,7 +20,9 @@ namespace {
 const std::set<std::string>& reserved_words() {
   static const std::set<std::string> words = {
       "t",   "and",  "or",  "not",   "exp",  "log", "ln",   "log10",   "sqrt",
-      "abs", "min",  "max", "pow",   "hill", "hill_rep", "piecewise"};
+      "abs", "min",  "max", "pow",   "hill", "hill_rep", "piecewise",
+      "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh", "asinh", "acosh",
+      "atanh", "floor", "ceil", "factorial"};
   return words;
 }
 

@@ -36,7 +36,9 @@ from ._math import MathTranslator
 
 #: Words of the expression language that cannot be declared (docs/formats/model.md).
 RESERVED = frozenset({"t", "and", "or", "not", "exp", "log", "ln", "log10", "sqrt", "abs", "min",
-                      "max", "pow", "hill", "hill_rep", "piecewise"})
+                      "max", "pow", "hill", "hill_rep", "piecewise", "sin", "cos", "tan", "asin",
+                      "acos", "atan", "sinh", "cosh", "tanh", "asinh", "acosh", "atanh", "floor",
+                      "ceil", "factorial"})
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _SOURCE = "assumed: value from the imported SBML file"
@@ -362,6 +364,9 @@ def _translate(path_or_text: Union[str, "os.PathLike[str]"],
     # component -> SBML id, or -> (SBML id, unit): the unit protocol concentrations convert to
     # (SBML unit definitions are not translated, so the caller says which unit the value is in)
     input_units: Dict[str, str] = {}
+    if inputs is None:  # an osteogrn export records its inputs (component -> (id, unit))
+        from ._export import annotated_inputs
+        inputs = annotated_inputs(model)
     inputs = dict(inputs or {})
     for comp, target in list(inputs.items()):
         if isinstance(target, (tuple, list)) and len(target) == 2 \
