@@ -480,18 +480,3 @@ def test_missing_math_has_no_effect_in_a_simulation():
     value = simulate(text, [0.0, 5.0, 6.0, 10.0])
     np.testing.assert_allclose(value("p"), [3.0, 3.0, 5.0, 5.0])
     np.testing.assert_allclose(value("d"), 5.0)
-
-
-def test_equal_constant_priorities_are_refused_naming_the_event():
-    # SBML executes simultaneous events of equal priority in random order (suite 00952)
-    events = [{"id": "Qinc", "trigger": "time - reset >= 0.01", "priority": "k",
-               "persistent": False, "assignments": {"reset": "time", "Q": "Q + 0.01"}},
-              {"id": "Rinc", "trigger": "time - reset >= 0.01", "priority": "0.5",
-               "persistent": False, "assignments": {"reset": "time", "R": "R + 0.01"}}]
-    params = {"reset": (0.0, False), "Q": (0.0, False), "R": (0.0, False), "k": (0.5, True)}
-    with pytest.raises(og.UnsupportedSBMLError) as info:
-        translate_sbml(build(parameters=params, events=events))
-    assert info.value.element == "Rinc" and "'Qinc'" in info.value.feature
-    # distinct priorities are translated
-    params["k"] = (2.0, True)
-    assert set(events_of(build(parameters=params, events=events))) == {"Qinc", "Rinc"}

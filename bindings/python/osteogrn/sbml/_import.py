@@ -687,11 +687,6 @@ def _translate(path_or_text: Union[str, "os.PathLike[str]"],
             sym.column = sym.name
             odes[sym.name] = ode_text(sid)
 
-    # SBML executes simultaneous events of equal priority in random order, the engine in
-    # document order: two events whose priorities are the same constant are refused when the
-    # order can matter (a priority that changes over time is taken as the engine orders it)
-    _check_priority_ties(events, symbols, assignment_rules, model, math_, value)
-
     doc_events: Dict[str, Any] = {}
     for ev in events:
         doc_events[names.take(ev.sbml_id or ev.label.replace(" ", "_"))] = _translate_event(
@@ -912,72 +907,6 @@ def _trigger_text(node: Any, text: Callable[[Any], str]) -> str:
         if kind == libsbml.AST_LOGICAL_NOT and len(kids) == 1:
             return f"(not {_trigger_text(kids[0], text)})"
     return text(node)
-
-
-def _check_priority_ties(events: List[_Event], symbols: Mapping[str, Symbol],
-                         assignment_rules: Mapping[str, Any], model: "libsbml.Model",
-                         math_: MathTranslator, value: Callable[[str], float]) -> None:
-    """Refuses two events whose priorities are the same constant if the order in which they
-    execute can change the result: one assigns what the other reads or assigns, directly or
-    through a third event whose trigger it changes (SBML executes simultaneous events of equal
-    priority in random order; the engine would always take document order)."""
-
-    def reads(ev: _Event) -> Set[str]:
-        out: Set[str] = set()
-        for ast in [ev.trigger, ev.delay, ev.priority] + [a for _, a in ev.assignments]:
-            if ast is not None:
-                out |= _reads(ast, assignment_rules, model)
-        return out
-
-    def writes(ev: _Event) -> Set[str]:
-        out = {var for var, _ in ev.assignments}
-        for var, _ in ev.assignments:
-            if symbols[var].kind == "compartment":  # resizing changes the concentrations in it
-                out |= {sid for sid, sym in symbols.items() if sym.compartment == var}
-        return out
-
-    levels: Dict[str, float] = {}
-    for ev in events:
-        if ev.priority is None or _reads_time(ev.priority) or not all(
-                n in symbols and symbols[n].role == "constant"
-                for n in _reads(ev.priority, assignment_rules, model)):
-            continue
-        math_.element = ev.label
-        levels[ev.label] = math_.evaluate(ev.priority, value)
-    if len(set(levels.values())) == len(levels):
-        return
-    info = {ev.label: (reads(ev), writes(ev), _reads(ev.trigger, assignment_rules, model))
-            for ev in events}
-
-    def affects(a: str, b: str) -> bool:
-        wa = info[a][1]
-        if wa & (info[b][0] | info[b][1]):
-            return True
-        # through a third event that a's assignments trigger
-        return any(wa & info[c][2] and info[c][1] & (info[b][0] | info[b][1])
-                   for c in info if c not in (a, b))
-
-    labels = list(levels)
-    for i, a in enumerate(labels):
-        for b in labels[i + 1:]:
-            if levels[a] == levels[b] and (affects(a, b) or affects(b, a)):
-                raise _refuse(b, f"the same priority ({levels[b]:g}) as the event '{a}', whose "
-                              "execution it interacts with (SBML executes simultaneous events "
-                              "of equal priority in random order)")
-
-
-def _reads_time(ast: Any) -> bool:
-    """Whether ``ast`` reads the time csymbol (or a csymbol function such as rateOf)."""
-    stack = [ast]
-    while stack:
-        node = stack.pop()
-        if node is None:
-            continue
-        if node.getType() in (libsbml.AST_NAME_TIME, getattr(libsbml, "AST_FUNCTION_RATE_OF", -1),
-                              libsbml.AST_FUNCTION_DELAY):
-            return True
-        stack.extend(node.getChild(i) for i in range(node.getNumChildren()))
-    return False
 
 
 def _reads(ast: Any, assignment_rules: Mapping[str, Any], model: "libsbml.Model") -> Set[str]:
