@@ -45,6 +45,17 @@ import osteogrn as og  # noqa: E402
 
 RTOL, ATOL = 1e-6, 1e-9
 AGREE = 1e-4
+# Sensitivities at rtol 1e-6 carry the error of the solution they differentiate, amplified
+# by the staggered corrector: checked to 1e-3 relative (on the same 1e-6-of-largest floor).
+SENS_AGREE = 1e-3
+# The SBML Test Suite and the PEtab benchmark problems sit in shared/ beside the checkout;
+# the environment variables name other copies.
+SUITE = Path(os.environ.get("SBML_TEST_SUITE_CASES",
+                            ROOT.parent / "shared" / "sbml-test-suite" / "cases"))
+PETAB = Path(os.environ.get("PETAB_BENCHMARKS", ROOT.parent / "shared" / "petab-benchmarks"))
+SUITE_CASES = "01395,00999,00292,00024"
+PETAB_PROBLEMS = ("Boehm_JProteomeRes2014,Crauste_CellSystems2017,Elowitz_Nature2000,"
+                  "Borghans_BiophysChem1997,Bruno_JExpBot2016,Sneyd_PNAS2002,Brannmark_JBC2010")
 
 
 def rel_error(y, ref) -> float:
@@ -95,6 +106,51 @@ def segments(model: og.Model, proto: og.Protocol):
 
 
 # ---------------------------------------------------------------------------------------------
+SENS_PARAMS = ["k_commit", "k_mat", "d_alp", "k_min", "w_smad", "K_dex"]  # fit_benchmark's six
+
+
+def osteogenic_sbml(model: og.Model, proto: og.Protocol, flat: dict, rates, segs):
+    """(SBML text of the model with the protocol's media changes as events, how it was made).
+
+    ``Model.to_sbml(protocol=...)`` where the installed osteogrn has it; otherwise
+    model_codegen's SBML with one event per media change (same equations: checked against
+    osteogrn by every caller)."""
+    if hasattr(model, "to_sbml"):
+        return model.to_sbml(protocol=proto), "`Model.to_sbml(protocol=...)`"
+    return (model_codegen.sbml(flat, rates, segs),
+            "`model_codegen.sbml` with one event per media change (`Model.to_sbml` not in this "
+            "osteogrn)")
+
+
+def _sbml_peers(text: str, model: og.Model, T, rtol, atol, sens=()):
+    """name -> callable for libRoadRunner and AMICI on the SBML ``text`` (a peer that is not
+    installed or refuses the document is left out and reported)."""
+    import peers
+
+    hosu = peers.species_ids(text)
+    conc = [s for s in model.species if s in hosu and not hosu[s]]
+    out, notes = {}, []
+    try:
+        rr = peers.RoadRunnerRun(text, model.species, T, rtol, atol, conc)
+        if sens:
+            rs = rr.sensitivities(sens, model.species)
+            out[f"libRoadRunner {rr.version}, SBML with events"] = lambda: (None, rs()[-1])
+        else:
+            out[f"libRoadRunner {rr.version}, SBML with events"] = lambda: rr()[-1]
+    except Exception as e:  # noqa: BLE001 - reported in the table's notes
+        notes.append(f"libRoadRunner left out: {type(e).__name__}: {e}".splitlines()[0])
+    try:
+        am = peers.AmiciRun(text, model.name + "_events", model.species, T, rtol, atol, sens)
+        if sens:
+            out[f"AMICI {am.version}, SBML with events"] = (
+                lambda: tuple(a[-1] for a in am()))
+        else:
+            out[f"AMICI {am.version}, SBML with events"] = lambda: am()[-1]
+    except Exception as e:  # noqa: BLE001
+        notes.append(f"AMICI left out: {type(e).__name__}: {e}".splitlines()[0])
+    return out, notes
+
+
 def per_simulation(reps: int):
     from scipy.integrate import solve_ivp
 
@@ -125,34 +181,12 @@ def per_simulation(reps: int):
             y = sol.y[:, -1]
         return y
 
-    contenders["scipy BDF"] = lambda: scipy_run("BDF")
-    contenders["scipy LSODA"] = lambda: scipy_run("LSODA")
+    contenders["scipy BDF, segment by segment"] = lambda: scipy_run("BDF")
+    contenders["scipy LSODA, segment by segment"] = lambda: scipy_run("LSODA")
 
-    rr_note = ""
-    try:
-        import roadrunner
-
-        rr = roadrunner.RoadRunner(model_codegen.sbml(flat, rates))
-        rr.integrator.relative_tolerance = RTOL
-        rr.integrator.absolute_tolerance = ATOL
-        rr.integrator.setValue("maximum_num_steps", 100000)
-        species = model.species
-        rr.timeCourseSelections = species
-        c0_ids = [f"c0_{u}" for u in model.inputs]
-
-        def rr_run():
-            rr.reset()
-            y = None
-            for t0, t1, c0 in segs:
-                for pid, v in zip(c0_ids, c0):
-                    rr.setValue(pid, float(v))
-                rr.setValue("t0", t0)
-                y = rr.simulate(t0, t1, 2)[-1]
-            return np.asarray(y, float)
-
-        contenders["libRoadRunner " + roadrunner.__version__] = rr_run
-    except ImportError as e:
-        rr_note = f"libRoadRunner not installed ({e}); pip install -r benchmarks/requirements.txt"
+    text, source = osteogenic_sbml(model, proto, flat, rates, segs)
+    sbml_runs, notes = _sbml_peers(text, model, T, RTOL, ATOL)
+    contenders.update(sbml_runs)
 
     res = interleaved(contenders, reps)
     base = res["osteogrn cvode_bdf"][0]
@@ -162,7 +196,69 @@ def per_simulation(reps: int):
         if not err <= AGREE:
             raise SystemExit(f"{k}: final state differs from the reference by {err:.2e}")
         rows.append((k, t * 1e3, t / base, err))
-    return rows, rr_note
+    return rows, [f"SBML for the peers: {source}."] + notes
+
+
+def with_sensitivities(reps: int):
+    """osteogrn and AMICI (SBML with events), each plain and with forward sensitivities for
+    the six parameters of fit_benchmark; final states and sensitivities checked against an
+    osteogrn rtol 1e-10 run with sensitivities."""
+    model = og.load_model("osteogenic")
+    proto = og.load_protocol("osteogenic_medium")
+    flat = json.loads(model.to_json())
+    segs, rates = segments(model, proto)
+    T = [0.0, proto.duration]
+    ns = len(model.species)
+
+    def og_sens(rtol, atol):
+        r = og.simulate(model, proto, t=T, rtol=rtol, atol=atol, sensitivities=SENS_PARAMS)
+        return r.species[-1], np.asarray(r.sensitivities)[-1, :ns, :]
+
+    ref_y, ref_s = og_sens(1e-10, 1e-14)
+    contenders = {
+        "osteogrn cvode_bdf, plain": lambda: (og.simulate(model, proto, t=T, rtol=RTOL,
+                                                          atol=ATOL).species[-1], None),
+        "osteogrn cvode_bdf, 6 sensitivities": lambda: og_sens(RTOL, ATOL)}
+    text, source = osteogenic_sbml(model, proto, flat, rates, segs)
+    plain, notes = _sbml_peers(text, model, T, RTOL, ATOL)
+    sens, notes2 = _sbml_peers(text, model, T, RTOL, ATOL, SENS_PARAMS)
+    for k, f in plain.items():
+        contenders[k + ", plain"] = lambda f=f: (f(), None)
+    for k, f in sens.items():
+        contenders[k + ", 6 sensitivities"] = f
+    # A peer whose sensitivities disagree with the reference is not timed: its answer is
+    # wrong (or it computes something else), and the note says by how much.
+    for k in list(contenders):
+        y, s = contenders[k]()
+        serr = 0.0 if s is None else rel_error(np.ravel(s), np.ravel(ref_s))
+        if not serr <= SENS_AGREE:
+            notes2.append(f"{k} left out: its sensitivities differ from osteogrn's rtol 1e-10 "
+                          f"ones by {serr:.1e} (largest |value| {np.max(np.abs(s)):.3g}, "
+                          f"reference {np.max(np.abs(ref_s)):.3g})")
+            del contenders[k]
+    res = interleaved(contenders, reps)
+    rows = []
+    for k, (t, (y, s)) in res.items():
+        err = float("nan") if y is None else rel_error(y, ref_y)
+        serr = float("nan") if s is None else rel_error(np.ravel(s), np.ravel(ref_s))
+        if not (y is None or err <= AGREE):
+            raise SystemExit(f"{k}: final state differs from the reference by {err:.2e}")
+        rows.append((k, t * 1e3, err, serr))
+    return rows, [f"SBML for the peers: {source}."] + notes + notes2
+
+
+def imported_models(reps: int, suite_cases, petab, rtol, atol, n_sens):
+    """sbml_models.compare for every test-suite case and PEtab problem named."""
+    import sbml_models
+
+    rows = []
+    jobs = [sbml_models.suite_case(SUITE / c) for c in suite_cases]
+    jobs += [sbml_models.petab_problem(PETAB / p) for p in petab]
+    for name, text, times, params in jobs:
+        print(f"  {name} ...", file=sys.stderr, flush=True)
+        rows.append(sbml_models.compare(name, text, times, rtol, atol, reps, interleaved,
+                                        params[:n_sens]))
+    return rows
 
 
 # ---------------------------------------------------------------------------------------------
@@ -251,7 +347,16 @@ def main(argv=None) -> int:
                     help="largest GRN run with dense LU (default 1000; 10,000 would need 800 MB)")
     ap.add_argument("--klu-max", type=int, default=10_000,
                     help="largest GRN run with KLU (default 10000; that run alone takes minutes)")
-    ap.add_argument("--skip", default="", help="comma list of parts to skip: sim,rhs,size,batch")
+    ap.add_argument("--skip", default="",
+                    help="comma list of parts to skip: sim,sens,rhs,size,batch,sbml")
+    ap.add_argument("--suite-cases", default=SUITE_CASES,
+                    help=f"SBML Test Suite cases for part e (default {SUITE_CASES})")
+    ap.add_argument("--petab", default=PETAB_PROBLEMS,
+                    help="PEtab benchmark problems for part e (comma list of folder names)")
+    ap.add_argument("--sbml-rtol", type=float, default=RTOL, help="part e rtol (default 1e-6)")
+    ap.add_argument("--sbml-atol", type=float, default=ATOL, help="part e atol (default 1e-9)")
+    ap.add_argument("--sbml-sens", type=int, default=6,
+                    help="forward sensitivities in part e (first N estimated parameters; 0: none)")
     ap.add_argument("--batch-sets", type=int, default=10_000,
                     help="parameter sets in the batch benchmark (default 10000)")
     ap.add_argument("--build-dir", default=str(ROOT / "build" / "bench"),
@@ -262,14 +367,66 @@ def main(argv=None) -> int:
           f"{os.cpu_count()} CPUs; python {sys.version.split()[0]}\n")
 
     if "sim" not in skip:
-        rows, note = per_simulation(a.reps)
+        rows, notes = per_simulation(a.reps)
         print("### a. Per simulation: osteogenic / osteogenic_medium, 21 d, rtol 1e-6, atol 1e-9\n")
         print("| contender | median ms | time / osteogrn cvode_bdf | final-state rel. error |")
         print("|---|---:|---:|---:|")
         for k, ms, ratio, err in rows:
             print(f"| {k} | {ms:.2f} | {ratio:.2f}x | {err:.1e} |")
-        if note:
-            print(f"\n{note}")
+        print("\n" + "\n".join(notes) + "\n")
+        sys.stdout.flush()
+
+    if "sens" not in skip:
+        rows, notes = with_sensitivities(a.reps)
+        print("### a2. Forward sensitivities: osteogenic / osteogenic_medium, 6 parameters "
+              f"({', '.join(SENS_PARAMS)}), rtol 1e-6, atol 1e-9\n")
+        base = dict((k, ms) for k, ms, _, _ in rows)["osteogrn cvode_bdf, 6 sensitivities"]
+        own = {k.rsplit(", ", 1)[0]: ms for k, ms, _, _ in rows if k.endswith(", plain")}
+        print("| contender | median ms | time / osteogrn with sensitivities | "
+              "with sensitivities / own plain run | final-state rel. error | "
+              "sensitivity rel. error |")
+        print("|---|---:|---:|---:|---:|---:|")
+        for k, ms, err, serr in rows:
+            se = "—" if serr != serr else f"{serr:.1e}"
+            e = "—" if err != err else f"{err:.1e}"
+            stem = k.rsplit(", ", 1)[0]
+            o = f"{ms / own[stem]:.2f}x" if stem in own and not k.endswith(", plain") else "—"
+            print(f"| {k} | {ms:.2f} | {ms / base:.2f}x | {o} | {e} | {se} |")
+        print("\n" + "\n".join(notes) + "\n")
+        sys.stdout.flush()
+
+    if "sbml" not in skip:
+        suite = [c for c in a.suite_cases.split(",") if c]
+        petab = [p for p in a.petab.split(",") if p]
+        rows = imported_models(a.reps, suite, petab, a.sbml_rtol, a.sbml_atol, a.sbml_sens)
+        print(f"### e. Imported SBML models: the same document in osteogrn (`og.import_sbml`), "
+              f"libRoadRunner and AMICI, rtol {a.sbml_rtol:g}, atol {a.sbml_atol:g}\n")
+        print("| model | species | tight agreement (RR, AMICI) | osteogrn ms | "
+              "libRoadRunner / osteogrn | AMICI / osteogrn | rel. error (og, RR, AMICI) | "
+              f"with {a.sbml_sens} sensitivities: osteogrn ms | AMICI / osteogrn |")
+        print("|---|---:|---|---:|---:|---:|---|---:|---:|")
+        notes = []
+        def fmt(d, k):
+            return f"{d[k]:.0e}" if k in d else "—"
+
+        def ratio(d, k):
+            return f"{d[k] / d['osteogrn']:.2f}x" if k in d and "osteogrn" in d else "—"
+
+        for r in rows:
+            t, st = r["times"], r["sens_times"]
+            if "osteogrn" not in t:
+                print(f"| {r['name']} | {r['n']} | not run (see below) | | | | | | |")
+            else:
+                ag, e = r.get("agree", {}), r["errors"]
+                sens = (f"{st['osteogrn'] * 1e3:.2f} | {ratio(st, 'AMICI')}" if "osteogrn" in st
+                        else "— | —")
+                print(f"| {r['name']} | {r['n']} | {fmt(ag, 'libRoadRunner')}, {fmt(ag, 'AMICI')} "
+                      f"| {t['osteogrn'] * 1e3:.2f} | {ratio(t, 'libRoadRunner')} | "
+                      f"{ratio(t, 'AMICI')} | {fmt(e, 'osteogrn')}, {fmt(e, 'libRoadRunner')}, "
+                      f"{fmt(e, 'AMICI')} | {sens} |")
+            notes += [f"{r['name']}: {w}" for w in r["skipped"]]
+        if notes:
+            print("\n" + "\n".join(f"- {n}" for n in notes))
         print()
         sys.stdout.flush()
 
