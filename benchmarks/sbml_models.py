@@ -127,6 +127,7 @@ class OsteogrnRun:
         if self.sens:
             self.kw["sensitivities"] = self.sens
 
+
     def __call__(self):
         res = self.og.simulate(self.model, t=self.times, **self.kw)
         y = np.stack([np.asarray(res[c], float) for c in self.cols], axis=1)
