@@ -123,9 +123,11 @@ def amici_module(sbml_text: str, name: str):
     key = hashlib.sha1(sbml_text.encode()).hexdigest()[:10]
     mod_name = re.sub(r"\W", "_", f"{name}_{key}")
     out = amici_cache_dir() / amici.__version__ / mod_name
-    if not (out / mod_name / "__init__.py").is_file():
+    done = out / ".compiled"  # written last: an interrupted compile is redone
+    if not done.is_file():
         out.mkdir(parents=True, exist_ok=True)
         SbmlImporter(sbml_text, from_file=False).sbml2amici(mod_name, str(out))
+        done.touch()
     return amici.import_model_module(mod_name, str(out))
 
 
@@ -140,8 +142,7 @@ class AmiciRun:
     def __init__(self, sbml_text: str, name: str, ids: Sequence[str], times: Sequence[float],
                  rtol: float, atol: float, sens: Sequence[str] = (), max_steps: int = 100_000):
         import amici
-        from amici import sim
-        sd = sim.sundials
+        import amici.sim.sundials as sd
 
         self.version = amici.__version__
         self.sd = sd
