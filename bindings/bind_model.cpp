@@ -135,6 +135,27 @@ void bind_model(py::module_& m) {
                                }
                                return l;
                              })
+      .def_property_readonly("events",
+                             [](const Model& model) {
+                               py::list l;
+                               for (const auto& e : model.events()) {
+                                 py::dict d;
+                                 d["name"] = e.name;
+                                 d["trigger"] = e.trigger;
+                                 py::dict a;
+                                 for (const auto& [target, text] : e.assignments) a[py::str(target)] = text;
+                                 d["assignments"] = a;
+                                 d["delay"] = e.delay;
+                                 d["priority"] = e.priority;
+                                 d["persistent"] = e.persistent;
+                                 d["initial_value"] = e.initial_value;
+                                 d["use_values_from_trigger_time"] = e.use_values_from_trigger_time;
+                                 d["description"] = e.description;
+                                 d["module"] = e.module;
+                                 l.append(d);
+                               }
+                               return l;
+                             })
       .def_property_readonly("overlays",
                              [](const Model& model) {
                                py::list l;

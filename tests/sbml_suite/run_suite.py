@@ -1,5 +1,8 @@
 """Runs the SBML Test Suite's semantic cases through ``osteogrn.sbml`` and tabulates the outcome.
 
+Reads the copy of the suite in the repository (``tests/data/sbml_suite/cases``; refreshed by
+``copy_suite.py``), or the folder given by ``--cases`` or ``$SBML_TEST_SUITE_CASES``.
+
 Each case is one of:
 
 * ``pass``    every reported value satisfies |x - e| <= absolute + relative*|e| (the suite's rule);
@@ -11,18 +14,23 @@ Each case is one of:
 Usage::
 
     python tests/sbml_suite/run_suite.py [--cases DIR] [--out results.csv]
-                                         [--baseline tests/sbml_suite/results.csv] [ID ...]
+                                         [--baseline tests/sbml_suite/results.csv]
+                                         [--passing tests/sbml_suite/passing.txt]
+                                         [--write-passing] [ID ...]
 
 Writes the table (case, tags, outcome, message) as CSV, and the totals, overall and per
 component tag, to ``<out>_totals.txt`` and the terminal. Exits 1 if any case is ``wrong`` or
-``error``. ``results.csv`` and ``results_totals.txt`` in this folder are the committed run.
+``error``, or (with ``--baseline`` / ``--passing``) if a case that passed there no longer
+passes. ``--write-passing`` runs every case and writes the committed run of this folder:
+``results.csv``, ``results_totals.txt`` and ``passing.txt`` (the ids of the passing cases,
+which ``tests/python/test_sbml_suite.py`` holds the import to).
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
-import math
+import functools
 import os
 import sys
 import time
@@ -33,12 +41,14 @@ from typing import Dict, List, Optional, Tuple
 import numpy as np
 
 import osteogrn as og
-from osteogrn.sbml import translate_sbml
 
 HERE = Path(__file__).resolve().parent
-# the suite sits in ../shared next to the checkout; SBML_TEST_SUITE_CASES names another copy
+# the copy in the repository (copy_suite.py); SBML_TEST_SUITE_CASES names another copy
 DEFAULT_CASES = Path(os.environ.get("SBML_TEST_SUITE_CASES",
-                                    HERE.parents[2] / "shared" / "sbml-test-suite" / "cases"))
+                                    HERE.parent / "data" / "sbml_suite" / "cases"))
+#: The committed run: the table, its totals and the ids of the passing cases.
+RESULTS = HERE / "results.csv"
+PASSING = HERE / "passing.txt"
 
 #: Solver settings for the suite: tight enough that the integration error is far below the
 #: suite's tolerances (typically absolute 1e-7..1e-10, relative 1e-4..1e-5).
@@ -59,6 +69,38 @@ def read_settings(path: Path) -> Dict[str, str]:
 
 def _list(text: str) -> List[str]:
     return [x.strip() for x in text.split(",") if x.strip()]
+
+
+def case_tags(case_dir: Path) -> Tuple[List[str], List[str], str]:
+    """componentTags, testTags and testType of a case: from its description
+    (``NNNNN-model.m``) where the copy keeps it, else from the copy's ``index.csv``."""
+    described = case_dir / f"{case_dir.name}-model.m"
+    if described.is_file():
+        return read_tags(described)
+    row = _index(case_dir.parent).get(case_dir.name)
+    if row is None:
+        raise FileNotFoundError(f"{case_dir}: no {described.name} and no row in "
+                                f"{case_dir.parent / 'index.csv'}")
+    return row["component_tags"].split(), row["test_tags"].split(), row["test_type"]
+
+
+@functools.lru_cache(maxsize=4)
+def _index(cases: Path) -> Dict[str, Dict[str, str]]:
+    path = cases / "index.csv"
+    if not path.is_file():
+        return {}
+    with open(path, newline="") as fh:
+        return {row["case"]: row for row in csv.DictReader(fh)}
+
+
+def read_passing(path: Path) -> List[str]:
+    """The case ids of a passing list (one per line; ``#`` starts a comment)."""
+    ids = []
+    for line in path.read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            ids.append(line.zfill(5))
+    return ids
 
 
 def read_tags(path: Path) -> Tuple[List[str], List[str], str]:
@@ -96,10 +138,9 @@ def run_case(case_dir: Path) -> Tuple[str, str]:
     """Runs one case; returns (outcome, message)."""
     cid = case_dir.name
     settings = read_settings(case_dir / f"{cid}-settings.txt")
-    _, _, kind = read_tags(case_dir / f"{cid}-model.m")
+    _, _, kind = case_tags(case_dir)
     try:
-        tr = translate_sbml(case_model(case_dir))
-        model = og.Model.from_json(tr.document, source=cid)
+        model = og.import_sbml(case_model(case_dir))
     except og.UnsupportedSBMLError as exc:
         return "refused", str(exc)
     if kind != "TimeCourse":
@@ -121,7 +162,7 @@ def run_case(case_dir: Path) -> Tuple[str, str]:
     res = og.simulate(model, t=times, rtol=RTOL, atol=ATOL, max_steps=MAX_STEPS)
     worst = ""
     for var in variables:
-        got = _reported(tr, model, res, var, var in amounts, var in concentrations, len(times))
+        got = _reported(res, var, var in amounts, var in concentrations)
         want = np.asarray(expected[var], dtype=float)
         bad = ~(np.abs(got - want) <= abs_tol + rel_tol * np.abs(want))
         # the suite writes NaN and infinities where the true value is one; equal ones match
@@ -134,33 +175,17 @@ def run_case(case_dir: Path) -> Tuple[str, str]:
     return "pass", ""
 
 
-def _reported(tr, model: "og.Model", res: "og.Result", var: str, as_amount: bool,
-              as_concentration: bool, n: int) -> np.ndarray:
-    """The time course of SBML symbol ``var`` as the case asks for it."""
-    if var in tr.reactions:
-        return np.asarray(res[tr.reactions[var]], dtype=float)
-    sym = tr.symbols.get(var)
-    if sym is None:
-        raise KeyError(f"variable {var} is not a compartment, species or parameter")
-    if sym.column:
-        values = np.asarray(res[sym.column], dtype=float)
-    else:
-        values = np.full(n, model.parameters[sym.name])
-    if sym.kind != "species":
-        return values
-    # the size only when a conversion needs it: a 0-D compartment has none
-    if as_amount and not sym.amount:
-        return values * _size(tr, model, res, sym.compartment, n)
-    if as_concentration and sym.amount:
-        return values / _size(tr, model, res, sym.compartment, n)
-    return values
-
-
-def _size(tr, model, res, comp: str, n: int) -> np.ndarray:
-    csym = tr.symbols[comp]
-    if csym.column:
-        return np.asarray(res[csym.column], dtype=float)
-    return np.full(n, model.parameters[csym.name])
+def _reported(res: "og.Result", var: str, as_amount: bool, as_concentration: bool
+              ) -> np.ndarray:
+    """The time course of SBML symbol ``var`` as the case asks for it: ``res[var]`` is what
+    the symbol means; a species listed as an amount or a concentration converts (with its
+    compartment's size only when a conversion is needed: a 0-D compartment has none)."""
+    if res.sbml_symbols.get(var, {}).get("kind") == "species":
+        if as_amount:
+            return np.asarray(res.amount(var), dtype=float)
+        if as_concentration:
+            return np.asarray(res.concentration(var), dtype=float)
+    return np.asarray(res[var], dtype=float)
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -171,7 +196,18 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--baseline", type=Path, default=None,
                         help="a previous table (e.g. tests/sbml_suite/results.csv): exit 1 if a "
                              "case that passed there no longer passes")
+    parser.add_argument("--passing", type=Path, default=None,
+                        help="a list of case ids (e.g. tests/sbml_suite/passing.txt): exit 1 if "
+                             "one of them no longer passes")
+    parser.add_argument("--write-passing", action="store_true",
+                        help="run every case and write the committed run: "
+                             f"{RESULTS.name}, {RESULTS.stem}_totals.txt and {PASSING.name} "
+                             f"in {HERE}")
     args = parser.parse_args(argv)
+    if args.write_passing:
+        if args.ids:
+            parser.error("--write-passing runs every case: give no case ids")
+        args.out = RESULTS
 
     dirs = sorted(p for p in args.cases.iterdir() if p.is_dir() and p.name.isdigit())
     if args.ids:
@@ -182,7 +218,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     per_tag: Dict[str, Counter] = defaultdict(Counter)
     t0 = time.perf_counter()
     for d in dirs:
-        comp, test, _ = read_tags(d / f"{d.name}-model.m")
+        comp, test, _ = case_tags(d)
         try:
             outcome, message = run_case(d)
         except Exception as exc:  # noqa: BLE001 - every failure is tabulated, not fatal
@@ -210,15 +246,26 @@ def main(argv: Optional[List[str]] = None) -> int:
     print("\n".join(lines))
     print(f"{time.perf_counter() - t0:.0f} s; table: {args.out}, totals: {totals_path}")
     status = 1 if totals["wrong"] or totals["error"] else 0
+    now = {r["case"] for r in rows if r["outcome"] == "pass"}
+    ran = {r["case"] for r in rows}
+    before: Dict[Path, set] = {}
     if args.baseline is not None:
         with open(args.baseline, newline="") as fh:
-            before = {r["case"] for r in csv.DictReader(fh) if r["outcome"] == "pass"}
-        now = {r["case"] for r in rows if r["outcome"] == "pass"}
-        lost = sorted(before & {r["case"] for r in rows} - now)
+            before[args.baseline] = {r["case"] for r in csv.DictReader(fh)
+                                     if r["outcome"] == "pass"}
+    if args.passing is not None:
+        before[args.passing] = set(read_passing(args.passing))
+    for path, passed in before.items():
+        lost = sorted(passed & ran - now)
         if lost:
-            print(f"{len(lost)} cases passed in {args.baseline} and no longer do: "
-                  + " ".join(lost))
+            print(f"{len(lost)} cases passed in {path} and no longer do: " + " ".join(lost))
             status = 1
+    if args.write_passing:
+        PASSING.write_text(
+            "# SBML Test Suite cases that pass (run_suite.py --write-passing); "
+            "tests/python/test_sbml_suite.py fails if one of them stops passing\n"
+            + "".join(f"{c}\n" for c in sorted(now)))
+        print(f"{len(now)} passing cases written to {PASSING}")
     return status
 
 

@@ -116,6 +116,9 @@ def _parameter_matrix(model: Model, parameters: Any,
             names = list(seen)
         else:
             names = param_names
+        # an imported model's constants are also named by their SBML ids
+        model_values = {**{sid: model_values[e["name"]] for sid, e in model.sbml_symbols.items()
+                           if not e["column"] and e["name"] in model_values}, **model_values}
         for name in names:
             if name not in model_values:
                 raise ModelError(f"unknown parameter '{name}' in the parameter sets (model "
@@ -377,6 +380,13 @@ def simulate_batch(model: Union[Model, str, "os.PathLike[str]"],
     opts = _solver_options(options, solver_overrides)
     n_threads = _threads(threads)
     output_names_requested = _outputs(outputs)
+    # a model imported from SBML also takes SBML ids: of constants for parameters, of symbols
+    # with a result column for outputs (the frame of parameters keeps the names given)
+    sbml = model.sbml_symbols
+    user_names, names = names, [sbml[n]["name"] if n in sbml and not sbml[n]["column"] else n
+                                for n in names]
+    output_names_requested = [sbml[o]["column"] if o in sbml and sbml[o]["column"] else o
+                              for o in output_names_requested]
     callback, close = _progress_callback(progress)
     cores = [p._core for p in protocol_list]
     try:
@@ -396,7 +406,7 @@ def simulate_batch(model: Union[Model, str, "os.PathLike[str]"],
         close()
     n_sets, n_protocols = failed.shape
     import pandas as pd
-    frame = pd.DataFrame(matrix, columns=names)
+    frame = pd.DataFrame(matrix, columns=user_names)
     frame.index.name = "set"
     return BatchResult(values=values, failed=np.asarray(failed, dtype=bool),
                        codes=return_codes(codes),
@@ -406,7 +416,9 @@ def simulate_batch(model: Union[Model, str, "os.PathLike[str]"],
                        output_names=list(output_names), model_name=model.name,
                        observable_names=[o for o in model.observables if o in output_names],
                        solver_options=opts, units=_output_units(model, output_names),
-                       time_unit=model.time_unit)
+                       time_unit=model.time_unit,
+                       sbml_outputs={sid: e["column"] for sid, e in sbml.items()
+                                     if e["column"] in output_names})
 
 
 def _output_units(model: Model, output_names: Sequence[str]) -> Dict[str, str]:
@@ -448,6 +460,9 @@ class BatchResult:
         without them).
     time_unit : str
         Unit of ``t`` (the model's time unit, ``"day"``).
+    sbml_outputs : dict of str to str
+        For a model imported from SBML: SBML id -> its output (``res[sbml_id]``, and the
+        ``names`` of :meth:`to_frame` and :meth:`quantiles`, accept the id); empty otherwise.
     """
 
     def __init__(self, *, values: np.ndarray, failed: np.ndarray, messages: np.ndarray,
@@ -456,7 +471,8 @@ class BatchResult:
                  output_names: List[str], model_name: str = "",
                  observable_names: Sequence[str] = (),
                  solver_options: Optional[Any] = None,
-                 units: Optional[Mapping[str, str]] = None, time_unit: str = "day") -> None:
+                 units: Optional[Mapping[str, str]] = None, time_unit: str = "day",
+                 sbml_outputs: Optional[Mapping[str, str]] = None) -> None:
         self.values = values
         self.failed = failed
         # Without codes (a result built by hand): success, or other where it failed.
@@ -472,11 +488,13 @@ class BatchResult:
         self.solver_options = _as_solver_options(solver_options)
         self.units = {str(k): str(v) for k, v in (units or {}).items()}
         self.time_unit = str(time_unit)
+        self.sbml_outputs = {str(k): str(v) for k, v in (sbml_outputs or {}).items()}
 
     def __setstate__(self, state: Dict[str, Any]) -> None:
         # a BatchResult pickled before batch results carried units
         state.setdefault("units", {})
         state.setdefault("time_unit", "day")
+        state.setdefault("sbml_outputs", {})
         self.__dict__.update(state)
 
     @property
@@ -490,6 +508,7 @@ class BatchResult:
         return self.values.shape[1]
 
     def _output(self, name: str) -> int:
+        name = self.sbml_outputs.get(name, name)  # an SBML id first, as Result does
         try:
             return self.output_names.index(name)
         except ValueError:
@@ -504,7 +523,8 @@ class BatchResult:
                            f"{', '.join(self.protocol_names)}") from None
 
     def __getitem__(self, name: str) -> np.ndarray:
-        """Values of one output, shape ``[n_sets, n_protocols, n_t]``."""
+        """Values of one output (or of the SBML id of one), shape
+        ``[n_sets, n_protocols, n_t]``."""
         return self.values[..., self._output(name)]
 
     def to_frame(self, parameters: bool = False,

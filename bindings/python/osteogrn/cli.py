@@ -57,10 +57,49 @@ def _add_parameter_set(p: argparse.ArgumentParser) -> None:
                         "model given as a path)")
 
 
+def _add_sbml_inputs(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--input", metavar="COMPONENT=SBML_ID[:UNIT]", action="append", default=None,
+                   help="for an SBML model: the protocol component COMPONENT drives the SBML "
+                        "parameter or boundary species SBML_ID, whose value is in UNIT (protocol "
+                        "concentrations convert to it; default: no unit, no conversion); "
+                        "repeatable; as og.import_sbml(inputs=...)")
+
+
+def _sbml_inputs(args: argparse.Namespace) -> Dict[str, object]:
+    """--input COMPONENT=SBML_ID[:UNIT] as import_sbml's ``inputs`` mapping (an SBML id has no
+    ':', so the first one starts the unit)."""
+    out: Dict[str, object] = {}
+    for item in getattr(args, "input", None) or []:
+        comp, sep, target = item.partition("=")
+        sid, colon, unit = target.partition(":")
+        comp, sid, unit = comp.strip(), sid.strip(), unit.strip()
+        if not sep or not comp or not sid or (colon and not unit):
+            raise _UsageError(f"--input {item!r}: give COMPONENT=SBML_ID or "
+                              "COMPONENT=SBML_ID:UNIT")
+        if comp in out:
+            raise _UsageError(f"--input: component '{comp}' given twice")
+        out[comp] = (sid, unit) if colon else sid
+    return out
+
+
 def _model(spec: str, args: argparse.Namespace):
-    """The model `spec` with the --parameter-set asked for."""
+    """The model `spec` with the --parameter-set asked for (and for an SBML file, the
+    protocol inputs of --input)."""
     choice = getattr(args, "parameter_set", None)
-    return load_model(spec, parameter_set=False if choice == "none" else choice)
+    inputs = _sbml_inputs(args)
+    try:
+        if inputs:
+            from .library import _is_xml
+            if not _is_xml(spec):
+                raise _UsageError(f"--input is for SBML models; '{spec}' is not an SBML file")
+            from .sbml import import_sbml
+            model = import_sbml(spec, inputs=inputs)
+            if choice not in (None, "none"):
+                model = load_parameter_set(choice).apply(model)
+            return model
+        return load_model(spec, parameter_set=False if choice == "none" else choice)
+    except ImportError as e:  # python-libsbml missing: an SBML file cannot be read
+        raise OsteogrnError(f"{spec}: {e}") from None
 
 
 def _label(model) -> str:
@@ -108,18 +147,29 @@ def build_parser() -> argparse.ArgumentParser:
                    help="for a protocol or a parameter set: check that it fits this model "
                         "(name or path; default for a protocol: the default built-in model)")
     _add_parameter_set(p)
+    _add_sbml_inputs(p)
 
     p = sub.add_parser("simulate", help="simulate a model under a protocol",
-                       description="Simulate MODEL under PROTOCOL (built-in names or JSON paths). "
-                                   "Prints a summary of each observable (final value, peak and "
-                                   "its day) and the solver statistics.")
-    p.add_argument("model", metavar="MODEL", help="built-in model name or model JSON path")
-    p.add_argument("protocol", metavar="PROTOCOL", help="built-in protocol name or JSON path")
+                       description="Simulate MODEL under PROTOCOL (built-in names or JSON paths; "
+                                   "MODEL may be an SBML file). Prints a summary of each "
+                                   "observable (final value, peak and its day; for an SBML "
+                                   "model, of each SBML species and varying symbol, by SBML "
+                                   "id) and the solver statistics. A model without inputs (an "
+                                   "SBML model, say) runs without a protocol until -t END.")
+    p.add_argument("model", metavar="MODEL",
+                   help="built-in model name, model JSON path or SBML file")
+    p.add_argument("protocol", metavar="PROTOCOL", nargs="?", default=None,
+                   help="built-in protocol name or JSON path (optional for a model without "
+                        "inputs; then give -t)")
+    p.add_argument("-t", "--until", metavar="END", type=float, default=None,
+                   help="without a protocol: simulate from 0 to END (in the model's time "
+                        "unit), sampled every --dt (default END/100)")
     p.add_argument("-o", "--output", metavar="CSV",
                    help="write the time courses as CSV: a column 'time [day]', then one per "
                         "species, observable and input, headed with its unit, e.g. 'ALP [au]'")
     p.add_argument("--plot", metavar="PNG", help="write a figure, one panel per observable")
     _add_parameter_set(p)
+    _add_sbml_inputs(p)
     _add_solver_options(p)
 
     p = sub.add_parser("compare", help="run one model under several protocols",
@@ -133,8 +183,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "arguments: the 'osteogenic' model under every built-in "
                                    "protocol.")
     p.add_argument("--model", metavar="MODEL",
-                   help="model name or path (default: 'osteogenic' if built in, else the first "
-                        "built-in model)")
+                   help="model name, JSON path or SBML file (default: 'osteogenic' if built "
+                        "in, else the first built-in model)")
     p.add_argument("--protocols", metavar="PROTOCOL", nargs="+",
                    help="protocol names or paths (default: every built-in protocol that fits "
                         "the model)")
@@ -151,6 +201,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="read-out day for the table (default: %(default)g; a protocol shorter "
                         "than that is read at its end)")
     _add_parameter_set(p)
+    _add_sbml_inputs(p)
     _add_solver_options(p)
 
     cli_design.add_parsers(sub, _add_solver_options, _add_parameter_set)
@@ -300,7 +351,11 @@ def _validate_protocol(path: Path, args: argparse.Namespace) -> int:
 def _summary_rows(label: str, res) -> List[Dict[str, object]]:
     import numpy as np
     rows = []
-    names = res.observable_names or res.species_names
+    # an SBML model is summarised by SBML id: its species and the symbols that vary (the
+    # translation's observables are mostly reaction rates)
+    names = [sid for sid, e in res.sbml_symbols.items()
+             if e.get("column") and e.get("kind") != "reaction"] \
+        or res.observable_names or res.species_names
     for name in names:
         y = res[name]
         finite = np.isfinite(y)
@@ -312,9 +367,21 @@ def _summary_rows(label: str, res) -> List[Dict[str, object]]:
 
 def _cmd_simulate(args: argparse.Namespace) -> int:
     import pandas as pd
+    if args.protocol is None and args.until is None:
+        raise _UsageError("give a PROTOCOL, or -t END for a model without inputs")
+    if args.protocol is not None and args.until is not None:
+        raise _UsageError("-t END is for a run without a protocol: the protocol's duration "
+                          "ends the run")
     model = _model(args.model, args)
-    proto = load_protocol(args.protocol)
-    res = simulate(model, proto, t=_times(proto.duration, args.dt), **_solver_kwargs(args))
+    if args.protocol is None:
+        if not args.until > 0:
+            raise _UsageError(f"-t END must be positive, got {args.until:g}")
+        times = _times(args.until, args.dt if args.dt is not None else args.until / 100)
+        res = simulate(model, None, t=times, **_solver_kwargs(args))
+        proto = None
+    else:
+        proto = load_protocol(args.protocol)
+        res = simulate(model, proto, t=_times(proto.duration, args.dt), **_solver_kwargs(args))
     if args.output:
         out = Path(args.output)
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -326,12 +393,16 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
         out.parent.mkdir(parents=True, exist_ok=True)
         res.plot().savefig(out, dpi=120)
     s = res.stats
-    print(f"{_label(model)} under protocol '{proto.name}' ({proto.duration:g} days, "
-          f"media changes on {len(proto.media_change_days)} days), method {res.method}: "
-          f"{res.status}")
+    if proto is None:
+        print(f"{_label(model)} without a protocol (0 to {args.until:g} {model.time_unit}), "
+              f"method {res.method}: {res.status}")
+    else:
+        print(f"{_label(model)} under protocol '{proto.name}' ({proto.duration:g} days, "
+              f"media changes on {len(proto.media_change_days)} days), method {res.method}: "
+              f"{res.status}")
     print(f"solver: {s['steps']} steps, {s['rhs_evals']} rhs evaluations, {s['jac_evals']} "
           f"Jacobians, {s['restarts']} restarts, {s['wall_seconds'] * 1e3:.1f} ms")
-    table = pd.DataFrame(_summary_rows(proto.name, res)).drop(columns="protocol")
+    table = pd.DataFrame(_summary_rows(res.protocol_name, res)).drop(columns="protocol")
     print(table.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     for label, path in (("time courses", args.output), ("figure", args.plot)):
         if path:
@@ -367,8 +438,10 @@ def _cmd_compare(args: argparse.Namespace) -> int:
                 continue
             protocols.append(proto)
         if not protocols:
+            hint = " (or map protocol components to SBML ids with --input)" \
+                if model.sbml_symbols and not model.inputs else ""
             raise OsteogrnError(f"no built-in protocol fits model '{model.name}'; "
-                                "pass --protocols")
+                                f"pass --protocols{hint}")
     results = {}
     for proto in protocols:
         label = proto.name
@@ -404,7 +477,10 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 def _default_observables(results) -> List[str]:
     first = next(iter(results.values()))
     markers = [n for n in ("ALP", "OCN", "mineral") if n in first.observable_names]
-    return markers or list(first.observable_names) or list(first.species_names)
+    # an SBML model: its species and varying symbols by SBML id, as `simulate` summarises
+    sbml = [sid for sid, e in first.sbml_symbols.items()
+            if e.get("column") and e.get("kind") != "reaction"]
+    return markers or sbml or list(first.observable_names) or list(first.species_names)
 
 
 def _comparison_table(results, names: Sequence[str], day: float, reference: Optional[str]):

@@ -40,13 +40,16 @@ class Model:
     >>> slow = model.with_parameters(d_runx2=0.8)         # doctest: +SKIP
     """
 
-    __slots__ = ("_core", "_parameter_set")
+    __slots__ = ("_core", "_parameter_set", "_sbml")
 
-    def __init__(self, core: "_core.Model", parameter_set: Optional[str] = None) -> None:
+    def __init__(self, core: "_core.Model", parameter_set: Optional[str] = None,
+                 sbml: Optional[Mapping[str, Mapping[str, Any]]] = None) -> None:
         if not isinstance(core, _core.Model):
             raise TypeError("use osteogrn.load_model, Model.from_file or Model.from_json")
         self._core = core
         self._parameter_set = parameter_set
+        # SBML id -> where its value lives (osteogrn._sbml_ids); empty unless imported from SBML
+        self._sbml: Dict[str, Dict[str, Any]] = {str(k): dict(v) for k, v in (sbml or {}).items()}
 
     # -- construction ---------------------------------------------------------------
     @classmethod
@@ -106,6 +109,15 @@ class Model:
         return self._parameter_set
 
     @property
+    def sbml_symbols(self) -> Dict[str, Dict[str, Any]]:
+        """For a model imported from SBML: SBML id -> where the symbol's value lives (``kind``,
+        ``name``, ``column``, ``compartment``, ``amount``; see :mod:`osteogrn._sbml_ids`), for
+        every compartment, species, parameter, species reference and reaction id. Results
+        answer ``res[sbml_id]`` with it. Empty for other models; kept by
+        :meth:`with_parameters`, :meth:`knockout` and pickling."""
+        return {k: dict(v) for k, v in self._sbml.items()}
+
+    @property
     def description(self) -> str:
         """One-line description from the file."""
         return self._core.description
@@ -152,6 +164,14 @@ class Model:
     def observables(self) -> List[str]:
         """Observable names."""
         return [o["name"] for o in self._core.observables]
+
+    @property
+    def events(self) -> List[Dict[str, Any]]:
+        """The model's events (docs/formats/model.md#events), in file order: each a dict with
+        ``name``, ``trigger``, ``assignments`` (species -> expression), ``delay`` and
+        ``priority`` ('' when absent), ``persistent``, ``initial_value``,
+        ``use_values_from_trigger_time``, ``description`` and ``module``."""
+        return list(self._core.events)
 
     @property
     def expressions(self) -> Dict[str, str]:
@@ -227,7 +247,7 @@ class Model:
             except (TypeError, ValueError):
                 raise ModelError(f"parameter '{key}': value {value!r} is not a number",
                                  pointer=f"/parameters/{key}") from None
-        return Model(self._core.with_parameters(numbers), self._parameter_set)
+        return Model(self._core.with_parameters(numbers), self._parameter_set, self._sbml)
 
     @checks_text(ModelError)
     def knockout(self, species: str) -> "Model":
@@ -247,7 +267,7 @@ class Model:
         ModelError
             If the model has no such species.
         """
-        return Model(self._core.knockout(str(species)), self._parameter_set)
+        return Model(self._core.knockout(str(species)), self._parameter_set, self._sbml)
 
     # -- evaluation -----------------------------------------------------------------
     def _u(self, u: Optional[Sequence[float]]) -> List[float]:
@@ -314,8 +334,44 @@ class Model:
         knockouts). ``Model.from_json(m.to_json())`` simulates identically."""
         return self._core.to_json()
 
+    def to_sbml(self, path: Union[None, str, "os.PathLike[str]"] = None,
+                protocol: Any = None) -> str:
+        """The model as SBML Level 3 Version 2 (needs python-libsbml).
+
+        Species become SBML species (amounts in one compartment of size 1) with rate rules
+        equal to their ODEs; named expressions and observables become parameters with
+        assignment rules; inputs become parameters. With a protocol, its media changes,
+        additions, decay and perturbation windows become SBML events and rules, so that
+        another SBML tool reproduces ``og.simulate(model, protocol)``; knockouts and other
+        model overlays are exported the same way. See ``docs/sbml.md`` (Export).
+
+        Parameters
+        ----------
+        path : str or path-like, optional
+            Also write the text to this file.
+        protocol : Protocol or str, optional
+            The protocol to write as events, or a built-in name / path passed to
+            :func:`osteogrn.load_protocol` (default: none; inputs keep their defaults and an
+            annotation lets :func:`osteogrn.import_sbml` restore them as inputs).
+
+        Returns
+        -------
+        str
+            The SBML text.
+
+        Raises
+        ------
+        ModelError
+            Something that has no exact SBML form.
+        ProtocolError
+            The protocol does not bind to the model (as in ``og.simulate``).
+        """
+        from .sbml._export import to_sbml  # libsbml is optional: imported on use
+
+        return to_sbml(self, path=path, protocol=protocol)
+
     def __reduce__(self):  # pickle through JSON: the compiled tapes are rebuilt on load
-        return (_model_from_json, (self.to_json(), self._parameter_set))
+        return (_model_from_json, (self.to_json(), self._parameter_set, self._sbml))
 
     def __repr__(self) -> str:
         pset = f", parameter set '{self._parameter_set}'" if self._parameter_set else ""
@@ -324,5 +380,6 @@ class Model:
                 f"{len(self._core.observables)} observables>")
 
 
-def _model_from_json(text: str, parameter_set: Optional[str] = None) -> Model:
-    return Model(Model.from_json(text, source="<pickle>")._core, parameter_set)
+def _model_from_json(text: str, parameter_set: Optional[str] = None,
+                     sbml: Optional[Mapping[str, Mapping[str, Any]]] = None) -> Model:
+    return Model(Model.from_json(text, source="<pickle>")._core, parameter_set, sbml)

@@ -275,7 +275,7 @@ class ParameterSet:
             except ModelError as e:
                 raise _fail(self.path or self.name, "/initial", str(e)) from None
         out = base.with_parameters(dict(self.parameters)) if self.parameters else base
-        return Model(out._core, parameter_set=self.name)
+        return Model(out._core, parameter_set=self.name, sbml=model.sbml_symbols)
 
     def to_frame(self):
         """The set as a table: one row per value (``section``, ``name``, ``value``, ``source``).

@@ -113,10 +113,16 @@ class Result:
         for a unitless one; empty for a result written before results carried units).
     time_unit : str
         Unit of ``t``: the model's time unit (``"day"``).
+    sbml_symbols : dict
+        For a model imported from SBML: SBML id -> where the symbol's value lives in this
+        run (a ``column``, a constant ``value``, or why it is ``unavailable``); empty
+        otherwise. See :meth:`__getitem__`, :meth:`amount`, :meth:`concentration`.
 
     Notes
     -----
-    ``res["name"]`` gives the time course of any species, observable or input.
+    ``res["name"]`` gives the time course of any species, observable or input, and for a
+    model imported from SBML, of any SBML compartment, species, parameter, species reference
+    or reaction id (the value the SBML symbol means).
     A Result owns plain numpy arrays: it pickles, and round-trips through
     :meth:`to_json` / :meth:`from_json`.
     """
@@ -144,6 +150,7 @@ class Result:
     stats: Dict[str, float]
     units: Dict[str, str]
     time_unit: str
+    sbml_symbols: Dict[str, Dict[str, Any]]
 
     def __init__(self, data: Dict[str, Any]) -> None:
         for key in _ARRAYS:
@@ -157,6 +164,8 @@ class Result:
         # Units came later than the other fields: a result written before has none.
         self.__dict__["units"] = {str(k): str(v) for k, v in (data.get("units") or {}).items()}
         self.__dict__["time_unit"] = str(data.get("time_unit") or DEFAULT_TIME_UNIT)
+        self.__dict__["sbml_symbols"] = {str(k): dict(v) for k, v in
+                                         (data.get("sbml_symbols") or {}).items()}
         n_t = len(self.t)
         shapes = {"species": (n_t, len(self.species_names)),
                   "observables": (n_t, len(self.observable_names)),
@@ -168,17 +177,20 @@ class Result:
 
     @classmethod
     def _from_core(cls, core: Any, units: Optional[Dict[str, str]] = None,
-                   time_unit: str = DEFAULT_TIME_UNIT) -> "Result":
+                   time_unit: str = DEFAULT_TIME_UNIT,
+                   sbml_symbols: Optional[Dict[str, Dict[str, Any]]] = None) -> "Result":
         data = {key: getattr(core, key) for key in _ARRAYS + _LISTS + _SCALARS + ("stats",)}
         data["status"] = core.status.name
         data["units"] = units or {}
         data["time_unit"] = time_unit
+        data["sbml_symbols"] = sbml_symbols or {}
         return cls(data)
 
     def __setstate__(self, state: Dict[str, Any]) -> None:
         # a Result pickled before results carried units
         state.setdefault("units", {})
         state.setdefault("time_unit", DEFAULT_TIME_UNIT)
+        state.setdefault("sbml_symbols", {})
         self.__dict__.update(state)
 
     # -- access ---------------------------------------------------------------------
@@ -192,24 +204,95 @@ class Result:
         """Every name ``res[...]`` accepts: species, observables, inputs."""
         return self.species_names + self.observable_names + self.input_names
 
+    @property
+    def sbml_ids(self) -> List[str]:
+        """The SBML ids ``res[...]`` accepts (empty unless the model was imported from SBML)."""
+        return list(self.sbml_symbols)
+
     def __getitem__(self, name: str) -> np.ndarray:
-        """Time course of a species, observable or input (in that order of lookup).
+        """Time course of an SBML id (for a model imported from SBML), else of a species,
+        observable or input (in that order of lookup).
+
+        An SBML id gives the value the SBML symbol means: a species' concentration, or its
+        amount if it has ``hasOnlySubstanceUnits`` (see :meth:`amount` and
+        :meth:`concentration` for the other one); the size of a compartment; a parameter's or
+        species reference's value (a constant array for a constant symbol); a reaction's
+        rate. An SBML id is looked up first: an input named like an unrelated SBML id (by
+        ``import_sbml(inputs=...)``) stays readable as ``res.inputs``.
 
         Raises
         ------
         KeyError
-            Listing the valid names.
+            Listing the valid names; or naming an SBML id without a value (a compartment
+            without a size, a parameter under a protocol's perturbation window) and why.
         """
+        entry = self.sbml_symbols.get(name) if isinstance(name, str) else None
+        if entry is not None:
+            return self._sbml_value(name, entry)
+        return self._column(name)
+
+    def _column(self, name: str) -> np.ndarray:
         for names, table in ((self.species_names, self.species),
                              (self.observable_names, self.observables),
                              (self.input_names, self.inputs)):
             if name in names:
                 return table[:, names.index(name)]
+        ids = f"; SBML ids: {', '.join(self.sbml_symbols)}" if self.sbml_symbols else ""
         raise KeyError(f"no species, observable or input named {name!r}; valid names: "
-                       f"{', '.join(self.names)}")
+                       f"{', '.join(self.names)}{ids}")
+
+    def _sbml_value(self, sid: str, entry: Dict[str, Any]) -> np.ndarray:
+        if entry.get("column"):
+            return self._column(entry["column"])
+        if "value" in entry:
+            values = np.full(len(self.t), float(entry["value"]))
+            if not self.success and self.species.shape[1]:
+                values[np.isnan(self.species[:, 0])] = np.nan  # NaN after a failure, as columns
+            return values
+        raise KeyError(f"SBML {entry.get('kind', 'symbol')} {sid!r} has no value in this "
+                       f"result: {entry.get('unavailable', 'unknown')}")
+
+    def _species_entry(self, sid: str) -> Dict[str, Any]:
+        entry = self.sbml_symbols.get(sid)
+        if entry is None or entry.get("kind") != "species":
+            raise KeyError(f"{sid!r} is not the id of an SBML species of the model"
+                           + ("" if self.sbml_symbols else " (the model was not imported "
+                              "from SBML)"))
+        return entry
+
+    def amount(self, sbml_id: str) -> np.ndarray:
+        """Amount of an SBML species over time (substance units).
+
+        ``res[sbml_id]`` if the species has ``hasOnlySubstanceUnits``, else its
+        concentration times the size of its compartment, ``res[sbml_id] *
+        res[compartment]``.
+
+        Raises
+        ------
+        KeyError
+            Not a species id, or its compartment has no size.
+        """
+        entry = self._species_entry(sbml_id)
+        values = self[sbml_id]
+        return values if entry["amount"] else values * self[entry["compartment"]]
+
+    def concentration(self, sbml_id: str) -> np.ndarray:
+        """Concentration of an SBML species over time (substance per size).
+
+        ``res[sbml_id]`` unless the species has ``hasOnlySubstanceUnits``, then its amount
+        over the size of its compartment, ``res[sbml_id] / res[compartment]``.
+
+        Raises
+        ------
+        KeyError
+            Not a species id, or its compartment has no size.
+        """
+        entry = self._species_entry(sbml_id)
+        values = self[sbml_id]
+        return values / self[entry["compartment"]] if entry["amount"] else values
 
     def __contains__(self, name: object) -> bool:
-        return name in self.names
+        return name in self.names or name in self.sbml_symbols
 
     def __len__(self) -> int:
         return len(self.t)
@@ -312,6 +395,7 @@ class Result:
         data["stats"] = dict(self.stats)
         data["units"] = dict(self.units)
         data["time_unit"] = self.time_unit
+        data["sbml_symbols"] = {k: dict(v) for k, v in self.sbml_symbols.items()}
         return data
 
     def to_json(self) -> str:

@@ -15,6 +15,7 @@ from .model import Model
 from .protocol import Protocol
 from ._units import model_units
 from .result import Result
+from ._sbml_ids import resolve
 
 __all__ = ["simulate", "METHODS", "Method", "LinearSolver", "SolverOptions", "solver_options"]
 
@@ -219,4 +220,4 @@ def simulate(model: Union[Model, str, "os.PathLike[str]"],
                           linear_solver=linear_solver, sensitivities=sensitivities,
                           record_steps=record_steps)
     core = _core.simulate(model._core, protocol._core, times, opts)
-    return Result._from_core(core, units, model.time_unit)
+    return Result._from_core(core, units, model.time_unit, resolve(model, protocol))

@@ -23,6 +23,10 @@ enum class Op : std::uint8_t {
   Exp, Log, Log10, Sqrt, Abs, Min, Max,
   Hill, HillRep,   // hill(x,K,n) = x^n/(K^n+x^n), hill_rep = K^n/(K^n+x^n); x <= 0 counts as 0
   Piecewise,       // children: value1, cond1, value2, cond2, ..., otherwise
+  // The MathML function set (appended, so the values above never change).
+  Sin, Cos, Tan, Asin, Acos, Atan, Sinh, Cosh, Tanh, Asinh, Acosh, Atanh,
+  Floor, Ceil,
+  Factorial,       // n! for an integer n >= 0, NaN otherwise
 };
 
 namespace detail {
@@ -61,8 +65,8 @@ class Expr {
 
 /// Parses `text` (grammar in docs/formats/model.md: numbers incl. 1e-3, + - * / ^ with ^ right-associative
 /// and binding tighter than unary minus (-x^2 = -(x^2)), comparisons < <= > >= == !=,
-/// and/or/not, functions exp log ln log10 sqrt abs min max pow hill hill_rep piecewise, the
-/// symbol t). Throws ParseError with the 0-based position of the offending character.
+/// and/or/not, functions exp log ln log10 sqrt abs min max pow hill hill_rep piecewise sin cos
+/// tan asin acos atan sinh cosh tanh asinh acosh atanh floor ceil factorial, the symbol t). Throws ParseError with the 0-based position of the offending character.
 Expr parse_expression(std::string_view text);
 
 /// The names a (possibly unresolved) expression refers to: Symbol nodes, not `t`.

@@ -5,6 +5,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "osteogrn/protocol.hpp"
@@ -38,6 +39,14 @@ struct ExpressionInfo {
 
 struct ObservableInfo {
   std::string name, expression, unit, description, module;
+};
+
+/// An event of the model ("events" in the model file): when `trigger` turns true, assignments
+/// reset species (docs/formats/model.md#events).
+struct EventInfo {
+  std::string name, trigger, delay, priority, description, module;
+  bool persistent = true, initial_value = true, use_values_from_trigger_time = true;
+  std::vector<std::pair<std::string, std::string>> assignments;  // species, expression text
 };
 
 /// Where imports are looked up: first the importing file's directory, then these folders
@@ -76,6 +85,7 @@ class Model {
   const std::vector<InputInfo>& inputs() const;          // unbound inputs, index = input slot
   const std::vector<ExpressionInfo>& expressions() const;  // in dependency order
   const std::vector<ObservableInfo>& observables() const;
+  const std::vector<EventInfo>& events() const;
 
   /// Current parameter values (file values overridden by with_parameters), by parameter index.
   const std::vector<double>& parameter_values() const { return parameter_values_; }

@@ -124,6 +124,21 @@ const char* op_name(Op op) noexcept {
     case Op::Hill: return "hill";
     case Op::HillRep: return "hill_rep";
     case Op::Piecewise: return "piecewise";
+    case Op::Sin: return "sin";
+    case Op::Cos: return "cos";
+    case Op::Tan: return "tan";
+    case Op::Asin: return "asin";
+    case Op::Acos: return "acos";
+    case Op::Atan: return "atan";
+    case Op::Sinh: return "sinh";
+    case Op::Cosh: return "cosh";
+    case Op::Tanh: return "tanh";
+    case Op::Asinh: return "asinh";
+    case Op::Acosh: return "acosh";
+    case Op::Atanh: return "atanh";
+    case Op::Floor: return "floor";
+    case Op::Ceil: return "ceil";
+    case Op::Factorial: return "factorial";
   }
   return "?";
 }
@@ -138,7 +153,9 @@ std::size_t fixed_arity(Op op) {
     case Op::Time:
       return 0;
     case Op::Neg: case Op::Not: case Op::Exp: case Op::Log: case Op::Log10: case Op::Sqrt:
-    case Op::Abs:
+    case Op::Abs: case Op::Sin: case Op::Cos: case Op::Tan: case Op::Asin: case Op::Acos:
+    case Op::Atan: case Op::Sinh: case Op::Cosh: case Op::Tanh: case Op::Asinh: case Op::Acosh:
+    case Op::Atanh: case Op::Floor: case Op::Ceil: case Op::Factorial:
       return 1;
     case Op::Hill: case Op::HillRep: return 3;
     default: return 2;
@@ -188,6 +205,21 @@ double apply_op(Op op, const double* v, std::size_t n) {
     case Op::Log10: return std::log10(v[0]);
     case Op::Sqrt: return std::sqrt(v[0]);
     case Op::Abs: return std::fabs(v[0]);
+    case Op::Sin: return std::sin(v[0]);
+    case Op::Cos: return std::cos(v[0]);
+    case Op::Tan: return std::tan(v[0]);
+    case Op::Asin: return std::asin(v[0]);
+    case Op::Acos: return std::acos(v[0]);
+    case Op::Atan: return std::atan(v[0]);
+    case Op::Sinh: return std::sinh(v[0]);
+    case Op::Cosh: return std::cosh(v[0]);
+    case Op::Tanh: return std::tanh(v[0]);
+    case Op::Asinh: return std::asinh(v[0]);
+    case Op::Acosh: return std::acosh(v[0]);
+    case Op::Atanh: return std::atanh(v[0]);
+    case Op::Floor: return std::floor(v[0]);
+    case Op::Ceil: return std::ceil(v[0]);
+    case Op::Factorial: return factorial_fn(v[0]);
     case Op::Min: {
       double r = v[0];
       for (std::size_t i = 1; i < n; ++i) r = min_fn(r, v[i]);

@@ -28,6 +28,31 @@ Expr pw(const Expr& value, const Expr& cond, const Expr& otherwise) {
   return build(Op::Piecewise, {value, cond, otherwise});
 }
 
+Expr square(const Expr& a) { return build(Op::Pow, {a, c(2.0)}); }
+Expr call(Op op, const Expr& a) { return build(op, {a}); }
+
+/// f'(a) for the trigonometric and hyperbolic functions and their inverses.
+Expr trig_partial(Op op, const Expr& a) {
+  switch (op) {
+    case Op::Sin: return call(Op::Cos, a);
+    case Op::Cos: return neg(call(Op::Sin, a));
+    case Op::Tan: return div(c(1.0), square(call(Op::Cos, a)));
+    case Op::Asin: return div(c(1.0), call(Op::Sqrt, sub(c(1.0), square(a))));
+    case Op::Acos: return neg(div(c(1.0), call(Op::Sqrt, sub(c(1.0), square(a)))));
+    case Op::Atan: return div(c(1.0), add(c(1.0), square(a)));
+    case Op::Sinh: return call(Op::Cosh, a);
+    case Op::Cosh: return call(Op::Sinh, a);
+    case Op::Tanh: return div(c(1.0), square(call(Op::Cosh, a)));
+    case Op::Asinh: return div(c(1.0), call(Op::Sqrt, add(square(a), c(1.0))));
+    // sqrt(a-1) sqrt(a+1) rather than sqrt(a^2-1): no cancellation near a = 1
+    case Op::Acosh:
+      return div(c(1.0), mul(call(Op::Sqrt, sub(a, c(1.0))), call(Op::Sqrt, add(a, c(1.0)))));
+    case Op::Atanh: return div(c(1.0), sub(c(1.0), square(a)));
+    default: break;
+  }
+  throw Error(std::string("trig_partial: '") + detail::op_name(op) + "'");
+}
+
 struct Differentiator {
   Op leaf;
   std::uint32_t index;
@@ -44,6 +69,7 @@ struct Differentiator {
       case Op::Piecewise: return i % 2 == 0 || i + 1 == n.args.size();
       case Op::Lt: case Op::Le: case Op::Gt: case Op::Ge: case Op::Eq: case Op::Ne:
       case Op::And: case Op::Or: case Op::Not:
+      case Op::Floor: case Op::Ceil: case Op::Factorial:
         return false;
       default: return true;
     }
@@ -127,6 +153,18 @@ struct Differentiator {
       return out;
     }
     if (n.op == InternalOp::Heaviside) return c(0.0);  // piecewise constant
+    switch (n.op) {
+      case Op::Floor: case Op::Ceil: case Op::Factorial:
+        return c(0.0);  // piecewise constant (factorial is defined on the integers only)
+      case Op::Sin: case Op::Cos: case Op::Tan: case Op::Asin: case Op::Acos: case Op::Atan:
+      case Op::Sinh: case Op::Cosh: case Op::Tanh: case Op::Asinh: case Op::Acosh:
+      case Op::Atanh: {
+        const Expr da = d(n.args[0]);
+        if (is_zero(da)) return c(0.0);  // 0 * f'(a), even where f'(a) is not finite
+        return mul(trig_partial(n.op, arg(0)), da);
+      }
+      default: break;
+    }
     switch (n.op) {
       case Op::Exp: return mul(e, d(n.args[0]));
       case Op::Log: return div(d(n.args[0]), arg(0));

@@ -37,6 +37,18 @@ inline double pow_log_fn(double a, double b) noexcept {
 }
 inline double heaviside_fn(double x) noexcept { return x > 0.0 ? 1.0 : 0.0; }
 
+/// n! for an integer n >= 0 (MathML factorial is defined there only), NaN for any other x, so
+/// that a model which reaches a non-integer shows it instead of getting an invented value.
+/// The product 1*2*...*n in this order (exact up to 18!, as Python's importer computes it);
+/// 171! and beyond overflow to inf, so the loop never runs more than 170 times.
+inline double factorial_fn(double x) noexcept {
+  if (!(x >= 0.0) || x != std::floor(x)) return std::nan("");
+  if (x > 170.0) return HUGE_VAL;
+  double r = 1.0;
+  for (double k = 2.0; k <= x; k += 1.0) r *= k;
+  return r;
+}
+
 /// Value of a non-leaf op on already evaluated arguments (n-ary ops fold left to right).
 double apply_op(Op op, const double* v, std::size_t n);
 

@@ -50,6 +50,11 @@ constexpr FunctionInfo kFunctions[] = {
     {"log10", Op::Log10, 1}, {"sqrt", Op::Sqrt, 1},       {"abs", Op::Abs, 1},
     {"min", Op::Min, -2},    {"max", Op::Max, -2},        {"pow", Op::Pow, 2},
     {"hill", Op::Hill, 3},   {"hill_rep", Op::HillRep, 3}, {"piecewise", Op::Piecewise, -3},
+    {"sin", Op::Sin, 1},     {"cos", Op::Cos, 1},         {"tan", Op::Tan, 1},
+    {"asin", Op::Asin, 1},   {"acos", Op::Acos, 1},       {"atan", Op::Atan, 1},
+    {"sinh", Op::Sinh, 1},   {"cosh", Op::Cosh, 1},       {"tanh", Op::Tanh, 1},
+    {"asinh", Op::Asinh, 1}, {"acosh", Op::Acosh, 1},     {"atanh", Op::Atanh, 1},
+    {"floor", Op::Floor, 1}, {"ceil", Op::Ceil, 1},       {"factorial", Op::Factorial, 1},
 };
 
 const FunctionInfo* find_function(std::string_view name) {

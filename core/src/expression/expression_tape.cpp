@@ -43,6 +43,21 @@ namespace detail {
   X(Log10, std::log10(w[i.a]))                                                         \
   X(Sqrt, std::sqrt(w[i.a]))                                                           \
   X(Abs, std::fabs(w[i.a]))                                                            \
+  X(Sin, std::sin(w[i.a]))                                                             \
+  X(Cos, std::cos(w[i.a]))                                                             \
+  X(Tan, std::tan(w[i.a]))                                                             \
+  X(Asin, std::asin(w[i.a]))                                                           \
+  X(Acos, std::acos(w[i.a]))                                                           \
+  X(Atan, std::atan(w[i.a]))                                                           \
+  X(Sinh, std::sinh(w[i.a]))                                                           \
+  X(Cosh, std::cosh(w[i.a]))                                                           \
+  X(Tanh, std::tanh(w[i.a]))                                                           \
+  X(Asinh, std::asinh(w[i.a]))                                                         \
+  X(Acosh, std::acosh(w[i.a]))                                                         \
+  X(Atanh, std::atanh(w[i.a]))                                                         \
+  X(Floor, std::floor(w[i.a]))                                                         \
+  X(Ceil, std::ceil(w[i.a]))                                                           \
+  X(Factorial, detail::factorial_fn(w[i.a]))                                           \
   X(Min, detail::min_fn(w[i.a], w[i.b]))                                               \
   X(Max, detail::max_fn(w[i.a], w[i.b]))                                               \
   X(Hill, detail::hill_fn(w[i.a], w[i.b], w[i.c]))                                     \
@@ -225,6 +240,21 @@ struct Compiler {
       case Op::Log10: return TOp::Log10;
       case Op::Sqrt: return TOp::Sqrt;
       case Op::Abs: return TOp::Abs;
+      case Op::Sin: return TOp::Sin;
+      case Op::Cos: return TOp::Cos;
+      case Op::Tan: return TOp::Tan;
+      case Op::Asin: return TOp::Asin;
+      case Op::Acos: return TOp::Acos;
+      case Op::Atan: return TOp::Atan;
+      case Op::Sinh: return TOp::Sinh;
+      case Op::Cosh: return TOp::Cosh;
+      case Op::Tanh: return TOp::Tanh;
+      case Op::Asinh: return TOp::Asinh;
+      case Op::Acosh: return TOp::Acosh;
+      case Op::Atanh: return TOp::Atanh;
+      case Op::Floor: return TOp::Floor;
+      case Op::Ceil: return TOp::Ceil;
+      case Op::Factorial: return TOp::Factorial;
       case Op::Min: return TOp::Min;
       case Op::Max: return TOp::Max;
       case Op::Hill: return TOp::Hill;

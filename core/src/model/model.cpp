@@ -106,6 +106,7 @@ const std::vector<ParameterInfo>& Model::parameters() const { return cm(compiled
 const std::vector<InputInfo>& Model::inputs() const { return cm(compiled_).inputs; }
 const std::vector<ExpressionInfo>& Model::expressions() const { return cm(compiled_).expressions; }
 const std::vector<ObservableInfo>& Model::observables() const { return cm(compiled_).observables; }
+const std::vector<EventInfo>& Model::events() const { return cm(compiled_).events; }
 
 std::vector<double> Model::initial_state() const {
   std::vector<double> y;

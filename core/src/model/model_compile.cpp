@@ -1,6 +1,8 @@
 // Composition -> CompiledModel: resolve names to indexed leaves, inline named expressions,
 // simplify, differentiate symbolically and compile every tape with its sparse pattern.
 #include <algorithm>
+#include <cmath>
+#include <functional>
 #include <map>
 #include <set>
 #include <string>
@@ -75,6 +77,133 @@ void build_sparse(const std::vector<Expr>& rows, const std::vector<Leaves>& leav
     outputs.push_back(std::move(d));
   }
   tape = Tape::compile(outputs);
+}
+
+bool is_relation(Op op) {
+  return op == Op::Lt || op == Op::Le || op == Op::Gt || op == Op::Ge || op == Op::Eq ||
+         op == Op::Ne;
+}
+bool is_logical(Op op) { return is_relation(op) || op == Op::And || op == Op::Or || op == Op::Not; }
+
+// The root functions of one trigger: a - b of every comparison in it, and every numeric
+// operand of and/or/not (true where it is non-zero).
+std::vector<Expr> trigger_roots(const Expr& trigger) {
+  std::vector<Expr> out;
+  std::unordered_set<const Node*> seen;
+  std::vector<const Node*> todo{trigger.node().get()};
+  while (!todo.empty()) {
+    const Node* n = todo.back();
+    todo.pop_back();
+    if (!seen.insert(n).second) continue;
+    if (is_relation(n->op)) {
+      out.push_back(simplify(Expr::make(Op::Sub, {Expr(n->args[0]), Expr(n->args[1])})));
+    } else if (n->op == Op::And || n->op == Op::Or || n->op == Op::Not) {
+      for (const auto& a : n->args)
+        if (!is_logical(a->op) && a->op != Op::Const) out.push_back(Expr(a));
+    }
+    for (const auto& a : n->args) todo.push_back(a.get());
+  }
+  return out;
+}
+
+// Compiles the events: triggers, delays, priorities, assigned values, the root functions of the
+// triggers and, for sensitivities, the derivatives of roots and assigned values.
+void compile_events(CompiledModel& m, const std::vector<EventDecl>& decls,
+                    const std::function<Expr(const NamedExpr&)>& inline_named) {
+  std::vector<Expr> triggers, delays, priorities, assigned;
+  std::vector<Expr> state_roots, time_roots, time_points;
+  std::vector<EventRoot> state_info, time_info;
+  std::map<std::string, std::pair<bool, std::size_t>> root_index;  // text -> (time_only, k)
+  std::unordered_map<std::string, std::uint32_t> species_index;
+  for (std::size_t i = 0; i < m.species.size(); ++i)
+    species_index[m.species[i].name] = static_cast<std::uint32_t>(i);
+  for (std::size_t k = 0; k < decls.size(); ++k) {
+    const EventDecl& d = decls[k];
+    EventInfo info;
+    info.name = d.name;
+    info.trigger = d.trigger.text;
+    info.delay = d.delay ? d.delay->text : "";
+    info.priority = d.priority ? d.priority->text : "";
+    info.description = d.description;
+    info.module = d.module;
+    info.persistent = d.persistent;
+    info.initial_value = d.initial_value;
+    info.use_values_from_trigger_time = d.use_values_from_trigger_time;
+    CompiledEvent ce;
+    ce.has_delay = d.delay.has_value();
+    ce.has_priority = d.priority.has_value();
+    ce.persistent = d.persistent;
+    ce.initial_value = d.initial_value;
+    ce.use_values_from_trigger_time = d.use_values_from_trigger_time;
+    ce.first_assignment = assigned.size();
+    for (const NamedExpr& a : d.assignments) {
+      info.assignments.emplace_back(a.name, a.text);
+      ce.targets.push_back(species_index.at(a.name));
+      assigned.push_back(inline_named(a));
+    }
+    const Expr trig = inline_named(d.trigger);
+    triggers.push_back(trig);
+    delays.push_back(d.delay ? inline_named(*d.delay) : Expr::constant(0.0));
+    priorities.push_back(d.priority ? inline_named(*d.priority) : Expr::constant(0.0));
+    for (const Expr& g : trigger_roots(trig)) {
+      const std::string key = to_string(g);
+      auto it = root_index.find(key);
+      if (it != root_index.end()) {
+        auto& info_list = it->second.first ? time_info : state_info;
+        auto& evs = info_list[it->second.second].events;
+        if (evs.back() != k) evs.push_back(static_cast<std::uint32_t>(k));
+        continue;
+      }
+      const Leaves lv = collect_leaves(g);
+      bool time_only = false;
+      if (lv.time && lv.species.empty() && lv.inputs.empty()) {
+        const Expr dg = differentiate(g, Op::Time);
+        time_only = dg.node()->op == Op::Const && dg.node()->value != 0.0 &&
+                    std::isfinite(dg.node()->value);
+        if (time_only)  // g = d·t + c: zero at t - g/d (the same at every t)
+          time_points.push_back(simplify(Expr::make(Op::Sub, {Expr::time(),
+                                                              Expr::make(Op::Div, {g, dg})})));
+      }
+      auto& list = time_only ? time_roots : state_roots;
+      auto& infos = time_only ? time_info : state_info;
+      root_index[key] = {time_only, list.size()};
+      list.push_back(g);
+      EventRoot r;
+      r.events.push_back(static_cast<std::uint32_t>(k));
+      r.time_only = time_only;
+      infos.push_back(std::move(r));
+    }
+    m.events.push_back(std::move(info));
+    m.event_specs.push_back(std::move(ce));
+  }
+  m.n_state_roots = state_roots.size();
+  std::vector<Expr> roots = state_roots;
+  roots.insert(roots.end(), time_roots.begin(), time_roots.end());
+  m.event_roots = state_info;
+  m.event_roots.insert(m.event_roots.end(), time_info.begin(), time_info.end());
+  m.ev_trigger = Tape::compile(triggers);
+  m.ev_delay = Tape::compile(delays);
+  m.ev_priority = Tape::compile(priorities);
+  m.ev_assign = Tape::compile(assigned);
+  m.ev_roots = Tape::compile(roots);
+  m.ev_root_times = Tape::compile(time_points);
+  auto derivatives = [](const std::vector<Expr>& rows, Tape& jy, SparsePattern& py, Tape& jp,
+                        SparsePattern& pp, Tape& ju, SparsePattern& pu, Tape& dt) {
+    std::vector<Leaves> lv;
+    for (const Expr& e : rows) lv.push_back(collect_leaves(e));
+    build_sparse(rows, lv, Op::Species, jy, py);
+    build_sparse(rows, lv, Op::Parameter, jp, pp);
+    build_sparse(rows, lv, Op::Input, ju, pu);
+    std::vector<Expr> d;
+    for (std::size_t i = 0; i < rows.size(); ++i)
+      d.push_back(lv[i].time ? differentiate(rows[i], Op::Time) : Expr::constant(0.0));
+    dt = Tape::compile(d);
+  };
+  derivatives(roots, m.ev_roots_jac_y, m.ev_roots_jac_y_pattern, m.ev_roots_jac_p,
+              m.ev_roots_jac_p_pattern, m.ev_roots_jac_u, m.ev_roots_jac_u_pattern, m.ev_roots_dt);
+  derivatives(assigned, m.ev_assign_jac_y, m.ev_assign_jac_y_pattern, m.ev_assign_jac_p,
+              m.ev_assign_jac_p_pattern, m.ev_assign_jac_u, m.ev_assign_jac_u_pattern,
+              m.ev_assign_dt);
 }
 
 }  // namespace
@@ -174,6 +303,8 @@ std::shared_ptr<const CompiledModel> compile_composition(Composition&& c) {
   m->obs = Tape::compile(m->observable);
   build_sparse(m->observable, obs_leaves, Op::Species, m->obs_jac_y, m->obs_jac_y_pattern);
   build_sparse(m->observable, obs_leaves, Op::Parameter, m->obs_jac_p, m->obs_jac_p_pattern);
+
+  compile_events(*m, c.events, inline_named);
 
   for (const Tape* t : {&m->rhs, &m->jac_y, &m->jac_p, &m->jac_u, &m->dfdt, &m->obs,
                         &m->obs_jac_y, &m->obs_jac_p})

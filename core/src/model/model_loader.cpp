@@ -83,6 +83,21 @@ Json observable_json(const ObservableInfo& o) {
   return v;
 }
 
+Json event_json(const EventDecl& e) {
+  Json v = Json::object();
+  v["trigger"] = e.trigger.text;
+  Json as = Json::object();
+  for (const auto& a : e.assignments) as[a.name] = a.text;
+  v["assignments"] = std::move(as);
+  if (e.delay) v["delay"] = e.delay->text;
+  if (e.priority) v["priority"] = e.priority->text;
+  if (!e.persistent) v["persistent"] = false;
+  if (!e.initial_value) v["initial_value"] = false;
+  if (!e.use_values_from_trigger_time) v["use_values_from_trigger_time"] = false;
+  if (!e.description.empty()) v["description"] = e.description;
+  return v;
+}
+
 // {name: write(item)} in the items' order.
 template <class T, class Write>
 Json by_name(const std::vector<T>& items, Write write) {
@@ -106,6 +121,7 @@ class Composer {
     check_references();
     check_odes();
     check_expression_names();
+    check_events();
     Composition c = assemble();
     collect_perturbations(overlays);
     c.flattened_json = flatten(c);
@@ -331,6 +347,41 @@ class Composer {
     }
   }
 
+  // Event names are unique over the composition; expressions use visible names; every
+  // assignment targets a species visible in the event's module, at most once per event.
+  void check_events() const {
+    std::map<std::string, std::string> seen;  // event name -> "file pointer"
+    for (std::size_t m = 0; m < mods_.size(); ++m) {
+      const Module& mod = mods_[m];
+      for (const EventDecl& e : mod.events) {
+        auto [it, fresh] = seen.emplace(e.name, mod.file + " " + e.pointer);
+        if (!fresh)
+          throw ModelError("event '" + e.name + "' is already declared (" + it->second + ")",
+                           mod.file, e.pointer);
+        check_names_in(e.trigger, m);
+        if (e.delay) check_names_in(*e.delay, m);
+        if (e.priority) check_names_in(*e.priority, m);
+        std::set<std::string> targets;
+        for (const NamedExpr& a : e.assignments) {
+          auto d = visible(a.name, m);
+          if (!d || d->kind != Kind::Species) {
+            std::vector<std::string> cands;
+            for (const auto& n : visible_names(m, true))
+              if (visible(n, m)->kind == Kind::Species) cands.push_back(n);
+            throw ModelError("event assignments target species; '" + a.name + "' is " +
+                                 (d ? "a " + std::string(kind_name(d->kind)) : "not declared") +
+                                 suggestion(a.name, cands),
+                             mod.file, a.pointer);
+          }
+          if (!targets.insert(a.name).second)
+            throw ModelError("species '" + a.name + "' is assigned twice by event '" + e.name +
+                                 "'", mod.file, a.pointer);
+          check_names_in(a, m);
+        }
+      }
+    }
+  }
+
   Composition assemble() {
     Composition c;
     const Module& r = root();
@@ -362,6 +413,7 @@ class Composer {
       }
       for (const auto& o : mod.observables) c.observables.push_back(o);
       for (const auto& o : mod.observable_info) c.observable_info.push_back(o);
+      for (const auto& e : mod.events) c.events.push_back(e);
     }
     return c;
   }
@@ -406,6 +458,7 @@ class Composer {
     doc["odes"] = by_name(c.odes, text);
     if (!c.observable_info.empty())
       doc["observables"] = by_name(c.observable_info, observable_json);
+    if (!c.events.empty()) doc["events"] = by_name(c.events, event_json);
     return doc.dump(2);
   }
 

@@ -5,6 +5,7 @@
 //   model_loader.cpp  modules -> composition (names checked, ports bound)
 //   model_compile.cpp composition -> resolved expressions -> tapes and sparse patterns
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,15 @@ struct NamedExpr {
   Expr expr;  // parsed, unresolved (Symbol leaves)
 };
 
+/// One event of a model file ("events"): assignments' names are the target species.
+struct EventDecl {
+  std::string name, module, file, pointer, description;
+  NamedExpr trigger;
+  std::optional<NamedExpr> delay, priority;
+  bool persistent = true, initial_value = true, use_values_from_trigger_time = true;
+  std::vector<NamedExpr> assignments;
+};
+
 /// The union of all modules with ports bound; every name used is known to exist.
 struct Composition {
   std::string name, description, time_unit, file;  // of the root module
@@ -33,6 +43,7 @@ struct Composition {
   std::vector<NamedExpr> odes;           // one per species, same order
   std::vector<NamedExpr> observables;    // same order as observable_info
   std::vector<ObservableInfo> observable_info;
+  std::vector<EventDecl> events;         // modules in composition order, file order within
   std::string flattened_json;
 };
 

@@ -28,6 +28,7 @@ struct Module {
   std::vector<std::string> input_ptr;
   std::vector<NamedExpr> expressions, odes, observables, connects;
   std::vector<ObservableInfo> observable_info;
+  std::vector<EventDecl> events;
   std::vector<Perturbation> perturbations;
   std::vector<std::string> perturbation_ptr;
 };

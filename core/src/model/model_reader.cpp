@@ -20,7 +20,9 @@ namespace {
 const std::set<std::string>& reserved_words() {
   static const std::set<std::string> words = {
       "t",   "and",  "or",  "not",   "exp",  "log", "ln",   "log10",   "sqrt",
-      "abs", "min",  "max", "pow",   "hill", "hill_rep", "piecewise"};
+      "abs", "min",  "max", "pow",   "hill", "hill_rep", "piecewise",
+      "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh", "asinh", "acosh",
+      "atanh", "floor", "ceil", "factorial"};
   return words;
 }
 
@@ -74,7 +76,7 @@ void read_header(const Json& doc, Module& m) {
   expect_object(doc, "");
   check_keys(doc, "", {"schema", "name", "description", "time_unit", "references", "imports",
                        "connect", "inputs", "species", "parameters", "expressions", "odes",
-                       "observables", "perturbations"});
+                       "observables", "events", "perturbations"});
   const std::string schema = string_at(
       required_member(doc, "", "schema", std::string("missing; must be \"") + kModelSchema + "\""),
       "/schema");
@@ -252,6 +254,51 @@ void read_perturbations(const Json& doc, Module& m) {
   }
 }
 
+// "events": name -> {trigger, assignments, delay, priority, persistent, initial_value,
+// use_values_from_trigger_time, description}. Names and targets are checked at composition.
+void read_events(const Json& doc, Module& m) {
+  const Json* es = section(doc, "events");
+  if (!es) return;
+  auto expr_at = [&](const Json& v, const std::string& ptr, const std::string& name) {
+    const std::string text = string_at(v, ptr);
+    return NamedExpr{name, text, m.name, m.file, ptr, parse_located(text, m.file, ptr)};
+  };
+  for (auto it = es->begin(); it != es->end(); ++it) {
+    const std::string ptr = child("/events", it.key());
+    if (!is_identifier(it.key()))
+      fail_at(ptr, "'" + it.key() + "' is not a valid event name (letters, digits and _, not "
+                   "starting with a digit)");
+    const Json& v = it.value();
+    expect_object(v, ptr);
+    check_keys(v, ptr, {"trigger", "assignments", "delay", "priority", "persistent",
+                        "initial_value", "use_values_from_trigger_time", "description"});
+    EventDecl e;
+    e.name = it.key();
+    e.module = m.name;
+    e.file = m.file;
+    e.pointer = ptr;
+    e.trigger = expr_at(required_member(v, ptr, "trigger", "missing trigger (a condition such "
+                                                           "as \"x < 0.1\")"),
+                        ptr + "/trigger", e.name);
+    const Json& as = required_member(v, ptr, "assignments",
+                                     "missing assignments (species -> expression; may be {})");
+    expect_object(as, ptr + "/assignments");
+    for (auto a = as.begin(); a != as.end(); ++a)
+      e.assignments.push_back(expr_at(a.value(), child(ptr + "/assignments", a.key()), a.key()));
+    if (const Json* d = optional_member(v, "delay")) e.delay = expr_at(*d, ptr + "/delay", e.name);
+    if (const Json* d = optional_member(v, "priority"))
+      e.priority = expr_at(*d, ptr + "/priority", e.name);
+    if (const Json* b = optional_member(v, "persistent"))
+      e.persistent = boolean_at(*b, ptr + "/persistent");
+    if (const Json* b = optional_member(v, "initial_value"))
+      e.initial_value = boolean_at(*b, ptr + "/initial_value");
+    if (const Json* b = optional_member(v, "use_values_from_trigger_time"))
+      e.use_values_from_trigger_time = boolean_at(*b, ptr + "/use_values_from_trigger_time");
+    read_optional_string(v, ptr, "description", e.description);
+    m.events.push_back(std::move(e));
+  }
+}
+
 // The sections in dependency order: names are declared before the expressions that use them.
 Module read_module(const Json& doc, const std::string& file, const std::string& dir) {
   Module m;
@@ -277,6 +324,7 @@ Module read_module(const Json& doc, const std::string& file, const std::string& 
                           fail_at(p, "'" + n + "' is declared in this module (" + *at +
                                          "); connect binds inputs of imported modules");
                       });
+  read_events(doc, m);
   read_perturbations(doc, m);
   return m;
 }

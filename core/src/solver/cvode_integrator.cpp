@@ -118,6 +118,14 @@ class CvodeIntegrator final : public Integrator {
       else setup_dense(t0);
       if (options_.max_step > 0.0)
         check(CVodeSetMaxStep(mem_.get(), options_.max_step), "CVodeSetMaxStep", t0);
+      if (const std::size_t nr = system_.n_roots()) {
+        // Event triggers: CVODES locates sign changes of g between steps (and keeps them
+        // across CVodeReInit). A root exactly at a restart is ignored until g moves away.
+        check(CVodeRootInit(mem_.get(), static_cast<int>(nr), &CvodeIntegrator::root_callback),
+              "CVodeRootInit", t0);
+        check(CVodeSetNoInactiveRootWarn(mem_.get()), "CVodeSetNoInactiveRootWarn", t0);
+        roots_found_.assign(nr, 0);
+      }
       initialized_ = true;
     } else {
       // Counters restart at CVodeReInit: bank what the previous segment did.
@@ -173,16 +181,16 @@ class CvodeIntegrator final : public Integrator {
     std::copy(s_out_.begin(), s_out_.end(), s_out);
   }
 
-  void advance(double tout, double tstop, double* y_out) override {
+  bool advance(double tout, double tstop, double* y_out) override {
     double* y = N_VGetArrayPointer(y_.get());
     if (tout == t_) {  // nothing to integrate (e.g. a sample at the restart time)
       std::copy(y, y + n_, y_out);
       if (stepped_) current_sensitivities();  // else s_out_ still holds the restart's values
-      return;
+      return false;
     }
     if (tout < t_) {  // already stepped past tout: interpolate inside the last step
       interpolate(tout, y_out);
-      return;
+      return false;
     }
     check(CVodeSetStopTime(mem_.get(), tstop), "CVodeSetStopTime", t_);
     if (options_.record_steps) {
@@ -195,6 +203,7 @@ class CvodeIntegrator final : public Integrator {
         after_solve(flag, tout);
         step_log_.push_back({t_, tret});
         t_ = tret;
+        if (flag == CV_ROOT_RETURN) return at_root(y_out);
       }
       if (tout < t_) {
         interpolate(tout, y_out);
@@ -202,7 +211,7 @@ class CvodeIntegrator final : public Integrator {
         std::copy(y, y + n_, y_out);
         current_sensitivities();
       }
-      return;
+      return false;
     }
     // max_steps bounds the whole run: CVODES's per-call limit is set to what is left.
     const long remaining = options_.max_steps - stats_.steps;
@@ -213,8 +222,10 @@ class CvodeIntegrator final : public Integrator {
     stepped_ = true;
     after_solve(flag, tout);
     t_ = tret;
+    if (flag == CV_ROOT_RETURN) return at_root(y_out);
     std::copy(y, y + n_, y_out);
     current_sensitivities();
+    return false;
   }
 
  private:
@@ -306,6 +317,27 @@ class CvodeIntegrator final : public Integrator {
       copy_out(dkyS_);
     }
   }
+  // CVode() stopped at a root: y_ and the sensitivities are its values there.
+  bool at_root(double* y_out) {
+    const double* y = N_VGetArrayPointer(y_.get());
+    std::copy(y, y + n_, y_out);
+    current_sensitivities();
+    root_time_ = t_;
+    check(CVodeGetRootInfo(mem_.get(), roots_found_.data()), "CVodeGetRootInfo", t_);
+    return true;
+  }
+
+  static int root_callback(realtype t, N_Vector y, realtype* g, void* user_data) {
+    auto* self = static_cast<CvodeIntegrator*>(user_data);
+    try {
+      self->system_.roots(t, N_VGetArrayPointer(y), g);
+      return 0;
+    } catch (...) {
+      self->pending_ = std::current_exception();
+      return -1;
+    }
+  }
+
   // Sensitivities at the time CVode() last returned.
   void current_sensitivities() {
     if (!ns_) return;

@@ -38,6 +38,10 @@ class OdeSystem {
   }
   /// out = ∂f/∂t (explicit time dependence; needed by rosenbrock4).
   virtual void dfdt(double t, const double* y, double* out) = 0;
+  /// Number of root functions g(t, y) whose zero crossings advance() stops at (events).
+  virtual std::size_t n_roots() const { return 0; }
+  /// g = the n_roots() root functions at (t, y).
+  virtual void roots(double /*t*/, const double* /*y*/, double* /*g*/) {}
   /// Name of state i for error messages.
   virtual std::string state_name(std::size_t i) const { return "y[" + std::to_string(i) + "]"; }
 
@@ -63,9 +67,16 @@ class Integrator {
   virtual void reset(double t0, const double* y0) = 0;
 
   /// Integrates so that y_out holds the solution at tout, never stepping past tstop
-  /// (tout <= tstop; successive calls after a reset have non-decreasing tout).
+  /// (tout <= tstop; successive calls after a reset have non-decreasing tout), and returns
+  /// false. When the system has root functions and one of them crosses zero first, stops
+  /// there instead and returns true: y_out holds the solution at root_time(), roots_found()
+  /// which roots crossed (+1 rising, -1 falling, 0 not), sensitivities() those at the root.
+  /// A root exactly at the restart point is not reported. After a root, reset() to go on.
   /// Throws SolverError(reason, t, flag) on failure, or what a system callback threw.
-  virtual void advance(double tout, double tstop, double* y_out) = 0;
+  virtual bool advance(double tout, double tstop, double* y_out) = 0;
+
+  double root_time() const { return root_time_; }
+  const std::vector<int>& roots_found() const { return roots_found_; }
 
   /// (Re)starts the forward sensitivities at the point of the last reset(); call it right after
   /// every reset() when system.n_sensitivities() > 0. s0[j * n + i] = ds_i/dθ_j (n = size()).
@@ -86,6 +97,8 @@ class Integrator {
  protected:
   SolverStats stats_;
   std::vector<StepRecord> step_log_;
+  double root_time_ = 0.0;
+  std::vector<int> roots_found_;
 };
 
 /// Builds the integrator for options.method (options must be valid; see SolverOptions::validate).

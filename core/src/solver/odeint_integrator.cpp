@@ -38,7 +38,9 @@ class OdeintIntegrator : public Integrator {
  public:
   OdeintIntegrator(OdeSystem& system, const SolverOptions& options, Dense dense)
       : system_(system), options_(options), n_(system.size()), prototype_(std::move(dense)),
-        x_(n_), tmp_(n_) {}
+        x_(n_), tmp_(n_), nr_(system.n_roots()), g_(nr_), g_lo_(nr_), sign_(nr_), root_x_(n_) {
+    roots_found_.assign(nr_, 0);
+  }
 
   void reset(double t0, const double* y0) override {
     std::copy(y0, y0 + n_, &x_[0]);
@@ -49,13 +51,20 @@ class OdeintIntegrator : public Integrator {
     at_stop_ = false;
     nonfinite_ = false;
     ++stats_.restarts;
+    if (nr_) {
+      // Signs of the roots at the restart; a root at exactly 0 here counts from where it
+      // first moves away (as in CVODES).
+      system_.roots(t0, y0, g_.data());
+      for (std::size_t i = 0; i < nr_; ++i) sign_[i] = g_[i] > 0 ? 1 : g_[i] < 0 ? -1 : 0;
+      t_checked_ = t0;
+    }
   }
 
-  void advance(double tout, double tstop, double* y_out) override {
+  bool advance(double tout, double tstop, double* y_out) override {
     if (!started_) {
       if (tout == t_) {  // a sample at the restart time
         std::copy(&x_[0], &x_[0] + n_, y_out);
-        return;
+        return false;
       }
       // A small first step: the controller grows it at most 5x per accepted step.
       double dt0 = 1e-6 * std::max(tstop - t_, 1e-6);
@@ -64,7 +73,13 @@ class OdeintIntegrator : public Integrator {
       started_ = true;
     }
     try {
-      while (!at_stop_ && dense_->current_time() < tout) step(tout, tstop);
+      // Roots in the part of the last step not yet searched (after a root inside it), then
+      // in each new step, up to tout.
+      if (nr_ && find_root(std::min(tout, step_end(tstop)))) return at_root(y_out);
+      while (!at_stop_ && dense_->current_time() < tout) {
+        step(tout, tstop);
+        if (nr_ && find_root(std::min(tout, step_end(tstop)))) return at_root(y_out);
+      }
     } catch (const odeint::odeint_error& e) {
       // odeint gives up after 500 rejected trial steps in a row (step size adjustment failed).
       throw SolverError(step_failure_code(),
@@ -80,6 +95,7 @@ class OdeintIntegrator : public Integrator {
       dense_->calc_state(tout, tmp_);
       std::copy(&tmp_[0], &tmp_[0] + n_, y_out);
     }
+    return false;
   }
 
  protected:
@@ -159,10 +175,84 @@ class OdeintIntegrator : public Integrator {
     finish_stats();
   }
 
+  // End of the integrated range: the last step's end (tstop once the last step reached it).
+  double step_end(double tstop) const {
+    if (!started_) return t_;
+    return at_stop_ ? tstop : dense_->current_time();
+  }
+
+  // The state at t on the dense output (the step's end state at its end).
+  void state_at(double t, double* y) {
+    if (t >= dense_->current_time()) {
+      const State& x = dense_->current_state();
+      std::copy(&x[0], &x[0] + n_, y);
+    } else {
+      dense_->calc_state(t, tmp_);
+      std::copy(&tmp_[0], &tmp_[0] + n_, y);
+    }
+  }
+
+  // Did root i cross zero by the time its value is g (sign_ is its last non-zero sign)?
+  bool crossed(std::size_t i, double g) const {
+    return sign_[i] != 0 && (sign_[i] > 0 ? g <= 0.0 : g >= 0.0);
+  }
+
+  // Searches (t_checked_, t_hi] for the earliest zero crossing of any root on the dense
+  // output, by bisection to a few ulps of time. On a crossing: root_time_, root_x_ and
+  // roots_found_ are set (the point just past the crossing, like CVODES) and true returned.
+  bool find_root(double t_hi) {
+    if (!(t_hi > t_checked_)) return false;
+    state_at(t_hi, root_x_.data());
+    system_.roots(t_hi, root_x_.data(), g_.data());
+    bool any = false;
+    for (std::size_t i = 0; i < nr_; ++i) any = any || crossed(i, g_[i]);
+    if (!any) {
+      for (std::size_t i = 0; i < nr_; ++i)
+        if (g_[i] != 0.0) sign_[i] = g_[i] > 0 ? 1 : -1;
+      t_checked_ = t_hi;
+      return false;
+    }
+    double lo = t_checked_, hi = t_hi;
+    std::vector<double> y(n_);
+    for (int it = 0; it < 200 && hi - lo > 4.0 * kEps * std::max(1.0, std::abs(hi)); ++it) {
+      const double mid = lo + 0.5 * (hi - lo);
+      if (!(mid > lo && mid < hi)) break;
+      state_at(mid, y.data());
+      system_.roots(mid, y.data(), g_lo_.data());
+      bool cross = false;
+      for (std::size_t i = 0; i < nr_; ++i) cross = cross || crossed(i, g_lo_[i]);
+      if (cross) {
+        hi = mid;
+        std::copy(y.begin(), y.end(), root_x_.begin());
+        std::copy(g_lo_.begin(), g_lo_.end(), g_.begin());
+      } else {
+        lo = mid;
+      }
+    }
+    root_time_ = hi;
+    for (std::size_t i = 0; i < nr_; ++i)
+      roots_found_[i] = crossed(i, g_[i]) ? (sign_[i] < 0 ? 1 : -1) : 0;
+    for (std::size_t i = 0; i < nr_; ++i)
+      if (g_[i] != 0.0) sign_[i] = g_[i] > 0 ? 1 : -1;
+    t_checked_ = hi;
+    return true;
+  }
+
+  bool at_root(double* y_out) {
+    std::copy(root_x_.begin(), root_x_.end(), y_out);
+    return true;
+  }
+
   State x_, tmp_;
   double t_ = 0.0;
   bool started_ = false;
   bool at_stop_ = false;  // the last step ended at tstop (restart needed to go on)
+  // Root finding (events): values, last non-zero signs, searched up to t_checked_.
+  std::size_t nr_;
+  std::vector<double> g_, g_lo_;
+  std::vector<int> sign_;
+  std::vector<double> root_x_;
+  double t_checked_ = 0.0;
 };
 
 // ---- dopri5 ----------------------------------------------------------------------------------

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "osteogrn/detail/compiled_model.hpp"
+#include "solver/events.hpp"
 #include "solver/integrator.hpp"
 #include "osteogrn/errors.hpp"
 #include "osteogrn/detail/schedule.hpp"
@@ -184,7 +185,7 @@ class InterruptPoll {
 
 // The model under one segment of the schedule, as an ODE system. Scratch buffers are sized once
 // (per simulate() call); the callbacks do not allocate.
-class ModelSystem final : public detail::OdeSystem {
+class ModelSystem final : public detail::OdeSystem, public detail::EventSystem {
  public:
   /// sens: indices of the sensitivity parameters θ_j (distinct, valid).
   ModelSystem(const Model& model, const Schedule& schedule, std::vector<std::size_t> sens,
@@ -233,6 +234,21 @@ class ModelSystem final : public detail::OdeSystem {
   }
 
   bool clamped(std::size_t i) const { return clamped_[i] != 0; }
+
+  /// The model's events, whose trigger roots this system reports to the integrator.
+  void set_events(detail::EventHandler* events) { events_ = events; }
+  std::size_t n_roots() const override { return events_ ? events_->n_state_roots() : 0; }
+  void roots(double t, const double* y, double* g) override { events_->state_roots(t, y, g); }
+
+  // detail::EventSystem
+  void event_inputs(double t, double* u) override { schedule_.inputs(k_, t, u); }
+  void event_input_rates(double t, double* dudt) override {
+    schedule_.input_rates(k_, t, dudt);
+  }
+  void event_rhs(double t, const double* y, double* f) override { rhs(t, y, f); }
+  const double* event_parameters() const override { return p_.data(); }
+  long sensitivity_slot(std::size_t parameter) const override { return slot_[parameter]; }
+  double dp_dtheta(std::size_t j) const override { return dp_dtheta_[j]; }
 
   std::size_t n_sensitivities() const override { return sens_.size(); }
   double sensitivity_scale(std::size_t j) const override { return scale_[j]; }
@@ -396,6 +412,7 @@ class ModelSystem final : public detail::OdeSystem {
   }
 
   InterruptPoll interrupt_;
+  detail::EventHandler* events_ = nullptr;
   const detail::CompiledModel& cm_;
   const Schedule& schedule_;
   std::size_t n_;
@@ -485,60 +502,127 @@ Result empty_result(const Model& model, const Protocol& protocol, const Schedule
 }
 
 // Walks the schedule segment by segment, restarting the integrator at every breakpoint and
-// writing each sample into `res` (whose arrays empty_result() sized).
+// every event, and writing each sample into `res` (whose arrays empty_result() sized).
 class SegmentWalk {
  public:
   SegmentWalk(const Model& model, const Schedule& schedule, ModelSystem& system,
-              detail::Integrator* integrator, Result& res)
+              detail::Integrator* integrator, detail::EventHandler* events, Result& res)
       : model_(model), schedule_(schedule), system_(system), integrator_(integrator),
-        res_(res), n_(res.species_names.size()), n_obs_(res.observable_names.size()),
-        n_in_(res.input_names.size()), m_(res.sensitivity_parameters.size()),
-        y_(model.initial_state()), y_sample_(n_), obs_scratch_(n_obs_),
-        s_(m_ * n_, 0.0), s_sample_(m_ * n_, 0.0) {}
+        events_(events), res_(res), n_(res.species_names.size()),
+        n_obs_(res.observable_names.size()), n_in_(res.input_names.size()),
+        m_(res.sensitivity_parameters.size()), y_(model.initial_state()), y_sample_(n_),
+        obs_scratch_(n_obs_), s_(m_ * n_, 0.0), s_sample_(m_ * n_, 0.0) {}
 
   /// Integrates every segment; throws SolverError (or what a callback threw) on failure.
   void run() {
     const auto& segments = schedule_.segments();
+    if (events_) events_->start();
     for (std::size_t k = 0; k < segments.size(); ++k) segment(k, k + 1 == segments.size());
   }
 
   long restarts() const { return restarts_; }
 
  private:
+  // Integration pieces within a segment end at its end, at event stops (a delayed execution,
+  // a time-only trigger's breakpoint) and at roots of the triggers. Every piece restarts the
+  // integrator: an event may change the state.
   void segment(std::size_t k, bool last) {
     const Segment& seg = schedule_.segments()[k];
     const std::vector<double>& times = res_.t;
     // Events at seg.start are already in the schedule's inputs; clamps act on the state.
     hold_clamps(seg, y_);
     system_.set_segment(k, model_.parameter_values());
-    ++restarts_;
     // The state is continuous across a breakpoint (except clamped species), and nothing
     // that happens there depends on θ: the sensitivities carry over unchanged.
     hold_sens(s_);
-    if (integrator_) integrator_->reset(seg.start, y_.data());
-    if (integrator_ && m_) integrator_->reset_sensitivities(s_.data());
-    // Samples in [start, end), and at end too for the last segment; a sample on a breakpoint
-    // belongs to the segment starting there (the value after the change).
-    while (next_ < times.size() && (times[next_] < seg.end || (last && times[next_] <= seg.end))) {
-      const double ti = times[next_];
-      if (ti <= seg.start || !integrator_) {
-        record(next_, ti, y_.data(), s_.data());  // (a model without species: inputs only)
-      } else {
-        integrator_->advance(ti, seg.end, y_sample_.data());
-        hold_clamps(seg, y_sample_);
-        if (m_) {
-          integrator_->sensitivities(s_sample_.data());
-          hold_sens(s_sample_);
-        }
-        record(next_, ti, y_sample_.data(), s_sample_.data());
+    double t = seg.start;
+    if (events_) {
+      events_->bind();
+      // Inputs may have jumped here: triggers are looked at again (and at t = 0 first).
+      if (events_->process(t, y_.data(), m_ ? s_.data() : nullptr, nullptr)) {
+        hold_clamps(seg, y_);
+        hold_sens(s_);
       }
-      ++next_;
     }
-    if (integrator_ && !last) {
-      integrator_->advance(seg.end, seg.end, y_.data());
+    restart(t);
+    while (true) {
+      const double stop = events_ ? events_->next_stop(t, seg.end) : seg.end;
+      // Samples in [t, stop); on the last piece of the last segment those at the end too,
+      // after the events there. A sample at an event time holds the value after the event.
+      bool rooted = false;
+      while (next_ < times.size() && times[next_] < stop) {
+        const double ti = times[next_];
+        if (ti <= t || !integrator_) {
+          record(next_, ti, y_.data(), s_.data());  // (a model without species: inputs only)
+        } else if (integrator_->advance(ti, stop, y_sample_.data())) {
+          at_root(seg);
+          t = integrator_->root_time();
+          rooted = true;
+          break;
+        } else {
+          hold_clamps(seg, y_sample_);
+          if (m_) {
+            integrator_->sensitivities(s_sample_.data());
+            hold_sens(s_sample_);
+          }
+          record(next_, ti, y_sample_.data(), s_sample_.data());
+        }
+        ++next_;
+      }
+      if (rooted) continue;
+      if (integrator_ && stop > t) {
+        if (integrator_->advance(stop, stop, y_sample_.data())) {
+          at_root(seg);
+          t = integrator_->root_time();
+          continue;
+        }
+        y_.swap(y_sample_);
+        hold_clamps(seg, y_);
+        if (m_) {
+          integrator_->sensitivities(s_.data());
+          hold_sens(s_);
+        }
+      }
+      t = stop;
+      if (stop == seg.end && !last) return;  // the next segment handles events at its start
+      if (events_ && events_->process(t, y_.data(), m_ ? s_.data() : nullptr, nullptr)) {
+        hold_clamps(seg, y_);
+        hold_sens(s_);
+      }
+      if (stop == seg.end) {  // the end of the run
+        while (next_ < times.size() && times[next_] <= seg.end) {
+          record(next_, times[next_], y_.data(), s_.data());
+          ++next_;
+        }
+        return;
+      }
+      restart(t);
+    }
+  }
+
+  // The integrator stopped at a root of the triggers: the state there (its sensitivities
+  // too) goes through the events, and integration restarts from it.
+  void at_root(const Segment& seg) {
+    const double tr = integrator_->root_time();
+    std::copy(y_sample_.begin(), y_sample_.end(), y_.begin());
+    hold_clamps(seg, y_);
+    if (m_) {
+      integrator_->sensitivities(s_.data());
+      hold_sens(s_);
+    }
+    if (events_->process(tr, y_.data(), m_ ? s_.data() : nullptr,
+                         integrator_->roots_found().data())) {
       hold_clamps(seg, y_);
-      if (m_) integrator_->sensitivities(s_.data());
+      hold_sens(s_);
     }
+    restart(tr);
+  }
+
+  void restart(double t) {
+    ++restarts_;
+    if (!integrator_) return;
+    integrator_->reset(t, y_.data());
+    if (m_) integrator_->reset_sensitivities(s_.data());
   }
 
   void record(std::size_t i, double ti, const double* yi, const double* si) {
@@ -565,6 +649,7 @@ class SegmentWalk {
   const Schedule& schedule_;
   ModelSystem& system_;
   detail::Integrator* integrator_;
+  detail::EventHandler* events_;
   Result& res_;
   std::size_t n_, n_obs_, n_in_, m_;
   // State and sensitivities s[j * n + i] = dy_i/dθ_j (0 at t = 0: initial values are not
@@ -586,9 +671,15 @@ Result simulate(const Model& model, const Protocol& protocol, const std::vector<
                             options);
 
   ModelSystem system(model, schedule, std::move(sens), options.interrupt);
+  const detail::CompiledModel& cm = detail::compiled_model(model);
+  std::unique_ptr<detail::EventHandler> events;
+  if (!cm.event_specs.empty()) {
+    events = std::make_unique<detail::EventHandler>(cm, system, options.sensitivities.size());
+    system.set_events(events.get());
+  }
   std::unique_ptr<detail::Integrator> integrator;
   if (!res.species_names.empty()) integrator = detail::make_integrator(system, options);
-  SegmentWalk walk(model, schedule, system, integrator.get(), res);
+  SegmentWalk walk(model, schedule, system, integrator.get(), events.get(), res);
   try {
     walk.run();
   } catch (const SolverError& e) {

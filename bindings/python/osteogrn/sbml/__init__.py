@@ -14,17 +14,18 @@ subpackage without it raises ImportError saying so.
 from __future__ import annotations
 
 import os
-from typing import Mapping, Optional, Union
+from typing import Any, Dict, Mapping, Optional, Union
 
 try:
     import libsbml  # noqa: F401  (checked here so the message names the missing package)
 except ImportError as exc:  # pragma: no cover - depends on the environment
     raise ImportError("osteogrn.sbml needs python-libsbml: pip install python-libsbml") from exc
 
+from .._sbml_ids import symbol_entry
 from ..model import Model
 from ._import import RESERVED, Symbol, Translation, translate_sbml
 
-__all__ = ["import_sbml", "translate_sbml", "Translation", "Symbol", "RESERVED"]
+__all__ = ["import_sbml", "translate_sbml", "symbol_map", "Translation", "Symbol", "RESERVED"]
 
 
 def import_sbml(path_or_text: Union[str, "os.PathLike[str]"],
@@ -54,11 +55,15 @@ def import_sbml(path_or_text: Union[str, "os.PathLike[str]"],
         each assignment-rule variable is also an observable ``<id>_value``, and each reaction's
         rate an observable ``<reaction id>_rate``. An SBML id that is
         a reserved word of the expression language gets a trailing ``_``.
+        ``Model.sbml_symbols`` keeps the map from SBML ids to these, so that results answer
+        ``res[sbml_id]`` (the value the SBML symbol means), ``res.amount(sbml_id)`` and
+        ``res.concentration(sbml_id)`` for every compartment, species, parameter, species
+        reference and reaction id (docs/sbml.md, "Results by SBML id").
 
     Raises
     ------
     UnsupportedSBMLError
-        The model uses a feature the import does not support (events, algebraic rules, fast
+        The model uses a feature the import does not support (algebraic rules, fast
         reactions, delay, rateOf, varying compartments, functions the expression grammar lacks
         such as trigonometry, ...); names the SBML element and the feature.
     ModelError
@@ -70,5 +75,20 @@ def import_sbml(path_or_text: Union[str, "os.PathLike[str]"],
     >>> res = og.simulate(model, t=[0, 1, 2])            # doctest: +SKIP
     """
     translation = translate_sbml(path_or_text, inputs=inputs, name=name)
-    return Model.from_json(translation.document, source=str(path_or_text)[:200]
-                           if not str(path_or_text).lstrip().startswith("<") else "<sbml>")
+    model = Model.from_json(translation.document, source=str(path_or_text)[:200]
+                            if not str(path_or_text).lstrip().startswith("<") else "<sbml>")
+    return Model(model._core, sbml=symbol_map(translation))
+
+
+def symbol_map(translation: Translation) -> Dict[str, Dict[str, Any]]:
+    """SBML id -> where its value lives in a simulation (the map ``res[sbml_id]`` reads; see
+    :attr:`osteogrn.Model.sbml_symbols`): every compartment, species, parameter and species
+    reference of ``translation``, and every reaction (its rate)."""
+    out: Dict[str, Dict[str, Any]] = {}
+    for sid, sym in translation.symbols.items():
+        # role "undefined" (a compartment without a size) keeps no column and no parameter:
+        # resolve() reports it as unavailable
+        out[sid] = symbol_entry(sym.kind, sym.name, sym.column, sym.compartment, sym.amount)
+    for rid, column in translation.reactions.items():
+        out.setdefault(rid, symbol_entry("reaction", column, column))
+    return out

@@ -6,6 +6,8 @@ determines its value over time:
 * a rate rule -> a species of the osteogrn model whose ODE is the rule;
 * an assignment rule -> a named expression (and an observable, so results report it);
 * a species changed by reactions -> a species whose ODE is the sum of its reaction terms;
+* a symbol an event assigns -> a species (ODE ``0`` unless a rate rule or reactions give one)
+  that the model's ``events`` change;
 * anything else -> constant: a parameter, or for SBML species a species with ODE ``0`` (so the
   species stays a column of the results).
 
@@ -34,7 +36,9 @@ from ._math import MathTranslator
 
 #: Words of the expression language that cannot be declared (docs/formats/model.md).
 RESERVED = frozenset({"t", "and", "or", "not", "exp", "log", "ln", "log10", "sqrt", "abs", "min",
-                      "max", "pow", "hill", "hill_rep", "piecewise"})
+                      "max", "pow", "hill", "hill_rep", "piecewise", "sin", "cos", "tan", "asin",
+                      "acos", "atan", "sinh", "cosh", "tanh", "asinh", "acosh", "atanh", "floor",
+                      "ceil", "factorial"})
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _SOURCE = "assumed: value from the imported SBML file"
@@ -231,9 +235,6 @@ def _translate(path_or_text: Union[str, "os.PathLike[str]"],
             raise _refuse(model.getId() or label, f"the SBML package '{package}'")
 
     # -- features refused outright (each names its element) --------------------------------
-    if model.getNumEvents():
-        ev = model.getEvent(0)
-        raise _refuse(ev.getId() or "event 1", "events")
     for i in range(model.getNumRules()):
         rule = model.getRule(i)
         if rule.isAlgebraic() and rule.getMath() is not None:
@@ -328,6 +329,14 @@ def _translate(path_or_text: Union[str, "os.PathLike[str]"],
             continue  # as for rules: an initial assignment without math has no effect
         initial_assignments[sym] = ia.getMath()
 
+    events = _read_events(model, symbols, assignment_rules, level, label)
+    # SBML id -> labels of the events that assign it: such a symbol changes over time, so it is a
+    # state (an osteogrn species, ODE "0" unless a rate rule gives one) and never a constant
+    event_targets: Dict[str, List[str]] = {}
+    for ev in events:
+        for var, _ in ev.assignments:
+            event_targets.setdefault(var, []).append(ev.label)
+
     # species changed by reactions: species id -> [(reference id or None, sign, stoichiometry,
     # reaction index, L2 stoichiometryMath AST or None)]
     terms: Dict[str, List[Tuple[Optional[str], float, float, int, Any]]] = {}
@@ -355,6 +364,9 @@ def _translate(path_or_text: Union[str, "os.PathLike[str]"],
     # component -> SBML id, or -> (SBML id, unit): the unit protocol concentrations convert to
     # (SBML unit definitions are not translated, so the caller says which unit the value is in)
     input_units: Dict[str, str] = {}
+    if inputs is None:  # an osteogrn export records its inputs (component -> (id, unit))
+        from ._export import annotated_inputs
+        inputs = annotated_inputs(model)
     inputs = dict(inputs or {})
     for comp, target in list(inputs.items()):
         if isinstance(target, (tuple, list)) and len(target) == 2 \
@@ -371,12 +383,13 @@ def _translate(path_or_text: Union[str, "os.PathLike[str]"],
             raise ModelError(f"inputs: {comp!r} is not a valid input name", pointer="/inputs")
         sym = symbols.get(sbml_id)
         ok = sym is not None and sbml_id not in rate_rules and sbml_id not in assignment_rules \
-            and sbml_id not in terms and (
+            and sbml_id not in terms and sbml_id not in event_targets and (
                 sym.kind == "parameter" or
                 (sym.kind == "species" and model.getSpecies(sbml_id).getBoundaryCondition()))
         if not ok:
             raise ModelError(f"inputs: {comp!r} maps to {sbml_id!r}, which is not a parameter or a "
-                             "boundary species without rules in the SBML model", pointer="/inputs")
+                             "boundary species without rules or events in the SBML model",
+                             pointer="/inputs")
 
     # roles and names; input names are taken first so an SBML id cannot steal them
     names.used.update(inputs)  # validated above: identifiers, not reserved, distinct
@@ -394,15 +407,19 @@ def _translate(path_or_text: Union[str, "os.PathLike[str]"],
             sym.role = "state"
         elif sid in assignment_rules:
             sym.role = "expression"
-        elif sym.kind == "species":
-            sym.role = "state"  # a column of the results even when constant (ODE 0)
+        elif sym.kind == "species" or sid in event_targets:
+            # a species is a column of the results even when constant (ODE 0); a symbol an
+            # event assigns is a state with ODE 0 that the events change
+            sym.role = "state"
         else:
             sym.role = "constant"
     rx_names = {rid: names.take(rid) for rid in reaction_ids}
 
-    # compartments whose size changes over time; species in them keep their amount as state
+    # compartments whose size changes over time; species in them keep their amount as state (an
+    # event that changes a compartment's size keeps the amounts in it: SBML semantics)
     varying = {sid for sid, sym in symbols.items()
-               if sym.kind == "compartment" and (sid in rate_rules or sid in assignment_rules)}
+               if sym.kind == "compartment" and (sid in rate_rules or sid in assignment_rules
+                                                 or sid in event_targets)}
 
     def _diluted(sym: Symbol) -> bool:
         """A concentration whose state is the amount (in a compartment of varying size)."""
@@ -410,6 +427,17 @@ def _translate(path_or_text: Union[str, "os.PathLike[str]"],
                 and sym.sbml_id not in rate_rules and sym.sbml_id not in assignment_rules)
 
     for sid, sym in symbols.items():
+        if sym.kind == "species" and not sym.amount and sid in rate_rules \
+                and sym.compartment in assignment_rules:
+            # an event that changes what the size's rule reads changes the size at once, which
+            # keeps the amount and so changes [S]: that jump is not translated
+            reads = _reads(assignment_rules[sym.compartment], assignment_rules, model)
+            for var, labels in event_targets.items():
+                if var in reads:
+                    raise _refuse(labels[0], f"an event assignment to '{var}', which changes the "
+                                  f"size of the compartment '{sym.compartment}' (an assignment "
+                                  f"rule) holding the species '{sid}' whose concentration a rate "
+                                  "rule determines")
         if sid in rate_rules and sid in terms:
             raise _refuse(sid, "a species with a rate rule that reactions also change")
         if sid in assignment_rules and sid in terms:
@@ -598,6 +626,7 @@ def _translate(path_or_text: Union[str, "os.PathLike[str]"],
         for lid, lname in local_names[rid].items():
             add_parameter(lname, local_values[rid][lid], f"local parameter {lid} of reaction {rid}")
 
+    amount_names: Dict[str, str] = {}  # SBML id of a diluted species -> its amount state
     rate_columns: Dict[str, str] = {}
     for rid in reaction_ids:
         kl = model.getReaction(rid).getKineticLaw()
@@ -632,6 +661,7 @@ def _translate(path_or_text: Union[str, "os.PathLike[str]"],
             comp = symbols[sym.compartment]
             sym.role = "expression"
             amount_name = names.take(f"{sym.name}_amount")
+            amount_names[sid] = amount_name
             doc_species[amount_name] = {"initial": values[sid] * values[sym.compartment],
                                         "description": f"amount of {what}"}
             odes[amount_name] = (_reaction_ode(model, sym, terms[sid], text_of, symbols,
@@ -645,6 +675,11 @@ def _translate(path_or_text: Union[str, "os.PathLike[str]"],
             doc_species[sym.name] = {"initial": values[sid], "description": what}
             sym.column = sym.name
             odes[sym.name] = ode_text(sid)
+
+    doc_events: Dict[str, Any] = {}
+    for ev in events:
+        doc_events[names.take(ev.sbml_id or ev.label.replace(" ", "_"))] = _translate_event(
+            ev, symbols, amount_names, rate_rules, text_of)
 
     if not doc_species:
         # the format needs at least one species; a model of parameters and rules alone gets
@@ -671,7 +706,217 @@ def _translate(path_or_text: Union[str, "os.PathLike[str]"],
     }
     if doc_inputs:
         document["inputs"] = doc_inputs
+    if doc_events:
+        document["events"] = doc_events
     return Translation(document, symbols, dict(values), rate_columns)
+
+
+@dataclasses.dataclass
+class _Event:
+    """An SBML event as read, before translation (math still libsbml ASTs).
+
+    Attributes
+    ----------
+    sbml_id : str
+        The event's id ('' if it has none).
+    label : str
+        How messages name it: its id, else ``event N`` (N counts from 1 in document order).
+    trigger : libsbml.ASTNode
+    assignments : list
+        (SBML id of the variable, math) in document order; assignments without math are left
+        out (SBML L3V2: they have no effect).
+    delay, priority : libsbml.ASTNode or None
+        None when absent or without math (L3V2: then as if absent).
+    persistent, initial_value, use_values_from_trigger_time : bool
+    """
+
+    sbml_id: str
+    label: str
+    trigger: Any
+    assignments: List[Tuple[str, Any]]
+    delay: Any = None
+    priority: Any = None
+    persistent: bool = True
+    initial_value: bool = True
+    use_values_from_trigger_time: bool = True
+
+
+def _read_events(model: "libsbml.Model", symbols: Mapping[str, Symbol],
+                 assignment_rules: Mapping[str, Any], level: int, label: str) -> List[_Event]:
+    """The model's events that can have an effect, in document order.
+
+    An event without a trigger or whose trigger has no math never fires, and one whose
+    assignments all lack math changes nothing (SBML L3V2 allows both; the suite's NoMathML
+    cases expect them ignored): neither is returned.
+
+    Raises
+    ------
+    UnsupportedSBMLError
+        An assignment to something that is not a compartment, species, parameter or species
+        reference, or to a symbol an assignment rule determines (names the event).
+    ModelError
+        An assignment to a symbol declared constant (an invalid document).
+    """
+    events: List[_Event] = []
+    for i in range(model.getNumEvents()):
+        ev = model.getEvent(i)
+        eid = ev.getId() if ev.isSetId() else ""
+        where = eid or f"event {i + 1}"
+        trigger = ev.getTrigger() if ev.isSetTrigger() else None
+        if trigger is None or trigger.getMath() is None:
+            continue
+        assignments: List[Tuple[str, Any]] = []
+        for j in range(ev.getNumEventAssignments()):
+            ea = ev.getEventAssignment(j)
+            var = ea.getVariable()
+            if ea.getMath() is None:
+                continue
+            sym = symbols.get(var)
+            if sym is None:
+                raise _refuse(where, f"an event assignment to '{var}', which is not a "
+                              "compartment, species, parameter or species reference")
+            if var in assignment_rules:
+                raise _refuse(where, f"an event assignment to '{var}', which an assignment "
+                              "rule determines")
+            if any(var == v for v, _ in assignments):
+                raise ModelError(f"{label}: event {where!r} assigns {var!r} twice", file=label)
+            element = {"compartment": model.getCompartment, "species": model.getSpecies,
+                       "parameter": model.getParameter}.get(sym.kind)
+            # L2 species references have no constant attribute; L3 ones must be non-constant
+            if (element is not None and element(var).getConstant()) or \
+                    (sym.kind == "speciesReference" and level == 3
+                     and model.getSpeciesReference(var).getConstant()):
+                raise ModelError(f"{label}: event {where!r} assigns the constant {sym.kind} "
+                                 f"{var!r}", file=label)
+            assignments.append((var, ea.getMath()))
+        if not assignments:
+            continue
+        delay = ev.getDelay() if ev.isSetDelay() else None
+        priority = ev.getPriority() if ev.isSetPriority() else None
+        events.append(_Event(
+            eid, where, trigger.getMath(), assignments,
+            delay=delay.getMath() if delay is not None else None,
+            priority=priority.getMath() if priority is not None else None,
+            persistent=bool(trigger.getPersistent()),
+            initial_value=bool(trigger.getInitialValue()),
+            use_values_from_trigger_time=bool(ev.getUseValuesFromTriggerTime())))
+    return events
+
+
+def _translate_event(ev: _Event, symbols: Mapping[str, Symbol], amount_names: Mapping[str, str],
+                     rate_rules: Mapping[str, Any],
+                     text_of: Callable[[str, Any], str]) -> Dict[str, Any]:
+    """One entry of the document's ``events``: every expression translated with the event as
+    the element refusals name.
+
+    All of an event's assignments are evaluated before any is made (SBML), and a compartment's
+    new size keeps the amounts in it (the suite's cases 01505, 01506 and 01779 spell this out):
+
+    * an assignment to a concentration whose state is the amount (in a compartment of varying
+      size) assigns the amount: the new concentration times the size *before* the event, even
+      when the same event resizes the compartment;
+    * an assignment to a compartment also rescales each concentration in it that is a state of
+      its own (a rate rule gives its derivative) by old size / new size, applied to the
+      concentration the same event assigns, if it does.
+
+    Raises
+    ------
+    UnsupportedSBMLError
+        Math the expression language cannot express, or a delayed event with values from
+        trigger time that needs a compartment's size at execution (names the event).
+    """
+    where = ev.label
+    texts = {var: text_of(where, ast) for var, ast in ev.assignments}
+    # the size at execution is not known at trigger time, when the engine evaluates the values
+    late = ev.delay is not None and ev.use_values_from_trigger_time
+    assignments: Dict[str, str] = {}
+    for var, _ in ev.assignments:
+        sym = symbols[var]
+        if sym.role == "undefined":
+            raise _refuse(where, f"an event assignment to the compartment '{var}' without a size")
+        if var in amount_names:
+            if late:
+                raise _refuse(where, "a delayed event with values from trigger time assigning "
+                              f"the concentration of '{var}' in the compartment "
+                              f"'{sym.compartment}' of varying size")
+            assignments[amount_names[var]] = f"(({texts[var]}) * {symbols[sym.compartment].name})"
+        elif sym.kind == "species" and not sym.amount and sym.compartment in texts \
+                and var in rate_rules:
+            continue  # rescaled with its compartment below
+        else:
+            assignments[sym.name] = texts[var]
+    for comp in texts:
+        if symbols[comp].kind != "compartment":
+            continue
+        for sid, sym in symbols.items():
+            if sym.kind == "species" and sym.compartment == comp and not sym.amount \
+                    and sid in rate_rules:
+                if late:
+                    raise _refuse(where, "a delayed event with values from trigger time resizing"
+                                  f" the compartment '{comp}', which holds the species '{sid}' "
+                                  "whose concentration a rate rule determines")
+                conc = texts.get(sid, sym.name)
+                assignments[sym.name] = (f"(({conc}) * {symbols[comp].name}"
+                                         f" / ({texts[comp]}))")
+    entry: Dict[str, Any] = {"trigger": _trigger_text(ev.trigger, lambda n: text_of(where, n)),
+                             "assignments": assignments}
+    if ev.delay is not None:
+        entry["delay"] = text_of(where, ev.delay)
+    if ev.priority is not None:
+        entry["priority"] = text_of(where, ev.priority)
+    entry["persistent"] = ev.persistent
+    entry["initial_value"] = ev.initial_value
+    entry["use_values_from_trigger_time"] = ev.use_values_from_trigger_time
+    entry["description"] = f"SBML event {where}"
+    return entry
+
+
+_LOGICAL = {libsbml.AST_LOGICAL_AND: " and ", libsbml.AST_LOGICAL_OR: " or "}
+_BOOLEAN = frozenset({libsbml.AST_RELATIONAL_EQ, libsbml.AST_RELATIONAL_NEQ,
+                      libsbml.AST_RELATIONAL_LT, libsbml.AST_RELATIONAL_LEQ,
+                      libsbml.AST_RELATIONAL_GT, libsbml.AST_RELATIONAL_GEQ,
+                      libsbml.AST_LOGICAL_AND, libsbml.AST_LOGICAL_OR, libsbml.AST_LOGICAL_NOT,
+                      libsbml.AST_LOGICAL_XOR, libsbml.AST_CONSTANT_TRUE,
+                      libsbml.AST_CONSTANT_FALSE})
+
+
+def _trigger_text(node: Any, text: Callable[[Any], str]) -> str:
+    """A trigger as text whose and / or / not combine the relations themselves.
+
+    The general translation writes each operand of a logical operator as ``(x != 0)`` (MathML
+    allows numbers there); an operand that is already a relation or a logical value needs no
+    such comparison, and leaving it out gives the engine the relations to locate by root
+    finding. Anything else is translated as usual.
+    """
+    kind = node.getType()
+    kids = [node.getChild(i) for i in range(node.getNumChildren())]
+    if kids and all(k.getType() in _BOOLEAN for k in kids):
+        if kind in _LOGICAL:
+            return "(" + _LOGICAL[kind].join(_trigger_text(k, text) for k in kids) + ")"
+        if kind == libsbml.AST_LOGICAL_NOT and len(kids) == 1:
+            return f"(not {_trigger_text(kids[0], text)})"
+    return text(node)
+
+
+def _reads(ast: Any, assignment_rules: Mapping[str, Any], model: "libsbml.Model") -> Set[str]:
+    """The SBML ids ``ast`` reads, directly or through assignment rules and reaction rates
+    (function bodies have no free variables, so their calls add only their arguments)."""
+    out: Set[str] = set()
+    stack = [ast]
+    while stack:
+        node = stack.pop()
+        if node is None:
+            continue
+        if node.getType() == libsbml.AST_NAME and node.getName() not in out:
+            name = node.getName()
+            out.add(name)
+            if name in assignment_rules:
+                stack.append(assignment_rules[name])
+            rx = model.getReaction(name)
+            if rx is not None and rx.isSetKineticLaw():
+                stack.append(rx.getKineticLaw().getMath())
+        stack.extend(node.getChild(i) for i in range(node.getNumChildren()))
+    return out
 
 
 def _references(rx: "libsbml.Reaction") -> List["libsbml.SpeciesReference"]:

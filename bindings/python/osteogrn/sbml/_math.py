@@ -12,25 +12,104 @@ import math
 from typing import Callable, Dict, List, Mapping, Optional
 
 import libsbml
+import numpy as np
 
 from ..errors import UnsupportedSBMLError
 
 #: The value SBML Level 3 gives the ``avogadro`` csymbol (L3V1 and L3V2 specifications).
 AVOGADRO = 6.02214179e23
 
+
+def _factorial(x: float) -> float:
+    """n! as the engine computes it (``factorial`` in docs/formats/model.md): the product
+    1*2*...*n in that order for an integer n >= 0, inf beyond 170, NaN otherwise."""
+    if math.isinf(x) and x > 0:
+        return math.inf
+    if not x >= 0 or x != math.floor(x):
+        return math.nan
+    if x > 170:
+        return math.inf
+    out = 1.0
+    k = 2.0
+    while k <= x:
+        out *= k
+        k += 1.0
+    return out
+
+
+def _ieee(exact: Callable[[float], float], fallback: Callable) -> Callable[[float], float]:
+    """``exact`` (the math module: the C library functions the engine calls), or where it raises
+    for a pole, an overflow or an argument outside the domain, ``fallback`` on a numpy double:
+    the inf or NaN the engine computes there. A value in a piecewise branch that is not taken
+    (or a function argument it ignores) may be such a value without spoiling the result."""
+    def value(x: float) -> float:
+        try:
+            return float(exact(x))
+        except (ValueError, OverflowError, ZeroDivisionError):
+            with np.errstate(all="ignore"):
+                return float(fallback(np.float64(x)))
+    return value
+
+
+# MathML functions of one argument: libsbml AST type name -> (expression text with {} for the
+# argument, the same function in Python for values computed at load, its numpy form for the
+# arguments where Python raises). The reciprocal functions have no function of their own in the
+# grammar and are written through their definitions (sec x = 1/cos x, arcsec x = arccos(1/x),
+# ...), as the MathML and SBML specifications define them (arccot x = arctan(1/x), with values
+# in (-pi/2, pi/2]).
+_ONE_ARGUMENT_SPEC = {
+    "SIN": ("sin({})", math.sin, np.sin), "COS": ("cos({})", math.cos, np.cos),
+    "TAN": ("tan({})", math.tan, np.tan),
+    "ARCSIN": ("asin({})", math.asin, np.arcsin), "ARCCOS": ("acos({})", math.acos, np.arccos),
+    "ARCTAN": ("atan({})", math.atan, np.arctan),
+    "SINH": ("sinh({})", math.sinh, np.sinh), "COSH": ("cosh({})", math.cosh, np.cosh),
+    "TANH": ("tanh({})", math.tanh, np.tanh), "ARCSINH": ("asinh({})", math.asinh, np.arcsinh),
+    "ARCCOSH": ("acosh({})", math.acosh, np.arccosh),
+    "ARCTANH": ("atanh({})", math.atanh, np.arctanh),
+    "SEC": ("(1 / cos({}))", lambda x: 1.0 / math.cos(x), lambda x: 1.0 / np.cos(x)),
+    "CSC": ("(1 / sin({}))", lambda x: 1.0 / math.sin(x), lambda x: 1.0 / np.sin(x)),
+    "COT": ("(1 / tan({}))", lambda x: 1.0 / math.tan(x), lambda x: 1.0 / np.tan(x)),
+    "SECH": ("(1 / cosh({}))", lambda x: 1.0 / math.cosh(x), lambda x: 1.0 / np.cosh(x)),
+    "CSCH": ("(1 / sinh({}))", lambda x: 1.0 / math.sinh(x), lambda x: 1.0 / np.sinh(x)),
+    "COTH": ("(1 / tanh({}))", lambda x: 1.0 / math.tanh(x), lambda x: 1.0 / np.tanh(x)),
+    "ARCSEC": ("acos(1 / {})", lambda x: math.acos(1.0 / x), lambda x: np.arccos(1.0 / x)),
+    "ARCCSC": ("asin(1 / {})", lambda x: math.asin(1.0 / x), lambda x: np.arcsin(1.0 / x)),
+    "ARCCOT": ("atan(1 / {})", lambda x: math.atan(1.0 / x), lambda x: np.arctan(1.0 / x)),
+    "ARCSECH": ("acosh(1 / {})", lambda x: math.acosh(1.0 / x), lambda x: np.arccosh(1.0 / x)),
+    "ARCCSCH": ("asinh(1 / {})", lambda x: math.asinh(1.0 / x), lambda x: np.arcsinh(1.0 / x)),
+    "ARCCOTH": ("atanh(1 / {})", lambda x: math.atanh(1.0 / x), lambda x: np.arctanh(1.0 / x)),
+    "FLOOR": ("floor({})", math.floor, np.floor), "CEILING": ("ceil({})", math.ceil, np.ceil),
+    "FACTORIAL": ("factorial({})", _factorial, _factorial),
+}
+_ONE_ARGUMENT: Dict[int, "tuple[str, str, Callable[[float], float]]"] = {}
+for _name, (_template, _exact, _fallback) in _ONE_ARGUMENT_SPEC.items():
+    _code = getattr(libsbml, "AST_FUNCTION_" + _name, None)
+    if _code is not None:
+        _ONE_ARGUMENT[_code] = (_name.lower(), _template, _ieee(_exact, _fallback))
+
+# MathML quotient and rem (SBML L3V2), defined on integers: quotient(a, b) is a/b rounded
+# toward zero, rem(a, b) = a - b quotient(a, b) (the sign of a). Written through floor and ceil
+# of the double a/b; for integer a and b (|a| < 2^53) every step is exact.
+_QUOTIENT = getattr(libsbml, "AST_FUNCTION_QUOTIENT", None)
+_IMPLIES = getattr(libsbml, "AST_LOGICAL_IMPLIES", None)  # SBML L3V2: (not a) or b
+_REM = getattr(libsbml, "AST_FUNCTION_REM", None)
+
+
+def _quotient_text(a: str, b: str) -> str:
+    return f"piecewise(floor({a} / {b}), {a} / {b} >= 0, ceil({a} / {b}))"
+
+
+def _quotient(a: float, b: float) -> float:
+    """As the engine computes _quotient_text: floor or ceil of the double a / b."""
+    q = a / b
+    return float(math.floor(q) if q >= 0 else math.ceil(q))
+
+
 # libsbml AST types of MathML functions with no counterpart in the expression grammar: named so
 # the refusal says which function, not just "unsupported".
 _REFUSED_FUNCTIONS: Dict[int, str] = {}
-for _name in ("SIN", "COS", "TAN", "SEC", "CSC", "COT", "SINH", "COSH", "TANH", "SECH", "CSCH",
-              "COTH", "ARCSIN", "ARCCOS", "ARCTAN", "ARCSEC", "ARCCSC", "ARCCOT", "ARCSINH",
-              "ARCCOSH", "ARCTANH", "ARCSECH", "ARCCSCH", "ARCCOTH", "FLOOR", "CEILING",
-              "FACTORIAL", "REM", "QUOTIENT"):
-    _code = getattr(libsbml, "AST_FUNCTION_" + _name, None)
-    if _code is not None:
-        _REFUSED_FUNCTIONS[_code] = _name.lower()
 for _name, _feature in (("AST_FUNCTION_DELAY", "delay()"), ("AST_FUNCTION_RATE_OF", "rateOf()"),
                         ("AST_LAMBDA", "lambda outside a function definition"),
-                        ("AST_LOGICAL_IMPLIES", "implies"),
                         ("AST_CONSTANT_INFINITY", "the constant infinity"),
                         ("AST_CONSTANT_NAN", "the constant NaN (notanumber)")):
     _code = getattr(libsbml, _name, None)
@@ -181,10 +260,22 @@ class MathTranslator:
             if len(kids) != 2:
                 raise self.refuse(f"power with {len(kids)} arguments")
             return f"({sub(kids[0])} ^ {sub(kids[1])})"
+        if kind in (_QUOTIENT, _REM):
+            fname = "quotient" if kind == _QUOTIENT else "rem"
+            if len(kids) != 2:
+                raise self.refuse(f"{fname} with {len(kids)} arguments")
+            a, b = sub(kids[0]), sub(kids[1])
+            q = _quotient_text(a, b)
+            return f"({q})" if kind == _QUOTIENT else f"({a} - {b} * {q})"
         if kind in _UNARY:
             if len(kids) != 1:
                 raise self.refuse(f"{_UNARY[kind]} with {len(kids)} arguments")
             return f"{_UNARY[kind]}({sub(kids[0])})"
+        if kind in _ONE_ARGUMENT:
+            fname, template, _ = _ONE_ARGUMENT[kind]
+            if len(kids) != 1:
+                raise self.refuse(f"{fname} with {len(kids)} arguments")
+            return template.format(sub(kids[0]))
         if kind == libsbml.AST_FUNCTION_LOG:
             # libsbml gives log its base as the first of two children (the base defaults to 10)
             if len(kids) == 1:
@@ -230,6 +321,10 @@ class MathTranslator:
             if len(kids) != 1:
                 raise self.refuse(f"not with {len(kids)} arguments")
             return f"(not {sub(kids[0])})"
+        if kind == _IMPLIES:
+            if len(kids) != 2:
+                raise self.refuse(f"implies with {len(kids)} arguments")
+            return f"((not ({sub(kids[0])} != 0)) or ({sub(kids[1])} != 0))"
         if kind == libsbml.AST_FUNCTION_PIECEWISE:
             if not kids:
                 raise self.refuse("piecewise without pieces")
@@ -326,6 +421,15 @@ class MathTranslator:
                 if b == 0:
                     raise self.refuse("division by zero in an initial value")
                 return a / b
+            if kind in (_QUOTIENT, _REM):
+                fname = "quotient" if kind == _QUOTIENT else "rem"
+                if len(kids) != 2:
+                    raise self.refuse(f"{fname} with {len(kids)} arguments")
+                a, b = ev(kids[0]), ev(kids[1])
+                if b == 0:
+                    raise self.refuse(f"{fname} by zero in an initial value")
+                q = _quotient(a, b)
+                return q if kind == _QUOTIENT else a - b * q
             if kind in (libsbml.AST_POWER, libsbml.AST_FUNCTION_POWER):
                 if len(kids) != 2:
                     raise self.refuse(f"power with {len(kids)} arguments")
@@ -336,6 +440,11 @@ class MathTranslator:
                 return math.log(ev(kids[0]))
             if kind == libsbml.AST_FUNCTION_ABS:
                 return abs(ev(kids[0]))
+            if kind in _ONE_ARGUMENT:
+                fname, _, fn = _ONE_ARGUMENT[kind]
+                if len(kids) != 1:
+                    raise self.refuse(f"{fname} with {len(kids)} arguments")
+                return float(fn(ev(kids[0])))
             if kind == libsbml.AST_FUNCTION_LOG:
                 if len(kids) == 1:
                     return math.log10(ev(kids[0]))
@@ -368,6 +477,11 @@ class MathTranslator:
             return float(sum(truth(ev(k)) for k in kids) % 2 == 1)
         if kind == libsbml.AST_LOGICAL_NOT:
             return float(not truth(ev(kids[0])))
+        if kind == _IMPLIES:
+            if len(kids) != 2:
+                raise self.refuse(f"implies with {len(kids)} arguments")
+            a, b = truth(ev(kids[0])), truth(ev(kids[1]))  # both, as the engine evaluates both
+            return float(not a or b)
         if kind == libsbml.AST_FUNCTION_PIECEWISE:
             for i in range(0, len(kids) - 1, 2):
                 if truth(ev(kids[i + 1])):

@@ -16,6 +16,24 @@ struct SparsePattern {
   std::size_t nnz() const { return rows.size(); }
 };
 
+/// One event, compiled: its outputs in the event tapes of CompiledModel.
+struct CompiledEvent {
+  bool has_delay = false, has_priority = false;
+  bool persistent = true, initial_value = true, use_values_from_trigger_time = true;
+  std::vector<std::uint32_t> targets;  // species indices, in assignment order
+  std::size_t first_assignment = 0;    // index of its first value in ev_assign's outputs
+};
+
+/// A root function of the event triggers: g = a - b of a comparison a < b (etc.) in a trigger,
+/// or an operand of and/or/not that is itself a number. A trigger can change value only where
+/// one of its roots crosses zero (or where an input jumps, at a protocol breakpoint).
+struct EventRoot {
+  std::vector<std::uint32_t> events;  // the events whose triggers hold it
+  /// Linear in t alone (g = d·t + c(p)): located exactly as a breakpoint instead of by root
+  /// finding; its time is output k - n_state_roots of ev_root_times.
+  bool time_only = false;
+};
+
 struct CompiledModel {
   // Metadata, as Model exposes it.
   std::string name, description, time_unit;
@@ -46,6 +64,24 @@ struct CompiledModel {
   SparsePattern obs_jac_y_pattern;
   Tape obs_jac_p;           // ∂g/∂p of observables
   SparsePattern obs_jac_p_pattern;
+
+  // Events. Roots are ordered state roots first (root finding), then time-only roots.
+  std::vector<EventInfo> events;
+  std::vector<CompiledEvent> event_specs;
+  std::vector<EventRoot> event_roots;
+  std::size_t n_state_roots = 0;
+  Tape ev_trigger;          // one output per event: 1 (true) or 0
+  Tape ev_delay;            // one per event (0 without a delay)
+  Tape ev_priority;         // one per event (0 without a priority)
+  Tape ev_assign;           // the assigned values, events in order
+  Tape ev_roots;            // every root g, event_roots order
+  Tape ev_root_times;       // the time of each time-only root (depends on parameters only)
+  // For forward sensitivities across events: ∂/∂y, ∂/∂p, ∂/∂u and explicit ∂/∂t of the roots
+  // and of the assigned values.
+  Tape ev_roots_jac_y, ev_roots_jac_p, ev_roots_jac_u, ev_roots_dt;
+  SparsePattern ev_roots_jac_y_pattern, ev_roots_jac_p_pattern, ev_roots_jac_u_pattern;
+  Tape ev_assign_jac_y, ev_assign_jac_p, ev_assign_jac_u, ev_assign_dt;
+  SparsePattern ev_assign_jac_y_pattern, ev_assign_jac_p_pattern, ev_assign_jac_u_pattern;
 
   /// Largest work_size() over all tapes: one scratch buffer of this size serves them all.
   std::size_t max_work_size = 0;

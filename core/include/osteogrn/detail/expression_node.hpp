@@ -14,19 +14,22 @@
 
 namespace osteogrn::detail {
 
+/// The last op of the public enum (the internal ops below come after it).
+inline constexpr Op kLastPublicOp = Op::Factorial;
+
 /// Ops that only symbolic derivatives create: not in the grammar and not in the public Op, they
 /// take the values after the public ones (Op has a fixed underlying type, so they are valid Op
 /// values). Compare against them with if, not case labels (-Wswitch).
 struct InternalOp {
   /// 1 if x > 0 else 0.
-  static constexpr Op Heaviside = static_cast<Op>(static_cast<std::uint8_t>(Op::Piecewise) + 1);
+  static constexpr Op Heaviside = static_cast<Op>(static_cast<std::uint8_t>(kLastPublicOp) + 1);
   /// a^b * ln(a), defined as 0 at a == 0 (the derivative of a^b w.r.t. b).
-  static constexpr Op PowLog = static_cast<Op>(static_cast<std::uint8_t>(Op::Piecewise) + 2);
+  static constexpr Op PowLog = static_cast<Op>(static_cast<std::uint8_t>(kLastPublicOp) + 2);
 };
 
 /// True for the ops of the public enum (what Expr::make accepts).
 inline bool is_public_op(Op op) noexcept {
-  return static_cast<std::uint8_t>(op) <= static_cast<std::uint8_t>(Op::Piecewise);
+  return static_cast<std::uint8_t>(op) <= static_cast<std::uint8_t>(kLastPublicOp);
 }
 
 /// An expression tree node; immutable once built and shared between trees (the trees form a

@@ -1,0 +1,618 @@
+"""SBML Level 3 Version 2 export of an osteogrn model, optionally with a protocol as events.
+
+The document is built with python-libsbml (``SBMLDocument``, ``ASTNode``, ``XMLNode``): no XML
+is written by hand. How the osteogrn model maps onto SBML:
+
+* every species -> an SBML species with ``hasOnlySubstanceUnits="true"`` in one compartment
+  ``cell`` of size 1, with a **rate rule** equal to our ODE right-hand side. Rate rules rather than
+  reactions, because an ODE of the format is one expression per species, not a sum of fluxes with
+  stoichiometries: a rate rule reproduces it term for term, and with amounts in a compartment of
+  size 1 no reader divides by a volume;
+* every parameter -> a constant SBML parameter;
+* every named expression and every observable -> an SBML parameter (``constant="false"``) with an
+  **assignment rule**;
+* every unbound input -> an SBML parameter: constant (its default) without a protocol; with a
+  protocol, an input the protocol drives follows the schedule (below);
+* ``t`` -> the MathML ``time`` csymbol; ``hill``/``hill_rep`` -> the function definitions
+  ``hill``/``hill_rep`` (suffixed if taken) whose bodies count x <= 0 as 0 exactly like the
+  engine; ``log`` -> ``ln``; ``log10`` -> ``log`` with ``logbase`` 10; comparisons, ``and``/``or``/``not``
+  -> MathML relations and logic, turned into 1/0 with ``piecewise`` where the format uses them
+  as numbers.
+
+**Protocols as events.** The engine integrates between breakpoints (media changes, additions,
+perturbation window ends) and evaluates every input in closed form on each segment:
+``u(t) = u0 * exp(-k (t - t0))`` with ``u0`` the value just after the segment's start ``t0`` and
+``k = ln 2 / half_life``. The export writes exactly that: a driven input ``u`` is a parameter
+with the assignment rule ``u_level * exp(-u_decay * (time - u_t0))`` (a stable component:
+``u_level`` alone), and each breakpoint after day 0 becomes one SBML event with the trigger
+``time >= d`` that sets ``u_level`` (the value after that day's media change and additions, in
+the input's unit, from the engine's own schedule) and ``u_t0 = d``. Parameter perturbations set
+the parameter (then ``constant="false"``) to its value on each segment; a held species
+(knockout, clamp) gets a flag ``<species>_held`` set by the events, its rate rule becomes
+``piecewise(0, <species>_held != 0, ode)`` and the event that starts the hold sets the species to
+the held value. Model overlays (``Model.knockout``, a model file's ``perturbations``) are written
+the same way, with or without a protocol.
+
+Numbers are written by libsbml with 15 significant digits (a relative change below 5e-16).
+An osteogrn annotation on the model lists the inputs (component, SBML id, unit) so that
+:func:`osteogrn.import_sbml` restores them as model inputs; see :func:`annotated_inputs`.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+import math
+import os
+import re
+from typing import Any, Dict, List, Optional, Sequence, Set, Tuple, Union
+
+import libsbml
+
+from ..errors import ModelError, ProtocolError
+
+__all__ = ["to_sbml", "annotated_inputs", "ANNOTATION_NS"]
+
+#: XML namespace of the osteogrn annotation (an identifier, not a web address to fetch).
+ANNOTATION_NS = "urn:osteogrn:sbml-export:1"
+_PREFIX = "osteogrn"
+
+
+# -- the expression grammar of docs/formats/model.md, parsed into a small tree ----------------
+
+_TOKEN = re.compile(r"\s*(?:(?P<num>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)|(?P<name>[A-Za-z_]\w*)"
+                    r"|(?P<op><=|>=|==|!=|[-+*/^<>(),]))")
+_CMP = {"<": libsbml.AST_RELATIONAL_LT, "<=": libsbml.AST_RELATIONAL_LEQ,
+        ">": libsbml.AST_RELATIONAL_GT, ">=": libsbml.AST_RELATIONAL_GEQ,
+        "==": libsbml.AST_RELATIONAL_EQ, "!=": libsbml.AST_RELATIONAL_NEQ}
+_ARITH = {"+": libsbml.AST_PLUS, "-": libsbml.AST_MINUS, "*": libsbml.AST_TIMES,
+          "/": libsbml.AST_DIVIDE, "^": libsbml.AST_POWER}
+_UNARY_FN = {"exp": libsbml.AST_FUNCTION_EXP, "log": libsbml.AST_FUNCTION_LN,
+             "ln": libsbml.AST_FUNCTION_LN, "abs": libsbml.AST_FUNCTION_ABS}
+
+Tree = Tuple[Any, ...]  # ("num", v) | ("name", n) | ("op", op, args) | ("call", f, args)
+
+
+class _Parser:
+    """Recursive descent over the grammar's precedence levels (loosest first)."""
+
+    def __init__(self, text: str, where: str) -> None:
+        self.where = where
+        self.tokens: List[Tuple[str, str]] = []
+        pos, text = 0, text.rstrip()
+        while pos < len(text):
+            m = _TOKEN.match(text, pos)
+            if not m:
+                raise self.error(f"cannot read {text[pos:pos + 10]!r}")
+            kind = m.lastgroup or ""
+            self.tokens.append((kind, m.group(kind)))
+            pos = m.end()
+        self.i = 0
+
+    def error(self, what: str) -> ModelError:
+        return ModelError(f"SBML export: expression of {self.where}: {what}")
+
+    def peek(self) -> Optional[Tuple[str, str]]:
+        return self.tokens[self.i] if self.i < len(self.tokens) else None
+
+    def take(self, value: Optional[str] = None) -> Tuple[str, str]:
+        tok = self.peek()
+        if tok is None or (value is not None and tok[1] != value):
+            raise self.error(f"expected {value or 'more'}")
+        self.i += 1
+        return tok
+
+    def accept(self, *values: str) -> Optional[str]:
+        tok = self.peek()
+        if tok is not None and tok[0] in ("op", "name") and tok[1] in values:
+            self.i += 1
+            return tok[1]
+        return None
+
+    def parse(self) -> Tree:
+        tree = self.or_()
+        if self.peek() is not None:
+            raise self.error(f"unexpected {self.peek()[1]!r}")  # type: ignore[index]
+        return tree
+
+    def or_(self) -> Tree:
+        left = self.and_()
+        while self.accept("or"):
+            left = ("op", "or", [left, self.and_()])
+        return left
+
+    def and_(self) -> Tree:
+        left = self.not_()
+        while self.accept("and"):
+            left = ("op", "and", [left, self.not_()])
+        return left
+
+    def not_(self) -> Tree:
+        if self.accept("not"):
+            return ("op", "not", [self.not_()])
+        left = self.add()
+        op = self.accept(*_CMP)
+        return ("op", op, [left, self.add()]) if op else left
+
+    def add(self) -> Tree:
+        left = self.mul()
+        while True:
+            op = self.accept("+", "-")
+            if not op:
+                return left
+            left = ("op", op, [left, self.mul()])
+
+    def mul(self) -> Tree:
+        left = self.unary()
+        while True:
+            op = self.accept("*", "/")
+            if not op:
+                return left
+            left = ("op", op, [left, self.unary()])
+
+    def unary(self) -> Tree:
+        op = self.accept("-", "+")
+        if op:
+            inner = self.unary()
+            return ("op", "neg", [inner]) if op == "-" else inner
+        return self.power()
+
+    def power(self) -> Tree:
+        base = self.atom()
+        if self.accept("^"):
+            return ("op", "^", [base, self.unary()])  # right-associative, a sign allowed
+        return base
+
+    def atom(self) -> Tree:
+        kind, value = self.take()
+        if kind == "num":
+            return ("num", float(value))
+        if kind == "name":
+            if self.accept("("):
+                args = [self.or_()]
+                while self.accept(","):
+                    args.append(self.or_())
+                self.take(")")
+                return ("call", value, args)
+            return ("name", value)
+        if value == "(":
+            inner = self.or_()
+            self.take(")")
+            return inner
+        raise self.error(f"unexpected {value!r}")
+
+
+# -- trees to MathML ASTs ----------------------------------------------------------------------
+
+def _ast(kind: int, *children: "libsbml.ASTNode") -> "libsbml.ASTNode":
+    node = libsbml.ASTNode(kind)
+    for child in children:
+        node.addChild(child)
+    return node
+
+
+def _number(v: float) -> "libsbml.ASTNode":
+    if v.is_integer() and abs(v) < 2 ** 31:
+        node = libsbml.ASTNode(libsbml.AST_INTEGER)
+        node.setValue(int(v))
+    else:
+        node = libsbml.ASTNode(libsbml.AST_REAL)
+        node.setValue(v)
+    return node
+
+
+def _name(n: str) -> "libsbml.ASTNode":
+    node = libsbml.ASTNode(libsbml.AST_NAME)
+    node.setName(n)
+    return node
+
+
+def _time() -> "libsbml.ASTNode":
+    node = libsbml.ASTNode(libsbml.AST_NAME_TIME)
+    node.setName("time")
+    return node
+
+
+class _MathBuilder:
+    """Builds libsbml ASTs from expression trees, keeping numbers and truth values apart: the
+    format's comparisons are numbers (1/0), MathML's are booleans."""
+
+    def __init__(self, hill: str, hill_rep: str, where: str = "") -> None:
+        self.hill, self.hill_rep, self.where = hill, hill_rep, where
+        self.used_functions: Set[str] = set()
+
+    def number(self, tree: Tree) -> "libsbml.ASTNode":
+        node, boolean = self.build(tree)
+        if boolean:  # a truth value used as a number: 1 or 0
+            return _ast(libsbml.AST_FUNCTION_PIECEWISE, _number(1.0), node, _number(0.0))
+        return node
+
+    def truth(self, tree: Tree) -> "libsbml.ASTNode":
+        node, boolean = self.build(tree)
+        if not boolean:  # any value other than 0 is true (NaN too, as in the engine)
+            return _ast(libsbml.AST_RELATIONAL_NEQ, node, _number(0.0))
+        return node
+
+    def build(self, tree: Tree) -> Tuple["libsbml.ASTNode", bool]:
+        kind = tree[0]
+        if kind == "num":
+            return _number(tree[1]), False
+        if kind == "name":
+            return (_time() if tree[1] == "t" else _name(tree[1])), False
+        if kind == "op":
+            op, args = tree[1], tree[2]
+            if op == "neg":
+                return _ast(libsbml.AST_MINUS, self.number(args[0])), False
+            if op in _ARITH:
+                return _ast(_ARITH[op], *(self.number(a) for a in args)), False
+            if op in _CMP:
+                return _ast(_CMP[op], *(self.number(a) for a in args)), True
+            logic = {"and": libsbml.AST_LOGICAL_AND, "or": libsbml.AST_LOGICAL_OR,
+                     "not": libsbml.AST_LOGICAL_NOT}[op]
+            return _ast(logic, *(self.truth(a) for a in args)), True
+        fname, args = tree[1], tree[2]
+        arity = {"exp": 1, "log": 1, "ln": 1, "log10": 1, "sqrt": 1, "abs": 1, "pow": 2,
+                 "hill": 3, "hill_rep": 3}
+        if fname in arity and len(args) != arity[fname]:
+            raise ModelError(f"SBML export: {self.where}: {fname}() takes {arity[fname]} "
+                             f"arguments, got {len(args)}")
+        if fname in _UNARY_FN:
+            return _ast(_UNARY_FN[fname], self.number(args[0])), False
+        if fname == "log10":  # <log/> with an explicit <logbase> 10 (libsbml's form)
+            return _ast(libsbml.AST_FUNCTION_LOG, _number(10.0), self.number(args[0])), False
+        if fname == "sqrt":  # MathML <root/> without <degree> is the square root
+            return _ast(libsbml.AST_FUNCTION_ROOT, self.number(args[0])), False
+        if fname == "pow":
+            return _ast(libsbml.AST_POWER, *(self.number(a) for a in args)), False
+        if fname in ("min", "max") and len(args) >= 2:
+            kind_ = libsbml.AST_FUNCTION_MIN if fname == "min" else libsbml.AST_FUNCTION_MAX
+            return _ast(kind_, *(self.number(a) for a in args)), False
+        if fname in ("hill", "hill_rep"):
+            fid = self.hill if fname == "hill" else self.hill_rep
+            self.used_functions.add(fname)
+            node = _ast(libsbml.AST_FUNCTION, *(self.number(a) for a in args))
+            node.setName(fid)
+            return node, False
+        if fname == "piecewise" and len(args) >= 3 and len(args) % 2 == 1:
+            kids: List["libsbml.ASTNode"] = []
+            for j in range(0, len(args) - 1, 2):
+                kids += [self.number(args[j]), self.truth(args[j + 1])]
+            kids.append(self.number(args[-1]))
+            return _ast(libsbml.AST_FUNCTION_PIECEWISE, *kids), False
+        raise ModelError(f"SBML export: {self.where}: the function {fname}() with {len(args)} "
+                         "arguments has no SBML equivalent")
+
+    def math(self, text: str, where: str) -> "libsbml.ASTNode":
+        self.where = where
+        return self.number(_Parser(text, where).parse())
+
+
+def _hill_body(repressing: bool) -> "libsbml.ASTNode":
+    """lambda(x, K, n): hill or hill_rep with x <= 0 counted as 0 (engine: hill_fn)."""
+    x_pos = _ast(libsbml.AST_FUNCTION_PIECEWISE, _name("x"),
+                 _ast(libsbml.AST_RELATIONAL_GT, _name("x"), _number(0.0)), _number(0.0))
+    xn = _ast(libsbml.AST_POWER, x_pos, _name("n"))
+    kn = _ast(libsbml.AST_POWER, _name("K"), _name("n"))
+    top = kn.deepCopy() if repressing else xn.deepCopy()
+    body = _ast(libsbml.AST_DIVIDE, top, _ast(libsbml.AST_PLUS, kn, xn))
+    lam = libsbml.ASTNode(libsbml.AST_LAMBDA)
+    for arg in ("x", "K", "n"):  # a lambda's children before the body are its bvars
+        lam.addChild(_name(arg))
+    lam.addChild(body)
+    return lam
+
+
+# -- the schedule: segments, inputs and perturbations per segment ------------------------------
+
+class _Segments:
+    """The breakpoints of a run and which perturbations hold on each segment, computed as the
+    engine's schedule does (core/src/protocol/schedule.cpp: ``Breakpoints::index``)."""
+
+    def __init__(self, times: List[float], duration: float) -> None:
+        self.times, self.duration = times, duration
+        self.tol = 1e-12 * duration if math.isfinite(duration) else 0.0
+        # with a protocol the last breakpoint is the end of the run; without, every one starts
+        # a segment that may last forever
+        self.count = len(times) - 1 if math.isfinite(duration) else len(times)
+
+    def index(self, t: Optional[float]) -> int:
+        if t is None or not (t < self.duration + self.tol):
+            return self.count
+        return bisect.bisect_right(self.times, t + self.tol) - 1
+
+
+def _check(status: int, what: str) -> None:
+    if status != libsbml.LIBSBML_OPERATION_SUCCESS:
+        raise ModelError(f"SBML export: libsbml refused {what}: "
+                         f"{libsbml.OperationReturnValue_toString(status)}")
+
+
+def to_sbml(model: Any, path: Union[None, str, "os.PathLike[str]"] = None,
+            protocol: Any = None) -> str:
+    """The model (and optionally a protocol) as SBML Level 3 Version 2 text.
+
+    See :meth:`osteogrn.Model.to_sbml`, which calls this.
+    """
+    from .. import _core  # the engine's schedule gives the inputs per segment
+
+    doc_json: Dict[str, Any] = json.loads(model.to_json())
+    core_model = model._core
+    name = doc_json["name"]
+    species: Dict[str, Any] = doc_json.get("species", {})
+    parameters: Dict[str, Any] = doc_json.get("parameters", {})
+    inputs: Dict[str, Any] = doc_json.get("inputs", {})
+    expressions: Dict[str, str] = doc_json.get("expressions", {})
+    observables: Dict[str, Any] = doc_json.get("observables", {})
+    odes: Dict[str, str] = doc_json.get("odes", {})
+
+    used: Set[str] = set(species) | set(parameters) | set(inputs) | set(expressions) \
+        | set(observables)
+
+    def fresh(base: str) -> str:
+        cand, i = base, 1
+        while cand in used:
+            i += 1
+            cand = f"{base}_{i}"
+        used.add(cand)
+        return cand
+
+    doc = libsbml.SBMLDocument(3, 2)
+    sm = doc.createModel()
+    _check(sm.setId(name), f"the model id {name!r}")
+    if doc_json.get("description"):
+        sm.setName(doc_json["description"])
+    day = sm.createUnitDefinition()
+    day_id = fresh("day")
+    day.setId(day_id)
+    unit = day.createUnit()
+    unit.setKind(libsbml.UNIT_KIND_SECOND)
+    unit.setExponent(1)
+    unit.setScale(0)
+    unit.setMultiplier(86400)
+    sm.setTimeUnits(day_id)
+
+    hill_id, hill_rep_id = fresh("hill"), fresh("hill_rep")
+    builder = _MathBuilder(hill_id, hill_rep_id)
+
+    comp = sm.createCompartment()
+    comp_id = fresh("cell")
+    comp.setId(comp_id)
+    comp.setSize(1.0)
+    comp.setSpatialDimensions(3)
+    comp.setConstant(True)
+
+    # -- perturbations (model overlays first, then the protocol's) and segments -------------
+    perts: List[Dict[str, Any]] = list(core_model.overlays)
+    schedule = None
+    drives: Dict[str, float] = {}  # driven input -> decay rate (1/day)
+    if isinstance(protocol, (str, os.PathLike)):  # a built-in name or a file, as og.simulate
+        from ..library import load_protocol
+        protocol = load_protocol(protocol)
+    if protocol is not None:
+        pcore = getattr(protocol, "_core", protocol)
+        if not isinstance(pcore, _core.Protocol):
+            raise ProtocolError(f"SBML export: protocol must be an osteogrn Protocol, got "
+                                f"{type(protocol).__name__}")
+        schedule = _core.Schedule(pcore, core_model)  # binds and checks units and targets
+        perts += list(pcore.perturbations)
+        for cname, c in pcore.components.items():
+            if cname in inputs:
+                drives[cname] = math.log(2.0) / c["half_life"] if c["half_life"] else 0.0
+        segs = _Segments(list(schedule.breakpoints), pcore.duration)
+    else:
+        bounds = {0.0}
+        for p in perts:
+            for t in (p["from"], p["until"]):
+                if t is not None and math.isfinite(t) and t > 0:
+                    bounds.add(float(t))
+        segs = _Segments(sorted(bounds), math.inf)
+    for p in perts:
+        if p["kind"] == "parameter" and p["target"] not in parameters:
+            raise ModelError(f"SBML export: perturbation of {p['target']!r}: not a parameter")
+        if p["kind"] != "parameter" and p["target"] not in species:
+            raise ModelError(f"SBML export: {p['kind']} of {p['target']!r}: not a species")
+
+    def held_on(s: int) -> Dict[str, float]:
+        out: Dict[str, float] = {}
+        for p in perts:
+            if p["kind"] != "parameter" and segs.index(p["from"]) <= s < segs.index(p["until"]):
+                out[p["target"]] = 0.0 if p["kind"] == "knockout" else float(p["value"])
+        return out
+
+    def params_on(s: int) -> Dict[str, float]:
+        out: Dict[str, float] = {}
+        for p in perts:
+            if p["kind"] == "parameter" and segs.index(p["from"]) <= s < segs.index(p["until"]):
+                base = float(parameters[p["target"]]["value"])
+                out[p["target"]] = base * p["value"] if p["scale"] else float(p["value"])
+        return out
+
+    held = [held_on(s) for s in range(segs.count)]
+    overrides = [params_on(s) for s in range(segs.count)]
+    ever_held = [s for s in species if any(s in h for h in held)]
+    ever_overridden = [p for p in parameters if any(p in o for o in overrides)]
+    input_names = [i["name"] for i in core_model.inputs]
+    levels = ([list(schedule.inputs_at(t, len(input_names))) for t in segs.times[:segs.count]]
+              if schedule is not None else [])
+
+    # -- function definitions (only those used are kept) -------------------------------------
+    rules: List[Tuple[str, "libsbml.ASTNode", bool]] = []  # (variable, math, is rate rule)
+    held_flag = {s: fresh(f"{s}_held") for s in ever_held}
+    for sname, text in odes.items():
+        math_ = builder.math(text, f"the ODE of {sname}")
+        if sname in held_flag:
+            cond = _ast(libsbml.AST_RELATIONAL_NEQ, _name(held_flag[sname]), _number(0.0))
+            math_ = _ast(libsbml.AST_FUNCTION_PIECEWISE, _number(0.0), cond, math_)
+        rules.append((sname, math_, True))
+    for ename, text in expressions.items():
+        rules.append((ename, builder.math(text, f"the expression {ename}"), False))
+    for oname, obs in observables.items():
+        text = obs["expression"] if isinstance(obs, dict) else obs
+        rules.append((oname, builder.math(text, f"the observable {oname}"), False))
+    for fname, fid in (("hill", hill_id), ("hill_rep", hill_rep_id)):
+        if fname in builder.used_functions:
+            fd = sm.createFunctionDefinition()
+            fd.setId(fid)
+            _check(fd.setMath(_hill_body(fname == "hill_rep")), f"the function {fid}")
+
+    # -- symbols ------------------------------------------------------------------------------
+    def parameter(pid: str, value: Optional[float], constant: bool, what: str = "") -> None:
+        p = sm.createParameter()
+        _check(p.setId(pid), f"the parameter id {pid!r}")
+        if value is not None:
+            if not math.isfinite(value):
+                raise ModelError(f"SBML export: {pid}: the value {value} is not finite")
+            p.setValue(value)
+        p.setConstant(constant)
+        if what:
+            p.setName(what)
+
+    for sname, sp in species.items():
+        s = sm.createSpecies()
+        _check(s.setId(sname), f"the species id {sname!r}")
+        s.setCompartment(comp_id)
+        s.setInitialAmount(held[0][sname] if sname in held[0] else float(sp["initial"]))
+        s.setHasOnlySubstanceUnits(True)
+        s.setBoundaryCondition(False)
+        s.setConstant(False)
+        if sp.get("description"):
+            s.setName(sp["description"])
+    for pname, p in parameters.items():
+        value = overrides[0].get(pname, float(p["value"]))
+        parameter(pname, value, pname not in ever_overridden, p.get("description", ""))
+    for sname, flag in held_flag.items():
+        parameter(flag, 1.0 if sname in held[0] else 0.0, False,
+                  f"1 while {sname} is held (knockout or clamp), else 0")
+    level_ids: Dict[str, Tuple[str, str]] = {}
+    annotated: List[Tuple[str, str, str]] = []
+    for k, iname in enumerate(input_names):
+        info = inputs[iname]
+        if iname not in drives:
+            parameter(iname, float(info.get("default", 0.0)), True, info.get("description", ""))
+            if schedule is None:
+                annotated.append((iname, iname, info.get("unit", "")))
+            continue
+        lvl, t0 = fresh(f"{iname}_level"), fresh(f"{iname}_t0")
+        level_ids[iname] = (lvl, t0)
+        parameter(iname, None, False, info.get("description", ""))
+        parameter(lvl, levels[0][k], False, f"{iname} just after the last media change or "
+                  "addition, in " + (info.get("unit") or "its unit"))
+        rate = drives[iname]
+        if rate == 0.0:
+            rules.append((iname, _name(lvl), False))
+            continue
+        parameter(t0, 0.0, False, f"day of the last event that set {lvl}")
+        decay = fresh(f"{iname}_decay")
+        parameter(decay, rate, True, "ln 2 / half-life (1/day)")
+        # level * exp(-decay * (time - t0)), the engine's Schedule::inputs term for term
+        exponent = _ast(libsbml.AST_TIMES, _ast(libsbml.AST_MINUS, _name(decay)),
+                        _ast(libsbml.AST_MINUS, _time(), _name(t0)))
+        rules.append((iname, _ast(libsbml.AST_TIMES, _name(lvl),
+                                  _ast(libsbml.AST_FUNCTION_EXP, exponent)), False))
+    for oname in list(expressions) + list(observables):
+        parameter(oname, None, False, observables[oname].get("description", "")
+                  if isinstance(observables.get(oname), dict) else "")
+    for var, math_, rate_rule in rules:
+        rule = sm.createRateRule() if rate_rule else sm.createAssignmentRule()
+        rule.setVariable(var)
+        _check(rule.setMath(math_), f"the math of the rule for {var}")
+
+    # -- events: one per breakpoint after day 0 ------------------------------------------------
+    for s in range(1, segs.count):
+        d = segs.times[s]
+        assign: List[Tuple[str, "libsbml.ASTNode"]] = []
+        for k, iname in enumerate(input_names):
+            if iname not in level_ids:
+                continue
+            lvl, t0 = level_ids[iname]
+            if drives[iname] != 0.0:
+                assign += [(lvl, _number(levels[s][k])), (t0, _number(d))]
+            elif levels[s][k] != levels[s - 1][k]:
+                assign.append((lvl, _number(levels[s][k])))
+        for pname in ever_overridden:
+            now = overrides[s].get(pname, float(parameters[pname]["value"]))
+            before = overrides[s - 1].get(pname, float(parameters[pname]["value"]))
+            if now != before:
+                assign.append((pname, _number(now)))
+        for sname in ever_held:
+            on, was = sname in held[s], sname in held[s - 1]
+            if on != was:
+                assign.append((held_flag[sname], _number(1.0 if on else 0.0)))
+            if on and (not was or held[s][sname] != held[s - 1][sname]):
+                assign.append((sname, _number(held[s][sname])))
+        if not assign:
+            continue
+        ev = sm.createEvent()
+        ev.setId(fresh(f"day_{format(d, '.15g').replace('.', '_').replace('-', '_')}"))
+        ev.setUseValuesFromTriggerTime(True)
+        trig = ev.createTrigger()
+        trig.setInitialValue(True)
+        trig.setPersistent(True)
+        _check(trig.setMath(_ast(libsbml.AST_RELATIONAL_GEQ, _time(), _number(d))),
+               f"the trigger of day {d}")
+        for var, value in assign:
+            ea = ev.createEventAssignment()
+            ea.setVariable(var)
+            _check(ea.setMath(value), f"the assignment to {var} on day {d}")
+
+    if annotated:
+        _check(sm.setAnnotation(_inputs_annotation(annotated)), "the osteogrn annotation")
+
+    errors = [doc.getError(i) for i in range(doc.getNumErrors())
+              if doc.getError(i).getSeverity() >= libsbml.LIBSBML_SEV_ERROR]
+    if errors:
+        raise ModelError("SBML export: " + "; ".join(e.getMessage().strip() for e in errors[:3]))
+    text = libsbml.writeSBMLToString(doc)
+    if path is not None:
+        with open(os.fspath(path), "w", encoding="utf-8") as f:
+            f.write(text)
+    return text
+
+
+# -- the inputs annotation ---------------------------------------------------------------------
+
+def _inputs_annotation(entries: Sequence[Tuple[str, str, str]]) -> "libsbml.XMLNode":
+    """<annotation><osteogrn:inputs><osteogrn:input component= id= unit=/>...</...>"""
+    ns = libsbml.XMLNamespaces()
+    ns.add(ANNOTATION_NS, _PREFIX)
+    top = libsbml.XMLNode(libsbml.XMLTriple("inputs", ANNOTATION_NS, _PREFIX),
+                          libsbml.XMLAttributes(), ns)
+    for component, sbml_id, unit in entries:
+        attrs = libsbml.XMLAttributes()
+        attrs.add("component", component)
+        attrs.add("id", sbml_id)
+        attrs.add("unit", unit)
+        top.addChild(libsbml.XMLNode(libsbml.XMLTriple("input", ANNOTATION_NS, _PREFIX), attrs))
+    ann = libsbml.XMLNode(libsbml.XMLTriple("annotation", "", ""), libsbml.XMLAttributes())
+    ann.addChild(top)
+    return ann
+
+
+def annotated_inputs(model: "libsbml.Model") -> Dict[str, Tuple[str, str]]:
+    """The inputs an osteogrn export recorded in the model's annotation.
+
+    Parameters
+    ----------
+    model : libsbml.Model
+
+    Returns
+    -------
+    dict
+        Protocol component -> (SBML id, unit), the ``inputs`` argument of
+        :func:`osteogrn.import_sbml`; empty when the model carries no osteogrn annotation.
+    """
+    out: Dict[str, Tuple[str, str]] = {}
+    ann = model.getAnnotation() if model.isSetAnnotation() else None
+    if ann is None:
+        return out
+    for i in range(ann.getNumChildren()):
+        node = ann.getChild(i)
+        if node.getURI() != ANNOTATION_NS or node.getName() != "inputs":
+            continue
+        for j in range(node.getNumChildren()):
+            child = node.getChild(j)
+            if child.getURI() != ANNOTATION_NS or child.getName() != "input":
+                continue
+            attrs = child.getAttributes()
+            out[attrs.getValue("component")] = (attrs.getValue("id"), attrs.getValue("unit"))
+    return out
