@@ -30,12 +30,14 @@ import numpy as np
 
 def rel_diff(y, ref) -> float:
     """Largest relative difference of ``y`` from ``ref`` (arrays ``[time, id, ...]``), per id
-    on the scale ``max(|ref|, 1e-6 max_t |ref_id|)``: an id that decays to ~0 has no relative
-    digits left, so it is compared on 1e-6 of its own largest value (1e-300 for an id that is
-    zero throughout)."""
+    on the scale ``max(|ref|, 1e-6 max_t |ref_id|, 1e-12 max |ref|)``: an id that decays to ~0
+    has no relative digits left, so it is compared on 1e-6 of its own largest value, and one
+    that is zero throughout (a sensitivity to a parameter it does not depend on) on 1e-12 of
+    the largest value of all."""
     y, ref = np.asarray(y, float), np.asarray(ref, float)
     peak = np.max(np.abs(ref), axis=0, keepdims=True)
-    scale = np.maximum(np.abs(ref), np.maximum(1e-6 * peak, 1e-300))
+    floor = max(1e-12 * float(np.max(np.abs(ref))), 1e-300)
+    scale = np.maximum(np.abs(ref), np.maximum(1e-6 * peak, floor))
     return float(np.max(np.abs(y - ref) / scale))
 
 
