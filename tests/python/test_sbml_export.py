@@ -257,3 +257,24 @@ def test_errors_are_typed(osteogenic):
     from osteogrn.sbml._export import _MathBuilder
     with pytest.raises(ModelError, match="piecewise"):
         _MathBuilder("hill", "hill_rep").math("piecewise(1, 2)", "the test")
+
+
+@pytest.mark.parametrize("protocol", og.list_protocols() + ["busy", "busy+knockout"])
+def test_import_of_model_with_protocol_simulates_like_the_protocol(osteogenic, protocol):
+    """import_sbml(model.to_sbml(protocol=p)) carries the protocol as events: simulated without
+    a protocol it reproduces og.simulate(model, p) (engine events, SBML import of events)."""
+    model = osteogenic.knockout(osteogenic.species[7]) if protocol.endswith("knockout") \
+        else osteogenic
+    p = _busy_protocol(model) if protocol.startswith("busy") else og.load_protocol(protocol)
+    t = _times(p.duration)
+    sbml = model.to_sbml(protocol=p)
+    imported = og.import_sbml(sbml)
+    assert imported.inputs == []  # the protocol is in the events now
+    symbols = og.sbml.translate_sbml(sbml).symbols
+    a = og.simulate(model, p, t=t, rtol=RTOL, atol=1e-12)
+    b = og.simulate(imported, t=t, rtol=RTOL, atol=1e-12)
+    for name in READOUTS:
+        assert _max_rel(a[name], b[symbols[name].column]) < 1e-7, name
+    for name in model.species:  # integration noise on values near 0 counts against the peak
+        x, y = np.asarray(a[name]), np.asarray(b[symbols[name].column])
+        assert np.all(np.abs(x - y) <= 1e-7 * np.abs(x) + 1e-9 * np.max(np.abs(x))), name

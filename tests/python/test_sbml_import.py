@@ -157,6 +157,20 @@ def test_a_compartment_of_varying_size_dilutes_its_species():
     np.testing.assert_allclose(res["make_rate"], 2.0)
 
 
+def test_an_algebraic_rule_linear_in_its_variable_becomes_an_assignment():
+    # 0 = S1 + 2*S2 - k: S2, determined by nothing else, is (k - S1) / 2 while dS1/dt = 1
+    doc = sbml(
+        '<listOfParameters><parameter id="k" value="3" constant="true"/>'
+        '<parameter id="S1" value="0" constant="false"/>'
+        '<parameter id="S2" value="7" constant="false"/></listOfParameters>'
+        '<listOfRules><rateRule variable="S1">' + mathml(cn(1.0)) + '</rateRule>'
+        '<algebraicRule>' + mathml(apply("minus", apply("plus", ci("S1"),
+                                                         apply("times", cn(2.0), ci("S2"))),
+                                         ci("k"))) + '</algebraicRule></listOfRules>')
+    res = og.simulate(og.import_sbml(doc), t=T, **TIGHT)
+    np.testing.assert_allclose(res["S2"], (3 - T) / 2, rtol=1e-12)
+
+
 def test_a_rate_rule_gives_the_concentration_even_in_a_compartment_of_varying_size():
     # d[S]/dt = 1 is about the concentration itself: [S] = 3 + t while V = 1 + t
     doc = sbml(
@@ -180,8 +194,15 @@ def test_a_rate_rule_gives_the_concentration_even_in_a_compartment_of_varying_si
          ' delay </csymbol>' + ci("x") + cn(1.0) + '</apply>')
      + '</rateRule></listOfRules>', "x", "delay()"),
     ('<listOfParameters><parameter id="x" value="1" constant="false"/></listOfParameters>'
-     '<listOfRules><algebraicRule>' + mathml(apply("minus", ci("x"), cn(1.0)))
-     + '</algebraicRule></listOfRules>', "algebraic rule 1", "algebraic rules"),
+     '<listOfRules><algebraicRule>' + mathml(apply("minus", apply("times", ci("x"), ci("x")),
+                                                   cn(1.0)))
+     + '</algebraicRule></listOfRules>', "algebraic rule 1",
+     "an algebraic rule that is not linear in 'x', the variable it determines (a DAE)"),
+    ('<listOfParameters><parameter id="x" value="1" constant="false"/>'
+     '<parameter id="y" value="1" constant="false"/></listOfParameters>'
+     '<listOfRules><algebraicRule>' + mathml(apply("minus", ci("x"), ci("y")))
+     + '</algebraicRule></listOfRules>', "algebraic rule 1",
+     "algebraic rules that must be solved together (a system of algebraic equations)"),
     ('<listOfCompartments><compartment id="c" size="1" constant="false"/></listOfCompartments>'
      '<listOfSpecies><species id="S" compartment="c" initialAmount="1" hasOnlySubstanceUnits='
      '"false" boundaryCondition="true" constant="true"/></listOfSpecies>'

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <random>
 #include <string>
 
 #include "osteogrn/detail/text_util.hpp"
@@ -40,6 +41,7 @@ EventHandler::EventHandler(const CompiledModel& cm, EventSystem& system, std::si
       y_after_(n_), work_(work_size(cm)), trig_exact_(n_events_), trig_after_(n_events_),
       priority_(n_events_), assign_(cm.ev_assign.n_outputs()),
       root_times_(cm.ev_root_times.n_outputs()), roots_(n_roots_), prev_(n_events_, 0),
+      last_(n_events_, 0), rng_(0x05EED5B1u),
       dtau_(m), z_(m * n_) {
   if (m_ > 0) {
     for (std::size_t e = 0; e < n_events_; ++e)
@@ -117,18 +119,19 @@ void EventHandler::evaluate_triggers(double t, const double* y) {
   inputs_at(t);
 }
 
-// Fires the events whose trigger turned true at t (true at t, or just after it, having been
-// false before); cancels pending non-persistent events whose trigger turned false.
+// Fires the events whose trigger turned true at t: true at t or just after it (cur_), having
+// been false before (last_: the value before the instant, then the value after each
+// execution within it); cancels pending non-persistent events whose trigger is false.
 void EventHandler::update_triggers(double t, const double* y) {
   evaluate_triggers(t, y);
   for (std::uint32_t e = 0; e < n_events_; ++e) {
-    const bool exact = trig_exact_[e] != 0.0, after = trig_after_[e] != 0.0;
-    if (!prev_[e] && (exact || after)) schedule(e, t, y);
-    if (!after && !cm_.event_specs[e].persistent)
+    const bool cur = trig_exact_[e] != 0.0 || trig_after_[e] != 0.0;
+    if (!last_[e] && cur) schedule(e, t, y);
+    if (!cur && !cm_.event_specs[e].persistent)
       pending_.erase(std::remove_if(pending_.begin(), pending_.end(),
                                     [&](const Pending& p) { return p.event == e; }),
                      pending_.end());
-    prev_[e] = after ? 1 : 0;
+    last_[e] = cur ? 1 : 0;
   }
 }
 
@@ -273,19 +276,23 @@ bool EventHandler::process(double t, double* y, double* s, const int* found) {
     for (std::size_t j = 0; j < m_; ++j)
       for (std::size_t i = 0; i < n_; ++i) z_[j * n_ + i] = s[j * n_ + i] + f_[i] * dtau_[j];
   }
+  last_ = prev_;
   update_triggers(t, y);
   bool changed = false;
   long executed = 0;
   std::vector<double> values, dvalues;
   while (true) {
     // The due event of highest priority (evaluated now); without a priority after those with
-    // one; ties in the order they were triggered.
+    // one, in the order they fired; equal priorities in random order (SBML), drawn from a
+    // generator seeded per simulation so that a run reproduces.
     long best = -1;
     bool priorities_known = false;
+    ties_.clear();
     for (std::size_t k = 0; k < pending_.size(); ++k) {
       if (pending_[k].time > t) continue;
       if (best < 0) {
         best = static_cast<long>(k);
+        ties_.assign(1, k);
         continue;
       }
       if (!priorities_known) {
@@ -303,8 +310,18 @@ bool EventHandler::process(double t, double* y, double* s, const int* found) {
       const bool ch = cm_.event_specs[c.event].has_priority,
                  bh = cm_.event_specs[b.event].has_priority;
       const double cp = priority_[c.event], bp = priority_[b.event];
-      if ((ch && !bh) || (ch && bh && cp > bp) || (ch == bh && (!ch || cp == bp) && c.seq < b.seq))
+      if ((ch && !bh) || (ch && bh && cp > bp)) {
         best = static_cast<long>(k);
+        ties_.assign(1, k);
+      } else if (ch && bh && cp == bp) {
+        ties_.push_back(k);
+      } else if (!ch && !bh && c.seq < b.seq) {
+        best = static_cast<long>(k);
+      }
+    }
+    if (best >= 0 && ties_.size() > 1 && cm_.event_specs[pending_[ties_[0]].event].has_priority) {
+      std::uniform_int_distribution<std::size_t> pick(0, ties_.size() - 1);
+      best = static_cast<long>(ties_[pick(rng_)]);
     }
     if (best < 0) break;
     if (++executed > kMaxEventsPerInstant)
@@ -336,6 +353,8 @@ bool EventHandler::process(double t, double* y, double* s, const int* found) {
     changed = true;
     update_triggers(t, y);
   }
+  // The triggers' values just after the instant, for the next one.
+  for (std::size_t e = 0; e < n_events_; ++e) prev_[e] = trig_after_[e] != 0.0 ? 1 : 0;
   if (changed && m_) {
     system_.event_rhs(t, y, f_.data());
     for (std::size_t j = 0; j < m_; ++j)

@@ -6,6 +6,7 @@
 // carries forward sensitivities across them (jump conditions).
 #include <cstddef>
 #include <cstdint>
+#include <random>
 #include <vector>
 
 #include "osteogrn/detail/compiled_model.hpp"
@@ -71,7 +72,9 @@ class EventHandler {
   std::size_t n_, m_, n_events_, n_roots_;
   std::vector<double> u_, dudt_, f_, y_after_, work_, scratch_;
   std::vector<double> trig_exact_, trig_after_, priority_, assign_, root_times_, roots_;
-  std::vector<char> prev_;
+  std::vector<char> prev_, last_;  // trigger just after the last instant; within this one
+  std::vector<std::size_t> ties_;
+  std::mt19937_64 rng_;
   std::vector<Pending> pending_;
   std::uint64_t seq_ = 0;
   // Sensitivities at the instant: dτ/dθ_j and Z = s + f·dτ (total derivatives of y(τ)).

@@ -32,6 +32,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Set, Tuple, Uni
 import libsbml
 
 from ..errors import ModelError, UnsupportedSBMLError
+from ._algebraic import solve_algebraic_rules
 from ._math import MathTranslator
 
 #: Words of the expression language that cannot be declared (docs/formats/model.md).
@@ -148,14 +149,17 @@ class _Indexed:
     def __init__(self, model: "libsbml.Model") -> None:
         self._model = model
         self._species = {s.getId(): s for s in model.getListOfSpecies()}
-        self._reactions = {r.getId(): r for r in model.getListOfReactions()}
+        self._reaction_list = list(model.getListOfReactions())
+        self._reactions = {r.getId(): r for r in self._reaction_list}
         self._compartments = {c.getId(): c for c in model.getListOfCompartments()}
 
     def getSpecies(self, key: Union[int, str]) -> "libsbml.Species":
         return self._species.get(key) if isinstance(key, str) else self._model.getSpecies(key)
 
     def getReaction(self, key: Union[int, str]) -> "libsbml.Reaction":
-        return self._reactions.get(key) if isinstance(key, str) else self._model.getReaction(key)
+        if isinstance(key, str):
+            return self._reactions.get(key)
+        return self._reaction_list[key] if 0 <= key < len(self._reaction_list) else None
 
     def getCompartment(self, key: Union[int, str]) -> "libsbml.Compartment":
         return (self._compartments.get(key) if isinstance(key, str)
@@ -235,11 +239,6 @@ def _translate(path_or_text: Union[str, "os.PathLike[str]"],
             raise _refuse(model.getId() or label, f"the SBML package '{package}'")
 
     # -- features refused outright (each names its element) --------------------------------
-    for i in range(model.getNumRules()):
-        rule = model.getRule(i)
-        if rule.isAlgebraic() and rule.getMath() is not None:
-            raise _refuse(rule.getId() or rule.getMetaId() or f"algebraic rule {i + 1}",
-                          "algebraic rules")
     for i in range(model.getNumReactions()):
         rx = model.getReaction(i)
         if rx.isSetFast() and rx.getFast():
@@ -311,8 +310,9 @@ def _translate(path_or_text: Union[str, "os.PathLike[str]"],
     assignment_rules: Dict[str, "libsbml.ASTNode"] = {}
     for i in range(model.getNumRules()):
         rule = model.getRule(i)
-        if rule.getMath() is None:
-            continue  # L3V2 makes math optional: a rule without it has no effect (suite: NoMathML)
+        if rule.getMath() is None or rule.isAlgebraic():
+            continue  # L3V2 makes math optional: a rule without it has no effect (suite: NoMathML);
+            # algebraic rules are solved below
         var = rule.getVariable()
         if var not in symbols:
             raise _refuse(var or f"rule {i + 1}", "a rule whose variable is not a compartment, "
@@ -360,6 +360,17 @@ def _translate(path_or_text: Union[str, "os.PathLike[str]"],
                            if level == 2 and ref.isSetStoichiometryMath() else None)
             terms.setdefault(sid, []).append((ref_id, sign, float(ref.getStoichiometry()), r,
                                               stoich_math))
+
+    # algebraic rules that determine one variable explicitly become its assignment rule
+    # (_algebraic.py); anything else they need (a DAE) is refused there
+    algebraic = [(model.getRule(i).getId() or model.getRule(i).getMetaId()
+                  or f"algebraic rule {i + 1}", model.getRule(i).getMath())
+                 for i in range(model.getNumRules())
+                 if model.getRule(i).isAlgebraic() and model.getRule(i).getMath() is not None]
+    if algebraic:
+        determined = set(rate_rules) | set(assignment_rules) | set(terms) | set(event_targets)
+        candidates = {sid for sid, sym in symbols.items() if not _declared_constant(model, sym)}
+        assignment_rules.update(solve_algebraic_rules(algebraic, determined, candidates, _refuse))
 
     # component -> SBML id, or -> (SBML id, unit): the unit protocol concentrations convert to
     # (SBML unit definitions are not translated, so the caller says which unit the value is in)
@@ -917,6 +928,18 @@ def _reads(ast: Any, assignment_rules: Mapping[str, Any], model: "libsbml.Model"
                 stack.append(rx.getKineticLaw().getMath())
         stack.extend(node.getChild(i) for i in range(node.getNumChildren()))
     return out
+
+
+def _declared_constant(model: "libsbml.Model", sym: Symbol) -> bool:
+    """The symbol's ``constant`` attribute (species references of Level 2 have none: False)."""
+    if sym.kind == "compartment":
+        return bool(model.getCompartment(sym.sbml_id).getConstant())
+    if sym.kind == "species":
+        return bool(model.getSpecies(sym.sbml_id).getConstant())
+    if sym.kind == "parameter":
+        return bool(model.getParameter(sym.sbml_id).getConstant())
+    ref = model.getSpeciesReference(sym.sbml_id)
+    return bool(ref is not None and ref.isSetConstant() and ref.getConstant())
 
 
 def _references(rx: "libsbml.Reaction") -> List["libsbml.SpeciesReference"]:
