@@ -4,7 +4,8 @@
   (parameters inlined as literals, named expressions as locals, inputs in closed form:
   ``u = c0 * exp(-k (t - t0))`` per segment, as osteogrn's Schedule computes them).
 * :func:`sbml` — the same model as SBML Level 3 (states as parameters with rate rules,
-  expressions and inputs as assignment rules) for libRoadRunner.
+  expressions and inputs as assignment rules, optionally the media changes as events) for
+  libRoadRunner and AMICI.
 
 Expressions are parsed with the grammar of docs/formats/model.md by a small Pratt parser.
 """
@@ -290,9 +291,15 @@ def _sb(node) -> str:
     return f"{fn}({', '.join(a)})"
 
 
-def sbml(model: dict, decay_rates: Sequence[float]) -> str:
+def sbml(model: dict, decay_rates: Sequence[float], segments=None) -> str:
     """SBML L3V2 text: states are parameters with rate rules; input j is the assignment
-    ``c0_j * exp(-k_j (time - t0))``, with c0_j and t0 parameters set per segment."""
+    ``c0_j * exp(-k_j (time - t0))``, with c0_j and t0 parameters set per segment.
+
+    With ``segments`` ([(t0, t1, c0)], as ``run.segments`` returns them) the protocol is in
+    the document: c0 and t0 start at the first segment's values, and every later segment
+    start is an event ``time >= t0`` that assigns its c0 and t0 (a media change), so one
+    ``simulate`` runs the whole protocol. Without, the caller sets c0 and t0 per segment.
+    """
     import libsbml
 
     doc = libsbml.SBMLDocument(3, 2)
@@ -314,9 +321,11 @@ def sbml(model: dict, decay_rates: Sequence[float]) -> str:
 
     for k, v in model["parameters"].items():
         param(k, v["value"], True)
-    param("t0", 0.0, True)
-    for j, (u, k) in enumerate(zip(model.get("inputs", {}), decay_rates)):
-        param(f"c0_{u}", 0.0, True)
+    inputs = list(model.get("inputs", {}))
+    first = segments[0][2] if segments else [0.0] * len(inputs)
+    param("t0", segments[0][0] if segments else 0.0, not segments)
+    for j, (u, k) in enumerate(zip(inputs, decay_rates)):
+        param(f"c0_{u}", float(first[j]), not segments)
         param(u, 0.0, False)
         rule("assign", u, f"c0_{u} * exp({-k!r} * (time - t0))" if k else f"c0_{u}")
     for e, tree in ordered_expressions(model):
@@ -325,6 +334,15 @@ def sbml(model: dict, decay_rates: Sequence[float]) -> str:
     for s, info in model["species"].items():
         param(s, info["initial"], False)
         rule("rate", s, _sb(parse(model["odes"][s])))
+    for n, (t0, _, c0) in enumerate((segments or [])[1:], start=1):
+        ev = m.createEvent()
+        ev.setId(f"segment_{n}"), ev.setUseValuesFromTriggerTime(True)
+        trig = ev.createTrigger()
+        trig.setMath(libsbml.parseL3Formula(f"time >= {float(t0)!r}"))
+        trig.setPersistent(True), trig.setInitialValue(True)
+        for var, val in [("t0", t0)] + [(f"c0_{u}", c) for u, c in zip(inputs, c0)]:
+            a = ev.createEventAssignment()
+            a.setVariable(var), a.setMath(libsbml.parseL3Formula(repr(float(val))))
     text = libsbml.writeSBMLToString(doc)
     if doc.getNumErrors(libsbml.LIBSBML_SEV_ERROR):
         raise ValueError(doc.getErrorLog().toString())
