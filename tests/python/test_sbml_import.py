@@ -356,3 +356,33 @@ def test_load_model_recognises_sbml_by_content(tmp_path):
     path.write_text(DECAY)
     model = og.load_model(path)
     assert model.species == ["A", "B"] and model.name == "m"
+
+
+def test_a_constant_behind_an_initial_value_cannot_change_silently():
+    # S(0) = 2 k by an initial assignment; the import evaluates it once, so a new k (a changed
+    # value, a batch column, a sensitivity, hence a fit) would leave S(0) behind: refused,
+    # naming the parameter and the state. r, read by no initial value, stays free.
+    doc = sbml(
+        '<listOfCompartments><compartment id="c" size="1" constant="true"/></listOfCompartments>'
+        '<listOfSpecies><species id="S" compartment="c" initialConcentration="0"'
+        ' hasOnlySubstanceUnits="false" boundaryCondition="false" constant="false"/></listOfSpecies>'
+        '<listOfParameters><parameter id="k" value="1.5" constant="true"/>'
+        '<parameter id="r" value="0.5" constant="true"/></listOfParameters>'
+        '<listOfInitialAssignments><initialAssignment symbol="S">'
+        + mathml(apply("times", cn(2.0), ci("k"))) + '</initialAssignment></listOfInitialAssignments>'
+        '<listOfRules><rateRule variable="S">' + mathml(apply("times", cn(-1.0), ci("r"), ci("S")))
+        + '</rateRule></listOfRules>')
+    model = og.import_sbml(doc)
+    np.testing.assert_allclose(og.simulate(model, t=T, **TIGHT)["S"], 3.0 * np.exp(-0.5 * T),
+                               rtol=1e-8)
+    for attempt in (lambda: og.simulate(model, t=T, sensitivities=["k"]),
+                    lambda: model.with_parameters(k=2.0),
+                    lambda: og.simulate_batch(model, [og.Protocol(name="plain", duration=2.0)],
+                                              [[2.0], [3.0]], param_names=["k"], t=T)):
+        with pytest.raises(og.ModelError) as info:
+            attempt()
+        assert "'k'" in str(info.value) and "'S'" in str(info.value)
+    assert model.with_parameters(k=1.5).parameters["k"] == 1.5  # the same value is fine
+    res = og.simulate(model, t=T, sensitivities=["r"], rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(res.sensitivities[:, res.output_names.index("S"), 0],
+                               -T * 3.0 * np.exp(-0.5 * T), rtol=1e-6, atol=1e-9)

@@ -31,6 +31,28 @@ def symbol_entry(kind: str, name: str, column: str = "", compartment: str = "",
             "compartment": str(compartment), "amount": bool(amount)}
 
 
+def check_free_parameters(model: Any, names: Any, what: str) -> None:
+    """ModelError if one of the parameter ``names`` of an SBML-imported model is a constant that
+    initial values were computed from at import (SBML initial assignments, rules at t = 0, unit
+    conversions): the model holds those initial values as numbers, so a changed value, a
+    sensitivity or a fitted value would silently leave them behind."""
+    sbml = getattr(model, "_sbml", None)
+    if not sbml:
+        return
+    wanted = {str(n) for n in names}
+    for sid, entry in sbml.items():
+        states = entry.get("initial_of")
+        if states and (entry.get("name") in wanted or sid in wanted):
+            from .errors import ModelError
+            raise ModelError(
+                f"{what}: parameter '{entry['name']}' (SBML {entry.get('kind', 'symbol')} "
+                f"'{sid}') sets the initial value of {', '.join(map(repr, states[:5]))}"
+                f"{' ...' if len(states) > 5 else ''} through SBML initial assignments or unit "
+                "conversions, which the import evaluates once: the initial values would not "
+                "follow a new value. Change the SBML model (or import it with the value you want)",
+                pointer=f"/parameters/{entry['name']}")
+
+
 def _parameter_targets(model: Any, protocol: Any) -> Dict[str, str]:
     """Parameter name -> who perturbs it (the model's own overlays, the protocol's
     perturbations): a constant under a perturbation window is not constant."""

@@ -21,6 +21,7 @@ import numpy as np
 from . import _core
 from ._text import checks_text
 from .errors import ModelError, OptionError, ProtocolError
+from ._sbml_ids import check_free_parameters
 from .model import Model
 from .protocol import Protocol
 from .result import return_codes
@@ -376,6 +377,9 @@ def simulate_batch(model: Union[Model, str, "os.PathLike[str]"],
         raise OptionError(f"protocol names must be unique in a batch (they label the results), "
                           f"got {', '.join(seen_names)}")
     names, matrix = _parameter_matrix(model, parameters, param_names)
+    current = model.parameters
+    check_free_parameters(model, [n for k, n in enumerate(names) if n not in current or
+                                  np.any(matrix[:, k] != current[n])], "simulate_batch")
     times = _times(t)
     opts = _solver_options(options, solver_overrides)
     n_threads = _threads(threads)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Mapping, Optional, 
 import numpy as np
 
 from . import _core
+from ._sbml_ids import check_free_parameters
 from ._text import checks_text
 from .errors import ModelError
 
@@ -247,6 +248,9 @@ class Model:
             except (TypeError, ValueError):
                 raise ModelError(f"parameter '{key}': value {value!r} is not a number",
                                  pointer=f"/parameters/{key}") from None
+        current = self.parameters
+        check_free_parameters(self, [k for k, v in numbers.items() if current.get(k) != v],
+                              "with_parameters")
         return Model(self._core.with_parameters(numbers), self._parameter_set, self._sbml)
 
     @checks_text(ModelError)

@@ -15,7 +15,7 @@ from .model import Model
 from .protocol import Protocol
 from ._units import model_units
 from .result import Result
-from ._sbml_ids import resolve
+from ._sbml_ids import check_free_parameters, resolve
 
 __all__ = ["simulate", "METHODS", "Method", "LinearSolver", "SolverOptions", "solver_options"]
 
@@ -219,5 +219,7 @@ def simulate(model: Union[Model, str, "os.PathLike[str]"],
                           raise_on_failure=raise_on_failure, max_step=max_step,
                           linear_solver=linear_solver, sensitivities=sensitivities,
                           record_steps=record_steps)
+    if sensitivities:
+        check_free_parameters(model, sensitivities, "sensitivities")
     core = _core.simulate(model._core, protocol._core, times, opts)
     return Result._from_core(core, units, model.time_unit, resolve(model, protocol))

@@ -99,6 +99,10 @@ class Translation:
     symbols: Dict[str, Symbol]
     initial_values: Dict[str, float]
     reactions: Dict[str, str] = dataclasses.field(default_factory=dict)
+    #: SBML id of a constant -> SBML ids of the states whose initial value was computed from it
+    #: (initial assignments, assignment rules at t = 0, unit conversions). The model format
+    #: holds initial values as numbers, so changing such a constant would not move them.
+    initial_dependencies: Dict[str, List[str]] = dataclasses.field(default_factory=dict)
 
 
 class _Names:
@@ -480,12 +484,20 @@ def _translate(path_or_text: Union[str, "os.PathLike[str]"],
     busy: Set[str] = set()
     local_values: Dict[str, Dict[str, float]] = {}
 
+    # which symbols each initial value was computed from (initial assignments, rules, unit
+    # conversions): a constant read this way fixes a state's initial value once, at import
+    reads: Dict[str, Set[str]] = {}
+    evaluating: List[str] = []
+
     def value(sid: str) -> float:
+        if evaluating:
+            reads.setdefault(evaluating[-1], set()).add(sid)
         if sid in values:
             return values[sid]
         if sid in busy:
             raise _refuse(sid, "a cycle among initial assignments and assignment rules")
         busy.add(sid)
+        evaluating.append(sid)
         saved = math_.element
         try:
             if sid in rx_names:
@@ -511,6 +523,7 @@ def _translate(path_or_text: Union[str, "os.PathLike[str]"],
         finally:
             math_.element = saved
             busy.discard(sid)
+            evaluating.pop()
         if not math.isfinite(x):
             raise _refuse(sid, f"a non-finite initial value ({x})")
         values[sid] = x
@@ -719,7 +732,24 @@ def _translate(path_or_text: Union[str, "os.PathLike[str]"],
         document["inputs"] = doc_inputs
     if doc_events:
         document["events"] = doc_events
-    return Translation(document, symbols, dict(values), rate_columns)
+    # constants behind each state's initial value (through the chain of symbols it was read from)
+    initial_dependencies: Dict[str, List[str]] = {}
+    for sid, sym in symbols.items():
+        if sym.role != "state" and not (sym.role == "expression" and sym.kind == "species"
+                                        and sid not in assignment_rules):
+            continue
+        seen: Set[str] = set()
+        todo = list(reads.get(sid, ()))
+        while todo:
+            x = todo.pop()
+            if x in seen:
+                continue
+            seen.add(x)
+            todo.extend(reads.get(x, ()))
+        for x in seen:
+            if x in symbols and symbols[x].role == "constant":
+                initial_dependencies.setdefault(x, []).append(sid)
+    return Translation(document, symbols, dict(values), rate_columns, initial_dependencies)
 
 
 @dataclasses.dataclass
