@@ -288,9 +288,12 @@ class _MathBuilder:
 
 
 def _hill_body(repressing: bool) -> "libsbml.ASTNode":
-    """lambda(x, K, n): hill or hill_rep with x <= 0 counted as 0 (engine: hill_fn)."""
-    x_pos = _ast(libsbml.AST_FUNCTION_PIECEWISE, _name("x"),
-                 _ast(libsbml.AST_RELATIONAL_GT, _name("x"), _number(0.0)), _number(0.0))
+    """lambda(x, K, n): hill or hill_rep with x <= 0 counted as 0 (engine: hill_fn).
+
+    max(x, 0) rather than piecewise(x, x > 0, 0): the same value, and tools that turn each
+    piecewise condition into a switch fixed at t0 (AMICI 1.0 with a species starting at exactly
+    0) mis-evaluate the piecewise form."""
+    x_pos = _ast(libsbml.AST_FUNCTION_MAX, _name("x"), _number(0.0))
     xn = _ast(libsbml.AST_POWER, x_pos, _name("n"))
     kn = _ast(libsbml.AST_POWER, _name("K"), _name("n"))
     top = kn.deepCopy() if repressing else xn.deepCopy()
