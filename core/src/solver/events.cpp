@@ -61,6 +61,16 @@ EventHandler::EventHandler(const CompiledModel& cm, EventSystem& system, std::si
 
 void EventHandler::inputs_at(double t) { system_.event_inputs(t, u_.data()); }
 
+EvalArgs EventHandler::at(double t, const double* y) {
+  inputs_at(t);
+  EvalArgs a;
+  a.y = y;
+  a.p = system_.event_parameters();
+  a.u = u_.data();
+  a.t = t;
+  return a;
+}
+
 void EventHandler::bind() {
   if (root_times_.empty()) return;
   // The time-only roots depend on parameters alone: t - g/g' evaluated anywhere (at t = 0).
@@ -75,12 +85,7 @@ void EventHandler::bind() {
 }
 
 void EventHandler::state_roots(double t, const double* y, double* g) {
-  inputs_at(t);
-  EvalArgs a;
-  a.y = y;
-  a.p = system_.event_parameters();
-  a.u = u_.data();
-  a.t = t;
+  const EvalArgs a = at(t, y);
   cm_.ev_roots.eval(a, roots_.data(), work_.data());
   std::copy(roots_.begin(), roots_.begin() + static_cast<std::ptrdiff_t>(cm_.n_state_roots), g);
 }
@@ -101,21 +106,11 @@ void EventHandler::start() {
 
 // Trigger values at t (trig_exact_) and just after t along the flow (trig_after_).
 void EventHandler::evaluate_triggers(double t, const double* y) {
-  inputs_at(t);
-  EvalArgs a;
-  a.y = y;
-  a.p = system_.event_parameters();
-  a.u = u_.data();
-  a.t = t;
-  cm_.ev_trigger.eval(a, trig_exact_.data(), work_.data());
+  cm_.ev_trigger.eval(at(t, y), trig_exact_.data(), work_.data());
   system_.event_rhs(t, y, f_.data());
   const double d = nudge(t);
   for (std::size_t i = 0; i < n_; ++i) y_after_[i] = y[i] + d * f_[i];
-  inputs_at(t + d);
-  a.y = y_after_.data();
-  a.u = u_.data();
-  a.t = t + d;
-  cm_.ev_trigger.eval(a, trig_after_.data(), work_.data());
+  cm_.ev_trigger.eval(at(t + d, y_after_.data()), trig_after_.data(), work_.data());
   inputs_at(t);
 }
 
@@ -142,11 +137,7 @@ void EventHandler::schedule(std::uint32_t e, double t, const double* y) {
   p.event = e;
   p.seq = seq_++;
   if (ce.has_delay) {
-    EvalArgs a;
-    a.y = y;
-    a.p = system_.event_parameters();
-    a.u = u_.data();
-    a.t = t;
+    const EvalArgs a = at(t, y);
     std::vector<double> delays(n_events_);
     cm_.ev_delay.eval(a, delays.data(), work_.data());
     const double d = delays[e];
@@ -168,12 +159,7 @@ void EventHandler::assigned_values(std::uint32_t e, double t, const double* y,
                                    std::vector<double>& v, std::vector<double>* dv) {
   const CompiledEvent& ce = cm_.event_specs[e];
   const std::size_t na = ce.targets.size(), first = ce.first_assignment;
-  inputs_at(t);
-  EvalArgs a;
-  a.y = y;
-  a.p = system_.event_parameters();
-  a.u = u_.data();
-  a.t = t;
+  const EvalArgs a = at(t, y);
   cm_.ev_assign.eval(a, assign_.data(), work_.data());
   v.assign(assign_.begin() + static_cast<std::ptrdiff_t>(first),
            assign_.begin() + static_cast<std::ptrdiff_t>(first + na));
@@ -228,12 +214,7 @@ void EventHandler::event_time_derivatives(double t, const double* y, const doubl
     if (std::abs(tr - t) <= 1e-12 * std::max(1.0, std::abs(t))) root = static_cast<long>(r);
   }
   if (root < 0) return;
-  inputs_at(t);
-  EvalArgs a;
-  a.y = y;
-  a.p = system_.event_parameters();
-  a.u = u_.data();
-  a.t = t;
+  const EvalArgs a = at(t, y);
   cm_.ev_roots_jac_y.eval(a, gy_.data(), work_.data());
   cm_.ev_roots_jac_p.eval(a, gp_.data(), work_.data());
   cm_.ev_roots_jac_u.eval(a, gu_.data(), work_.data());
@@ -296,12 +277,7 @@ bool EventHandler::process(double t, double* y, double* s, const int* found) {
         continue;
       }
       if (!priorities_known) {
-        inputs_at(t);
-        EvalArgs a;
-        a.y = y;
-        a.p = system_.event_parameters();
-        a.u = u_.data();
-        a.t = t;
+        const EvalArgs a = at(t, y);
         cm_.ev_priority.eval(a, priority_.data(), work_.data());
         priorities_known = true;
       }

@@ -60,6 +60,8 @@ class EventHandler {
     std::vector<double> dvalues;  // their total derivatives d v / d θ_j, [j * targets + a]
   };
   void inputs_at(double t);
+  /// Evaluation arguments at (t, y): the inputs of the current segment at t, its parameters.
+  EvalArgs at(double t, const double* y);
   void evaluate_triggers(double t, const double* y);
   void update_triggers(double t, const double* y);
   void schedule(std::uint32_t e, double t, const double* y);
