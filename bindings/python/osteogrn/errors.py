@@ -108,7 +108,7 @@ class UnsupportedSBMLError(ModelError):
     element : str
         The id of the SBML element using the feature (a reaction, species, rule variable...).
     feature : str
-        What is not supported, e.g. ``events`` or ``delay()``.
+        What is not supported, e.g. ``fast reactions`` or ``delay()``.
     """
 
     element: str
