@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import functools
 import os
 from typing import Any, Mapping, Optional, Sequence, Union
 
@@ -143,8 +144,14 @@ def _no_protocol(model: Model, times: list) -> Protocol:
         raise OptionError("without a protocol, pass the sample times t (they fix the duration)")
     last = max(times)
     # a protocol's duration must be > 0: samples at t = 0 alone still need a (short) run
-    return Protocol("no_protocol", last if last > 0 else 1.0,
-                    description="no protocol: a model without inputs")
+    return _empty_protocol(last if last > 0 else 1.0)
+
+
+@functools.lru_cache(maxsize=64)
+def _empty_protocol(duration: float) -> Protocol:
+    """The empty protocol of a given duration, built once: protocols are immutable, and building
+    one (validation in C++) was a fifth of a small imported model's simulate() call."""
+    return Protocol("no_protocol", duration, description="no protocol: a model without inputs")
 
 
 @checks_text(OptionError, model=ModelError, protocol=ProtocolError, parameters=ModelError)
