@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from typing import Any, Dict, Mapping, Optional
 
+import numpy as np
+
 __all__ = ["symbol_entry", "resolve"]
 
 #: Fields of one entry of a model's map (plain values, so the map pickles and goes into JSON).
@@ -31,14 +33,22 @@ def symbol_entry(kind: str, name: str, column: str = "", compartment: str = "",
             "compartment": str(compartment), "amount": bool(amount)}
 
 
-def check_free_parameters(model: Any, names: Any, what: str) -> None:
+def check_free_parameters(model: Any, names: Any, what: str,
+                          values: Optional[Mapping[str, Any]] = None) -> None:
     """ModelError if one of the parameter ``names`` of an SBML-imported model is a constant that
     initial values were computed from at import (SBML initial assignments, rules at t = 0, unit
     conversions): the model holds those initial values as numbers, so a changed value, a
-    sensitivity or a fitted value would silently leave them behind."""
+    sensitivity or a fitted value would silently leave them behind.
+
+    ``values`` (name -> new value, or an array of them): only names whose value differs from
+    the model's current one count; a name the model does not hold by that name (an SBML id)
+    always counts. Nothing is computed for a model that did not come from SBML."""
     sbml = getattr(model, "_sbml", None)
     if not sbml:
         return
+    if values is not None:
+        current = model.parameters
+        names = [n for n in names if n not in current or np.any(np.asarray(values[n]) != current[n])]
     wanted = {str(n) for n in names}
     for sid, entry in sbml.items():
         states = entry.get("initial_of")

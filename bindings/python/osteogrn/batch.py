@@ -377,9 +377,8 @@ def simulate_batch(model: Union[Model, str, "os.PathLike[str]"],
         raise OptionError(f"protocol names must be unique in a batch (they label the results), "
                           f"got {', '.join(seen_names)}")
     names, matrix = _parameter_matrix(model, parameters, param_names)
-    current = model.parameters
-    check_free_parameters(model, [n for k, n in enumerate(names) if n not in current or
-                                  np.any(matrix[:, k] != current[n])], "simulate_batch")
+    check_free_parameters(model, names, "simulate_batch",
+                          {n: matrix[:, k] for k, n in enumerate(names)})
     times = _times(t)
     opts = _solver_options(options, solver_overrides)
     n_threads = _threads(threads)

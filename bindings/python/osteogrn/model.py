@@ -248,9 +248,7 @@ class Model:
             except (TypeError, ValueError):
                 raise ModelError(f"parameter '{key}': value {value!r} is not a number",
                                  pointer=f"/parameters/{key}") from None
-        current = self.parameters
-        check_free_parameters(self, [k for k, v in numbers.items() if current.get(k) != v],
-                              "with_parameters")
+        check_free_parameters(self, list(numbers), "with_parameters", numbers)
         return Model(self._core.with_parameters(numbers), self._parameter_set, self._sbml)
 
     @checks_text(ModelError)

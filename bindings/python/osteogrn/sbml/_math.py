@@ -9,7 +9,7 @@ agree. Anything the expression grammar cannot express raises
 from __future__ import annotations
 
 import math
-from typing import Callable, Dict, List, Mapping, Optional
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
 import libsbml
 import numpy as np
@@ -183,6 +183,31 @@ class MathTranslator:
             f"SBML element '{self.element}': {feature} is not supported",
             element=self.element, feature=feature)
 
+    # -- what translation and evaluation share -------------------------------------
+    def _rate_of_target(self, kids: List["libsbml.ASTNode"], env: Mapping[str, Any]
+                        ) -> Optional[str]:
+        """The SBML id of ``rateOf(id)``, or None for a local parameter (it shadows the
+        global id and never changes, so its rate is 0)."""
+        if len(kids) != 1 or kids[0].getType() != libsbml.AST_NAME or kids[0].getName() in env:
+            raise self.refuse("rateOf() of anything but a model symbol")
+        name = kids[0].getName()
+        return None if name in self.local_ids else name
+
+    def _definition(self, node: "libsbml.ASTNode", n_args: int, depth: int
+                    ) -> Tuple[List[str], "libsbml.ASTNode"]:
+        """(arguments, body) of the function definition ``node`` calls with ``n_args``
+        arguments; refuses undefined, recursive (inlined more than 50 deep) and mis-called
+        functions."""
+        fid = node.getName()
+        if fid not in self.functions:
+            raise self.refuse(f"call of undefined function '{fid}'")
+        if depth > 50:
+            raise self.refuse(f"recursive function definition '{fid}'")
+        args, body = self.functions[fid]
+        if len(args) != n_args:
+            raise self.refuse(f"call of '{fid}' with {n_args} arguments ({len(args)} expected)")
+        return args, body
+
     # -- translation --------------------------------------------------------------
     def to_text(self, node: "libsbml.ASTNode", names: Callable[[str], str],
                 env: Optional[Mapping[str, str]] = None, depth: int = 0) -> str:
@@ -235,11 +260,8 @@ class MathTranslator:
         if kind == libsbml.AST_CONSTANT_FALSE:
             return "0"
         if kind == getattr(libsbml, "AST_FUNCTION_RATE_OF", -1) and self.rate_of is not None:
-            if len(kids) != 1 or kids[0].getType() != libsbml.AST_NAME or kids[0].getName() in env:
-                raise self.refuse("rateOf() of anything but a model symbol")
-            if kids[0].getName() in self.local_ids:
-                return "0"  # a local parameter shadows the global id and never changes
-            return f"({self.rate_of(kids[0].getName())})"
+            target = self._rate_of_target(kids, env)
+            return "0" if target is None else f"({self.rate_of(target)})"
         if kind in _REFUSED_FUNCTIONS:
             raise self.refuse(_REFUSED_FUNCTIONS[kind])
         if kind == libsbml.AST_PLUS:
@@ -337,14 +359,7 @@ class MathTranslator:
                 return texts[0]
             return "piecewise(" + ", ".join(texts) + ")"
         if kind == libsbml.AST_FUNCTION:
-            fid = node.getName()
-            if fid not in self.functions:
-                raise self.refuse(f"call of undefined function '{fid}'")
-            if depth > 50:
-                raise self.refuse(f"recursive function definition '{fid}'")
-            args, body = self.functions[fid]
-            if len(args) != len(kids):
-                raise self.refuse(f"call of '{fid}' with {len(kids)} arguments ({len(args)} expected)")
+            args, body = self._definition(node, len(kids), depth)
             bound = {a: sub(k) for a, k in zip(args, kids)}
             # a function body sees only its own arguments (SBML: no free variables), so the
             # caller's bindings are not passed on
@@ -393,11 +408,8 @@ class MathTranslator:
         if kind == libsbml.AST_CONSTANT_FALSE:
             return 0.0
         if kind == getattr(libsbml, "AST_FUNCTION_RATE_OF", -1) and self.rate_value is not None:
-            if len(kids) != 1 or kids[0].getType() != libsbml.AST_NAME or kids[0].getName() in env:
-                raise self.refuse("rateOf() of anything but a model symbol")
-            if kids[0].getName() in self.local_ids:
-                return 0.0
-            return self.rate_value(kids[0].getName())
+            target = self._rate_of_target(kids, env)
+            return 0.0 if target is None else self.rate_value(target)
         if kind in _REFUSED_FUNCTIONS:
             raise self.refuse(_REFUSED_FUNCTIONS[kind])
         try:
@@ -490,14 +502,7 @@ class MathTranslator:
                 return ev(kids[-1])
             raise self.refuse("piecewise with no true piece and no otherwise in an initial value")
         if kind == libsbml.AST_FUNCTION:
-            fid = node.getName()
-            if fid not in self.functions:
-                raise self.refuse(f"call of undefined function '{fid}'")
-            if depth > 50:
-                raise self.refuse(f"recursive function definition '{fid}'")
-            args, body = self.functions[fid]
-            if len(args) != len(kids):
-                raise self.refuse(f"call of '{fid}' with {len(kids)} arguments ({len(args)} expected)")
+            args, body = self._definition(node, len(kids), depth)
             return self.evaluate(body, value, {a: ev(k) for a, k in zip(args, kids)}, depth + 1)
         raise self.refuse(f"the MathML construct '{node.getName() or libsbml.formulaToL3String(node)}'"
                           f" (libsbml AST type {kind})")
