@@ -111,7 +111,8 @@ class Problem:
             raise PetabError(f"PEtab problem file {path!r} does not exist", file=path,
                              table="yaml")
         try:
-            pp = pv.Problem.from_yaml(path)
+            with _quiet():
+                pp = pv.Problem.from_yaml(path)
         except (OSError, ValueError, KeyError, TypeError, AssertionError) as e:
             raise PetabError(f"{path}: petab cannot read the problem: {type(e).__name__}: {e}",
                              file=path, table="yaml") from None
@@ -130,10 +131,11 @@ class Problem:
         self._opts = {k: v for k, v in base.to_dict().items()
                       if k not in ("sensitivities", "raise_on_failure", "record_steps")}
         self._files = self._file_names()
-        self._read_parameters()
-        self._build_model()
-        self._plan()
-        self._read_priors()
+        with _quiet():
+            self._read_parameters()
+            self._build_model()
+            self._plan()
+            self._read_priors()
 
     def _file_names(self) -> Dict[str, str]:
         """Table -> the file it came from (for messages), where the yaml says."""
@@ -667,6 +669,30 @@ class Problem:
     def __repr__(self) -> str:
         return (f"<og.petab.Problem {os.path.basename(self.source)!r}: {self.n_x} estimated, "
                 f"{self.n_rows} measurements, {len(self.sims)} simulations>")
+
+
+def _quiet():
+    """The petab library's and pandas' deprecation chatter (about petab's own calls) silenced:
+    it says nothing about the problem. Construction only; evaluations never call petab."""
+    return _Quiet()
+
+
+class _Quiet:
+    def __enter__(self):
+        import warnings
+        self._ctx = warnings.catch_warnings()
+        self._ctx.__enter__()
+        for cat in (DeprecationWarning, PendingDeprecationWarning, FutureWarning):
+            warnings.simplefilter("ignore", cat)
+        try:
+            from pandas.errors import Pandas4Warning
+            warnings.simplefilter("ignore", Pandas4Warning)
+        except ImportError:
+            pass
+        return self
+
+    def __exit__(self, *exc):
+        return self._ctx.__exit__(*exc)
 
 
 def _scale(v: float, scale: str) -> float:
