@@ -144,28 +144,35 @@ def residuals(problem: "Problem", x: np.ndarray, jacobian: bool
     const: one per measurement, (y~ - h~)/σ (normal) or sign(e) sqrt(2|e|/σ) (laplace), one
     sqrt(2 ln σ + c) per row whose σ depends on estimated parameters (laplace: ln(2σ) is ln σ +
     const too), and one per normal / parameterScaleNormal prior."""
-    h, sig, dh, ds = predict(problem, x, True)
+    h, sig, dh, ds = predict(problem, x, jacobian)
+    return residuals_from(problem, x, h, sig, dh, ds)
+
+
+def residuals_from(problem: "Problem", x: np.ndarray, h: np.ndarray, sig: np.ndarray,
+                   dh: Optional[np.ndarray], ds: Optional[np.ndarray]
+                   ) -> Tuple[np.ndarray, Optional[np.ndarray]]:
+    """:func:`residuals` from predictions (and their derivatives, or None)."""
     y, ht, dht = _transformed(problem, h, dh)
     e = y - ht
     normal = problem.noise == "normal"
+    rows = np.flatnonzero(problem.sigma_estimated)
     with np.errstate(divide="ignore", invalid="ignore"):
         r = np.where(normal, e / sig, np.sign(e) * np.sqrt(2.0 * np.abs(e) / sig))
-        # dr/dx: normal -(dh~)/σ - e/σ² dσ ; laplace r = s sqrt(2|e|/σ):
-        #   dr = s (1/(2 sqrt(2|e|/σ))) (2/σ) (s de) - ... = (de/σ)/|r| ... written out below
+        rs = np.sqrt(np.maximum(2.0 * np.log(sig[rows]) + SIGMA_C, 0.0))
+    rp, Jp = _prior_residuals(problem, x)
+    r_all = np.concatenate([r, rs, rp])
+    if dh is None:
+        return r_all, None
+    with np.errstate(divide="ignore", invalid="ignore"):
+        # normal: dr = -dh~/σ - e/σ² dσ ; laplace, r = s sqrt(2|e|/σ) with s = sign(e):
+        # dr = (-dh~/σ - s |e|/σ² dσ) / |r|
         Jn = -dht / sig[:, None] - (e / sig ** 2)[:, None] * ds
         ar = np.abs(r)
         Jl = (-dht / sig[:, None] - (np.abs(e) / sig ** 2 * np.sign(e))[:, None] * ds) / \
             np.where(ar > 0, ar, np.inf)[:, None]
-    J = np.where(normal[:, None], Jn, Jl)
-    dep = np.any(ds != 0, axis=1)
-    rows = np.flatnonzero(dep)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        rs = np.sqrt(np.maximum(2.0 * np.log(sig[rows]) + SIGMA_C, 0.0))
         Js = (ds[rows] / sig[rows][:, None]) / np.where(rs > 0, rs, np.inf)[:, None]
-    rp, Jp = _prior_residuals(problem, x)
-    r_all = np.concatenate([r, rs, rp])
-    J_all = np.vstack([J, Js, Jp]) if jacobian else None
-    return r_all, J_all
+    J = np.where(normal[:, None], Jn, Jl)
+    return r_all, np.vstack([J, Js, Jp])
 
 
 def _prior_residuals(problem: "Problem", x: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:

@@ -546,6 +546,11 @@ class Problem:
                 sims.append(sim)
         self.sims = sims
         self.n_rows = n
+        #: rows whose σ depends on estimated parameters (a σ residual each, see residuals)
+        self.sigma_estimated = np.array(
+            [isinstance(self._sigma_direct[i], str) or
+             (self._sigma_direct[i] is None and bool(self.sims[self.row_sim[i]].sens))
+             for i in range(n)], dtype=bool)
         if any(s.preeq is not None for s in sims):
             import osteogrn as og
             if not hasattr(og, "steady_state"):
