@@ -258,3 +258,36 @@ def test_priors_in_log_prior(tmp_path):
     # the log-likelihood is the reference's: priors are not in it
     assert problem.log_likelihood() == pytest.approx(
         REFERENCE["Boehm_JProteomeRes2014"], abs=1e-3)
+
+
+def test_fit_boehm_reaches_the_nominal_log_likelihood():
+    """The acceptance item: 20 starts of og.fit reach at least the log-likelihood of the
+    published (nominal) parameters."""
+    problem = og.petab.Problem.from_yaml(yaml_of("Boehm_JProteomeRes2014"))
+    fit = og.fit(problem, n_starts=20, seed=0, progress=False)
+    assert isinstance(fit, og.FitResult)
+    assert fit.log_likelihood >= problem.log_likelihood() - 1e-6
+    assert fit.log_likelihood == pytest.approx(problem.log_likelihood(fit.x_petab), abs=0)
+    assert list(fit.parameters) == problem.x_ids
+    assert len(fit.starts) == 20
+    # waterfall and a profile work on it
+    fig = fit.plot_waterfall()
+    assert fig.axes
+    prof = fit.profile("sd_pSTAT5A_rel")
+    assert prof["delta"].min() == pytest.approx(0.0, abs=1e-6)
+    assert prof["delta"].max() > 1.0
+
+
+def test_fit_given_starts_and_refused_arguments():
+    problem = og.petab.Problem.from_yaml(yaml_of("Boehm_JProteomeRes2014"))
+    starts = np.vstack([problem.x_nominal, np.clip(problem.x_nominal + 0.05, problem.lb, problem.ub)])
+    fit = og.fit(problem, starts=starts, progress=False, threads=1)
+    assert len(fit.starts) == 2
+    # the start points are reported in linear values
+    np.testing.assert_allclose(fit.start_points.iloc[0].to_numpy(),
+                               problem.unscale(problem.x_nominal), rtol=1e-12)
+    assert fit.log_likelihood >= problem.log_likelihood() - 1e-6
+    with pytest.raises(og.OptionError, match="outside the bounds"):
+        og.fit(problem, starts=starts + 100, progress=False)
+    with pytest.raises(og.OptionError, match="come from the problem"):
+        og.fit(problem, n_starts=2, rtol=1e-6, progress=False)
