@@ -39,7 +39,7 @@ class SteadyState:
     time : float
         Model time integrated (0 for Newton).
     residual : float
-        wrms norm of dx/dt at the result, weights 1 / (atol + rtol |x|) (below 1).
+        wrms norm of dx/dt at the result, weights ``1 / (atol + rtol * abs(x))`` (below 1).
     newton_iterations : int
         Newton iterations taken (also when Newton failed and integration followed).
     """
@@ -82,7 +82,7 @@ def steady_state(model: Union[Model, str, "os.PathLike[str]"],
     Newton iteration (dense LU of the Jacobian) and, if it fails or the Jacobian is singular
     (conservation laws), integrates from the initial state (CVODES, or the method of
     ``options``) over doubling horizons until dx/dt vanishes. Converged when
-    wrms(dx/dt) < 1 with weights 1 / (atol + rtol |x|).
+    wrms(dx/dt) < 1 with weights ``1 / (atol + rtol * abs(x))``.
 
     Parameters
     ----------

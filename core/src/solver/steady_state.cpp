@@ -394,7 +394,8 @@ SteadyState steady_state(const Model& model, const Protocol& protocol,
 
   std::vector<double> x0 = initial.state.empty() ? model.initial_state() : initial.state;
   // s0[j * n + i] = d x0_i / d θ_j: the caller's, or the model's (0: initial values that are
-  // numbers do not depend on θ).
+  // numbers do not depend on θ; where initial values are expressions of θ, the model's
+  // d x0/dθ belongs here, as in simulate()).
   std::vector<double> s0(n * m, 0.0);
   if (!initial.sensitivities.empty())
     for (std::size_t i = 0; i < n; ++i)
