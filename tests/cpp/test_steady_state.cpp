@@ -119,6 +119,31 @@ TEST(SteadyState, IntegrationPathAgreesOnLinearModel) {
   EXPECT_NEAR(ss.sensitivities[3], a * u / (b * d), 1e-6 * a * u / (b * d));
 }
 
+TEST(SteadyState, FailedNewtonFallsBackToIntegration) {
+  // x' = p - x^3: x = p^(1/3), dx/dp = p^(-2/3) / 3. One Newton iteration from 0.1 (where the
+  // Jacobian -3x^2 is nearly 0) cannot converge, so "auto" integrates, sensitivities included.
+  const Model model = Model::from_json(R"({
+    "schema": "osteogrn-model/1", "name": "cubic", "time_unit": "day",
+    "species": {"x": {"initial": 0.1}},
+    "parameters": {"p": {"value": 8.0, "max": 100, "source": "assumed: test"}},
+    "odes": {"x": "p - x^3"}})",
+                                       "cubic.json");
+  SteadyStateOptions so;
+  so.max_newton_iterations = 1;
+  const SteadyState ss = steady_state(model, plain(), tight({"p"}), so);
+  EXPECT_EQ(ss.method, "integration");
+  EXPECT_EQ(ss.newton_iterations, 1);
+  EXPECT_NEAR(ss.state[0], 2.0, 1e-8);
+  EXPECT_NEAR(ss.sensitivities[0], 1.0 / 12.0, 1e-7);
+  so.method = "newton";
+  EXPECT_THROW(steady_state(model, plain(), tight({"p"}), so), SolverError);
+  // Enough iterations: Newton alone, same answer.
+  const SteadyState sn = steady_state(model, plain(), tight({"p"}));
+  EXPECT_EQ(sn.method, "newton");
+  EXPECT_NEAR(sn.state[0], 2.0, 1e-12);
+  EXPECT_NEAR(sn.sensitivities[0], 1.0 / 12.0, 1e-12);
+}
+
 TEST(SteadyState, ParameterOverrideAndClampAtTimeZeroApply) {
   const Model model = Model::from_json(kLinear, "linear.json");
   // x clamped at 3 from t = 0: y = c 3 / d, and x does not depend on any parameter.
