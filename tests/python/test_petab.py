@@ -1,7 +1,8 @@
-"""og.petab.Problem on the nine PEtab benchmark problems in tests/data/petab (Benchmark-Models-PEtab,
-BSD-3-Clause): the log-likelihood at the nominal parameters against the reference values of
-tests/data/petab/README.md (AMICI's), gradients against finite differences, residuals against
-the log-likelihood, and PetabError for bad or unsupported problems."""
+"""og.petab.Problem on the nine PEtab benchmark problems in tests/data/petab
+(Benchmark-Models-PEtab, BSD-3-Clause): the log-likelihood at the nominal parameters against the
+reference values of tests/data/petab/README.md (AMICI's), gradients against finite differences,
+residuals against the log-likelihood, og.fit of a PEtab problem, and PetabError for bad or
+unsupported problems."""
 
 from __future__ import annotations
 
@@ -280,7 +281,8 @@ def test_fit_boehm_reaches_the_nominal_log_likelihood():
 
 def test_fit_given_starts_and_refused_arguments():
     problem = og.petab.Problem.from_yaml(yaml_of("Boehm_JProteomeRes2014"))
-    starts = np.vstack([problem.x_nominal, np.clip(problem.x_nominal + 0.05, problem.lb, problem.ub)])
+    starts = np.vstack([problem.x_nominal,
+                        np.clip(problem.x_nominal + 0.05, problem.lb, problem.ub)])
     fit = og.fit(problem, starts=starts, progress=False, threads=1)
     assert len(fit.starts) == 2
     # the start points are reported in linear values
@@ -291,3 +293,29 @@ def test_fit_given_starts_and_refused_arguments():
         og.fit(problem, starts=starts + 100, progress=False)
     with pytest.raises(og.OptionError, match="come from the problem"):
         og.fit(problem, n_starts=2, rtol=1e-6, progress=False)
+
+
+def test_condition_table_sets_a_species_initial_value(tmp_path):
+    """A species column of the condition table sets its initial value; mapped to an estimated
+    parameter, that parameter's gradient comes from the initial sensitivities."""
+    name = "Boehm_JProteomeRes2014"
+    base = og.petab.Problem.from_yaml(yaml_of(name), rtol=1e-12, atol=1e-12)
+    stat5a = float(base.model.initial_state()[base.model.species.index("STAT5A")])
+    d = _copy(tmp_path, name)
+    _edit(d / f"experimentalCondition_{name}.tsv",
+          lambda df: df.__setitem__("STAT5A", "STAT5A_0"))
+
+    def add(df):
+        df.loc[len(df)] = {"parameterId": "STAT5A_0", "parameterName": "STAT5A_0",
+                           "parameterScale": "lin", "lowerBound": "100", "upperBound": "200",
+                           "nominalValue": repr(stat5a), "estimate": "1"}
+    _edit(d / f"parameters_{name}.tsv", add)
+    problem = og.petab.Problem.from_yaml(d / f"{name}.yaml", rtol=1e-12, atol=1e-12)
+    assert problem.x_ids[-1] == "STAT5A_0"
+    x = problem.x_nominal
+    assert problem.log_likelihood() == pytest.approx(base.log_likelihood(), abs=1e-9)
+    assert problem.log_likelihood({"STAT5A_0": 160.0}) != pytest.approx(
+        base.log_likelihood(), abs=1e-3)
+    g = problem.gradient(x)
+    fd = _richardson(problem.log_likelihood, x, len(x) - 1, 1e-2)
+    assert g[-1] == pytest.approx(fd, rel=1e-4)

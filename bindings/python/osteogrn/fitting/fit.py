@@ -180,7 +180,8 @@ def latin_hypercube(lb: np.ndarray, ub: np.ndarray, n: int, seed: Any) -> np.nda
 
 
 @checks_text(OptionError, model=ModelError, protocols=ProtocolError, data=DataError)
-def fit(model: Union[Model, str, Any], data: Any = None, protocols: Optional[Mapping[str, Any]] = None,
+def fit(model: Union[Model, str, Any], data: Any = None,
+        protocols: Optional[Mapping[str, Any]] = None,
         estimate: Union[Sequence[str], Mapping[str, Optional[Tuple[float, float]]], None] = None,
         *, observations: Any = None, log_scale: Any = True, n_starts: int = 20, seed: Any = 0,
         threads: Optional[int] = None, progress: bool = True, gradient: str = "auto",

@@ -367,9 +367,33 @@ class Problem:
                 self._scol[oid] = len(observables) - 1
             self.observable_ids.append(oid)
         doc["observables"] = observables
+        # species whose initial value the condition table sets: initial expression
+        # piecewise(petab_init_<s>, petab_set_<s> != 0, <the model's initial value>)
+        self._species_override: Dict[str, Tuple[str, str]] = {}   # SBML id -> (init, set)
+        cdf = pp.condition_df
+        for col in ([] if cdf is None else cdf.columns):
+            s = self._sym.get(col)
+            if col == "conditionName" or s is None or s.kind != "species" or s.role != "state":
+                continue
+            sp = doc["species"][s.name]
+            init, flag = take(f"petab_init_{s.name}"), take(f"petab_set_{s.name}")
+            params[init] = {"value": 0.0, "min": -_WIDE, "max": _WIDE,
+                            "source": "assumed: PEtab condition-table initial value"}
+            params[flag] = {"value": 0.0, "min": -_WIDE, "max": _WIDE,
+                            "source": "assumed: 1 where the condition table sets the initial "
+                                      "value"}
+            orig = sp["initial"]
+            orig = repr(float(orig)) if not isinstance(orig, str) else f"({orig})"
+            sp["initial"] = f"piecewise({init}, {flag} != 0, {orig})"
+            self._species_override[col] = (init, flag)
         try:
             core = Model.from_json(doc, source=os.path.basename(self._files["sbml"]))
         except (ModelError,) as e:
+            if self._species_override and "initial" in str(e):
+                col = next(iter(self._species_override))
+                raise self._err(f"overrides the initial value of species {col!r}, which needs "
+                                f"initial values as expressions (this build of osteogrn has "
+                                f"none): {e}", "condition", col) from None
             raise self._err(f"the augmented model does not load: {e}", "observable") from None
         sbml = symbol_map(tr)
         # keep only entries whose values live in the augmented model (its observables changed)
@@ -377,6 +401,9 @@ class Problem:
         sbml = {k: v for k, v in sbml.items()
                 if not v.get("column") or v.get("column") in outputs}
         self.model = Model(core._core, sbml=sbml)
+        species = list(self.model.species)
+        self._species_reset = [(species.index(self._sym[sid].name), init, flag)
+                               for sid, (init, flag) in self._species_override.items()]
         self._names = names
         self._n_species = len(self.model.species)
 
@@ -390,10 +417,25 @@ class Problem:
             raise self._err(f"condition {cond!r} is not in the condition table", "measurement",
                             table_col, None, cond)
         row = pp.condition_df.loc[cond]
+        species_fixed: Dict[str, float] = {}
+        species_est: Dict[str, int] = {}
         for col in pp.condition_df.columns:
             if col == "conditionName":
                 continue
             s = self._sym.get(col)
+            if col in self._species_override:
+                init, flag = self._species_override[col]
+                v = row[col]
+                if _is_nan(v):
+                    species_fixed[flag] = 0.0
+                    continue
+                species_fixed[flag] = 1.0
+                spec = self._spec(v, "condition", col, cond)
+                if isinstance(spec, str):
+                    species_est[init] = int(spec[2:])
+                else:
+                    species_fixed[init] = float(spec)
+                continue
             if s is None or s.kind != "parameter" or s.role != "constant":
                 v = row[col]
                 if _is_nan(v):
@@ -434,6 +476,8 @@ class Problem:
             if name not in current:
                 continue
             fixed[name] = v
+        fixed.update(species_fixed)
+        est.update(species_est)
         return fixed, est
 
     def _plan(self) -> None:
@@ -551,11 +595,6 @@ class Problem:
             [isinstance(self._sigma_direct[i], str) or
              (self._sigma_direct[i] is None and bool(self.sims[self.row_sim[i]].sens))
              for i in range(n)], dtype=bool)
-        if any(s.preeq is not None for s in sims):
-            import osteogrn as og
-            if not hasattr(og, "steady_state"):
-                raise self._err("preequilibration needs og.steady_state, which this build of "
-                                "osteogrn lacks", "measurement", "preequilibrationConditionId")
         # a first check that every parameter value is accepted (initial-value dependencies)
         try:
             for sim in sims:
