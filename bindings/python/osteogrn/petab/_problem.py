@@ -286,6 +286,8 @@ class Problem:
             return n
 
         self._ph_name: Dict[str, str] = {}   # placeholder / extra parameter id -> model name
+        #: model name -> parameter-table id of parameters the formulas use and the SBML lacks
+        self._extra_params: Dict[str, str] = {}
         self.observable_ids: List[str] = []
         self._ycol: Dict[str, int] = {}
         self._scol: Dict[str, int] = {}
@@ -345,6 +347,7 @@ class Problem:
                         # a parameter-table parameter the SBML model lacks: a model parameter
                         self._ph_name[sid] = n = take(sid)
                         names[sid] = n
+                        self._extra_params[n] = sid
                         params[n] = {"value": self.fixed_values.get(sid, 1.0), "min": -_WIDE,
                                      "max": _WIDE,
                                      "source": "assumed: PEtab parameter table"}
@@ -566,6 +569,9 @@ class Problem:
                 sim = _Sim((pre, cond, k), pre, cond)
                 sim.fixed, sim.est = dict(fixed), dict(est)
                 sim.pre_fixed, sim.pre_est = dict(pfixed), dict(pest)
+                for mname, pid in self._extra_params.items():
+                    if pid in self._x_index:
+                        sim.est[mname] = sim.pre_est[mname] = self._x_index[pid]
                 for o, lst in per_obs.items():
                     for pid, v in lst[min(k, len(lst) - 1)]:
                         mname = self._ph_name[pid]
