@@ -470,11 +470,18 @@ def to_sbml(model: Any, path: Union[None, str, "os.PathLike[str]"] = None,
         if what:
             p.setName(what)
 
+    x0 = dict(zip(species, core_model.initial_state()))  # at the current parameter values
     for sname, sp in species.items():
         s = sm.createSpecies()
         _check(s.setId(sname), f"the species id {sname!r}")
         s.setCompartment(comp_id)
-        s.setInitialAmount(held[0][sname] if sname in held[0] else float(sp["initial"]))
+        s.setInitialAmount(held[0][sname] if sname in held[0] else float(x0[sname]))
+        if isinstance(sp["initial"], str) and sname not in held[0]:
+            # an initial expression: an initialAssignment, so its parameters stay free in SBML
+            ia = sm.createInitialAssignment()
+            ia.setSymbol(sname)
+            _check(ia.setMath(builder.math(sp["initial"], f"the initial value of {sname}")),
+                   f"the initial assignment of {sname}")
         s.setHasOnlySubstanceUnits(True)
         s.setBoundaryCondition(False)
         s.setConstant(False)
