@@ -189,7 +189,7 @@ TEST(InitialExpressions, Errors) {
            {R"("ox")", "'ox' is an observable"},
            {R"("a * t")", "cannot use t"},
            {R"("y + 1")", "cycle among species initial values"},
-           {R"("log(a - 1)")", "not finite"},
+           {R"j("log(a - 1)")j", "not finite"},
            {R"("a +")", ""}}) {
     SCOPED_TRACE(c.initial);
     if (c.message.empty()) {  // a syntax error: ParseError at the field
@@ -214,7 +214,7 @@ TEST(InitialExpressions, Errors) {
   EXPECT_NE(e.message().find("cycle"), std::string::npos);
   EXPECT_TRUE(e.pointer() == "/species/x/initial" || e.pointer() == "/species/y/initial");
   // Non-finite at the current parameters: with_parameters and simulate refuse it by species.
-  const Model m = Model::from_json(with_initial(R"("log(a)")"), "ok.json");
+  const Model m = Model::from_json(with_initial(R"j("log(a)")j"), "ok.json");
   try {
     m.with_parameters({{"a", 0.0}});
     ADD_FAILURE() << "no error";
