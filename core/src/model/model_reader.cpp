@@ -136,8 +136,10 @@ void read_species(const Json& doc, Module& m, Declarations& names) {
         s.initial_expression = init.get<std::string>();
         m.initials.push_back({s.name, s.initial_expression, m.name, m.file, iptr,
                               parse_located(s.initial_expression, m.file, iptr)});
-      } else {
+      } else if (init.is_number()) {
         s.initial = number_at(init, ptr + "/initial");
+      } else {
+        fail_at(ptr + "/initial", "must be a number or an expression (a string)");
       }
       read_optional_string(it.value(), ptr, "unit", s.unit);
       read_optional_string(it.value(), ptr, "description", s.description);
