@@ -15,7 +15,8 @@ A species' state is the value its SBML symbol means: its concentration unless
 ``hasOnlySubstanceUnits``, then its amount. With constant compartments the ODE of a
 concentration is the sum of stoich·rate divided by the compartment size (SBML semantics).
 Initial values (attributes, unit conversions, initial assignments and assignment rules at t = 0)
-are evaluated once at load by :class:`~._math.MathTranslator`.
+are evaluated at load by :class:`~._math.MathTranslator`; a state's initial value that depends on
+constants is written as an initial expression of their parameters (docs/sbml.md).
 
 Whatever the translation cannot reproduce exactly raises
 :class:`~osteogrn.errors.UnsupportedSBMLError` naming the SBML element and the feature.
@@ -100,8 +101,9 @@ class Translation:
     initial_values: Dict[str, float]
     reactions: Dict[str, str] = dataclasses.field(default_factory=dict)
     #: SBML id of a constant -> SBML ids of the states whose initial value was computed from it
-    #: (initial assignments, assignment rules at t = 0, unit conversions). The model format
-    #: holds initial values as numbers, so changing such a constant would not move them.
+    #: at import and is held as a number (what an initial expression cannot hold: time, rateOf,
+    #: reaction rates or inputs at t = 0, a constant set by an initial assignment), so changing
+    #: such a constant would not move them. Constants an initial expression names are free.
     initial_dependencies: Dict[str, List[str]] = dataclasses.field(default_factory=dict)
 
 
