@@ -100,6 +100,16 @@ def test_to_json_and_to_sbml_round_trips():
                                rtol=1e-8)
 
 
+def test_to_sbml_defines_hill_for_an_initial_expression():
+    doc = json.loads(json.dumps(MODEL))
+    doc["species"]["z"]["initial"] = "hill(a, b, 2)"
+    m = og.Model.from_json(doc)
+    back = og.import_sbml(m.to_sbml())
+    np.testing.assert_allclose(back.initial_state(), m.initial_state())
+    np.testing.assert_allclose(back.with_parameters(b=2.0).initial_state(),
+                               m.with_parameters(b=2.0).initial_state())
+
+
 @pytest.mark.parametrize("initial, message", [
     ("a + nope", "unknown name 'nope'"),
     ("a * t", "cannot use t"),

@@ -452,6 +452,9 @@ def to_sbml(model: Any, path: Union[None, str, "os.PathLike[str]"] = None,
     for oname, obs in observables.items():
         text = obs["expression"] if isinstance(obs, dict) else obs
         rules.append((oname, builder.math(text, f"the observable {oname}"), False))
+    # initial expressions (written as initialAssignments below) may call hill too
+    initial_math = {sname: builder.math(sp["initial"], f"the initial value of {sname}")
+                    for sname, sp in species.items() if isinstance(sp["initial"], str)}
     for fname, fid in (("hill", hill_id), ("hill_rep", hill_rep_id)):
         if fname in builder.used_functions:
             fd = sm.createFunctionDefinition()
@@ -476,12 +479,11 @@ def to_sbml(model: Any, path: Union[None, str, "os.PathLike[str]"] = None,
         _check(s.setId(sname), f"the species id {sname!r}")
         s.setCompartment(comp_id)
         s.setInitialAmount(held[0][sname] if sname in held[0] else float(x0[sname]))
-        if isinstance(sp["initial"], str) and sname not in held[0]:
+        if sname in initial_math and sname not in held[0]:
             # an initial expression: an initialAssignment, so its parameters stay free in SBML
             ia = sm.createInitialAssignment()
             ia.setSymbol(sname)
-            _check(ia.setMath(builder.math(sp["initial"], f"the initial value of {sname}")),
-                   f"the initial assignment of {sname}")
+            _check(ia.setMath(initial_math[sname]), f"the initial assignment of {sname}")
         s.setHasOnlySubstanceUnits(True)
         s.setBoundaryCondition(False)
         s.setConstant(False)
