@@ -14,6 +14,7 @@
 #include "osteogrn/model.hpp"
 #include "osteogrn/protocol.hpp"
 #include "osteogrn/simulate.hpp"
+#include "osteogrn/steady_state.hpp"
 
 using namespace osteogrn;
 
@@ -222,4 +223,22 @@ TEST(InitialExpressions, Errors) {
     EXPECT_EQ(err.pointer(), "/species/y/initial");
     EXPECT_NE(err.message().find("'y'"), std::string::npos);
   }
+}
+
+TEST(InitialExpressions, SteadyStateSensitivitiesStartFromTheInitialJacobian) {
+  // A <-> B conserves A + B = a_tot (A's initial value): the steady state A* = a_tot kb/(kf+kb)
+  // depends on x0, so dA*/da_tot comes only through d x0/dθ (Newton's J is singular here).
+  const Model m = Model::from_json(R"({"schema": "osteogrn-model/1", "name": "cons",
+    "time_unit": "day", "species": {"A": {"initial": "a_tot"}, "B": {"initial": 0}},
+    "parameters": {"a_tot": {"value": 2, "source": "assumed: test"},
+                   "kf": {"value": 1, "source": "assumed: test"},
+                   "kb": {"value": 3, "source": "assumed: test"}},
+    "odes": {"A": "kb * B - kf * A", "B": "kf * A - kb * B"}})",
+                                   "cons.json");
+  SolverOptions o;
+  o.sensitivities = {"a_tot"};
+  const SteadyState ss = steady_state(m, empty_protocol(1), o);
+  EXPECT_NEAR(ss.state[0], 2 * 3.0 / 4.0, 1e-6);
+  EXPECT_NEAR(ss.sensitivities[0], 3.0 / 4.0, 1e-5);
+  EXPECT_NEAR(ss.sensitivities[1], 1.0 / 4.0, 1e-5);
 }
