@@ -323,3 +323,14 @@ def test_condition_table_sets_a_species_initial_value(tmp_path):
     g = problem.gradient(x)
     fd = _richardson(problem.log_likelihood, x, len(x) - 1, 1e-2)
     assert g[-1] == pytest.approx(fd, rel=1e-4)
+
+
+def test_problem_is_shared_between_threads():
+    from concurrent.futures import ThreadPoolExecutor
+    problem = og.petab.Problem.from_yaml(yaml_of("Sneyd_PNAS2002"))
+    rng = np.random.default_rng(4)
+    xs = [problem.x_nominal + 0.05 * rng.uniform(-1, 1, problem.n_x) for _ in range(6)]
+    serial = [problem.log_likelihood(x) for x in xs]
+    with ThreadPoolExecutor(3) as pool:
+        parallel = list(pool.map(problem.log_likelihood, xs))
+    assert parallel == serial
