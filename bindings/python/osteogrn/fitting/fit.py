@@ -241,14 +241,14 @@ def fit(model: Union[Model, str, Any], data: Any = None,
     optimizer_options : mapping, optional
         Extra keywords for ``least_squares`` (default ftol=xtol=gtol=1e-8,
         max_nfev=200).
-    starts : array_like, optional
-        PEtab problems only: start points [n_starts, n_x] on the problem's parameter scale
-        (``x_ids`` order), instead of the Latin hypercube; n_starts is their number.
     options : SolverOptions, optional
         Solver options of every simulation, used as given. Default:
         ``SolverOptions()`` with the fitting overrides :data:`FIT_SOLVER_DEFAULTS`
         (rtol=1e-7, atol=1e-11 with sensitivities; rtol=1e-8, atol=1e-12 with
         finite differences, whose Jacobian error grows like rtol / fd_step).
+    starts : array_like, optional
+        PEtab problems only: start points [n_starts, n_x] on the problem's parameter scale
+        (``x_ids`` order), instead of the Latin hypercube; n_starts is their number.
     **solver_options
         ``method, rtol, atol, max_steps, max_step, linear_solver``: override the
         field of the options (as in :func:`osteogrn.simulate`).
