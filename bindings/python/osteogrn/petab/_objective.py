@@ -58,6 +58,12 @@ def predict(problem: "Problem", x: np.ndarray, sens: bool
             st = og.steady_state(pre_model, sensitivities=names, options=problem.options)
             x0 = np.array(st.values, dtype=float)
             S0 = np.array(st.sensitivities, dtype=float) if names else None
+            if S0 is not None:
+                # a parameter estimated in the simulation but fixed in the preequilibration:
+                # the steady state does not depend on x through it
+                for k, nm in enumerate(names):
+                    if nm not in sim.pre_est:
+                        S0[:, k] = 0.0
             # species the simulation condition sets are reset after the preequilibration
             for idx, init_name, flag in problem._species_reset:
                 if sim.fixed.get(flag, 0.0) == 0.0:

@@ -581,10 +581,11 @@ class Problem:
                         else:
                             sim.fixed[mname] = float(v)
                 for name, j in sim.pre_est.items():
-                    if sim.est.get(name, j) != j:
-                        raise self._err(f"parameter {name!r} maps to different estimated "
-                                        f"parameters in preequilibration {pre!r} and simulation "
-                                        f"{cond!r}: not supported", "condition", name, cond)
+                    if sim.est.get(name, -1) != j:
+                        raise self._err(f"parameter {name!r} is the estimated parameter "
+                                        f"{self.x_ids[j]!r} in preequilibration {pre!r} but not "
+                                        f"in simulation {cond!r}: not supported", "condition",
+                                        name, cond)
                 sim.sens = sorted(set(sim.est) | set(sim.pre_est))
                 srows = np.array([i for i in rows if which[i] == k], dtype=int)
                 sim.times = np.unique(t[srows])
