@@ -181,8 +181,12 @@ def run_lbfgsb(ev: Any, z0: np.ndarray, lb: np.ndarray, ub: np.ndarray,
         # cost is flat to the solver's accuracy) keeps its point and cost
         status = {0: "converged", 1: "max_evaluations", 2: "line_search_stopped"}.get(
             int(res.status), "failed")
-        rec.update(z=np.asarray(res.x, dtype=float), cost=cost, status=status,
-                   message=str(res.message))
+        message = str(res.message)
+        if not math.isfinite(cost):
+            status = "failed"
+            message = "the simulation fails at the start point" if res.nfev <= 1 else \
+                "every point tried failed to simulate"
+        rec.update(z=np.asarray(res.x, dtype=float), cost=cost, status=status, message=message)
     except (OsteogrnError, ValueError, ArithmeticError, np.linalg.LinAlgError) as e:
         rec.update(z=np.full(len(z0), np.nan), cost=math.inf, status="failed",
                    message=f"{type(e).__name__}: {e}")
