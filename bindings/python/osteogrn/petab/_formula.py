@@ -4,7 +4,7 @@ differentiates them for sensitivities like any other observable."""
 
 from __future__ import annotations
 
-from typing import Callable, Mapping
+from typing import Callable
 
 import sympy as sp
 
@@ -117,8 +117,3 @@ def to_expression(expr: sp.Basic, name: Callable[[str], str]) -> str:
                            f"grammar")
 
     return p(expr)
-
-
-def free_names(expr: sp.Basic) -> Mapping[str, sp.Symbol]:
-    """Symbol name -> symbol of every free symbol of ``expr``."""
-    return {s.name: s for s in expr.free_symbols}

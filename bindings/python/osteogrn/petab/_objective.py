@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Optional, Tuple
 
 import numpy as np
 
-from ..errors import PetabError, SolverError
+from ..errors import PetabError
 from ..simulation import simulate
 
 if TYPE_CHECKING:

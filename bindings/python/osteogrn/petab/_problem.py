@@ -8,11 +8,11 @@ from __future__ import annotations
 import math
 import os
 import re
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
 
 import numpy as np
 
-from ..errors import ModelError, OsteogrnError, PetabError, UnsupportedSBMLError
+from ..errors import ModelError, PetabError, UnsupportedSBMLError
 from ..model import Model
 from ..simulation import solver_options as _solver_options
 from ._formula import FormulaError, to_expression
@@ -696,7 +696,11 @@ class Problem:
         Returns
         -------
         float
-            -inf... never: a failed simulation raises SolverError.
+
+        Raises
+        ------
+        SolverError
+            A simulation fails (or its steady state is not found) at ``x``.
         """
         from ._objective import evaluate
         return evaluate(self, self.to_x(x), gradient=False)[0]
