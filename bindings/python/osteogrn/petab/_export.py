@@ -1,0 +1,306 @@
+"""An osteogrn fitting problem written as a PEtab v1 problem (the ``petab`` library's writers).
+
+What goes where:
+
+* **model**: ``Model.to_sbml(protocols=...)``: the model at the given (or fitted) parameter
+  values, every data condition's protocol as events gated by a constant parameter
+  ``condition_<c>`` (docs/sbml.md);
+* **conditions**: one per protocol, setting its gate to 1 and the others to 0;
+* **observables**: one per (observable, data group): ``scale * x + offset`` where ``x`` is the
+  model output or, for a fold change relative to day 0, ``x / observableParameter1_<id>`` with
+  the day-0 value of that condition in the measurement table; log-normal noise is
+  ``observableTransformation`` log; the noise SD is ``noiseParameter1_<id>``, set per
+  measurement to the row's sigma or to the estimated ``sigma_<label>``;
+* **measurements**: every data row;
+* **parameters**: the estimated model and observation parameters with bounds, scale (log10 where
+  log-scaled) and the values as nominal values; an analytic scale or offset (solved in closed form
+  by osteogrn) is a fixed parameter at its value, named as such.
+
+Fold changes relative to another condition and ratio rows (``reference_condition`` /
+``reference_time``) need a model output at another time or condition inside one observable,
+which PEtab v1 cannot write: :class:`PetabExportError`.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import warnings
+from typing import Any, Dict, List, Mapping, Optional, Tuple
+
+import numpy as np
+
+from ..errors import FitWarning, OptionError, OsteogrnError
+
+__all__ = ["export", "export_fit", "PetabExportError"]
+
+#: File names inside the problem directory.
+FILES = {"model": "model.xml", "conditions": "conditions.tsv", "measurements": "measurements.tsv",
+         "observables": "observables.tsv", "parameters": "parameters.tsv"}
+
+
+class PetabExportError(OsteogrnError, ValueError):
+    """Part of a fitting problem that PEtab v1 cannot express.
+
+    Attributes
+    ----------
+    observable : str
+        The observable (with its data group, ``ALP[group]``) at fault.
+    """
+
+    observable: str
+
+    def __init__(self, message: str = "", /, *, observable: str = "") -> None:
+        super().__init__(message, observable=observable)
+
+
+def export(model: Any, data: Any, protocols: Optional[Mapping[str, Any]], observations: Any,
+           path: Any, *, estimate: Any = None, log_scale: Any = True,
+           parameters: Optional[Mapping[str, float]] = None) -> str:
+    """Writes a fitting problem of osteogrn as a PEtab v1 problem.
+
+    The arguments mean what they mean for :func:`osteogrn.fit`; the written problem's
+    log-likelihood is the one :attr:`osteogrn.FitResult.log_likelihood` reports.
+
+    Parameters
+    ----------
+    model : Model or str
+    data : str, os.PathLike, pandas.DataFrame or FitData
+        The tidy measurement table (see :class:`osteogrn.FitData`).
+    protocols : mapping, optional
+        Condition name -> Protocol (or protocol name / path).
+    observations : Observation, str or mapping observable -> Observation
+    path : str or os.PathLike
+        A directory (created; the YAML file is ``problem.yaml`` in it) or the path of the
+        YAML file (``*.yaml``/``*.yml``; the tables go next to it).
+    estimate : list of names or dict name -> (lo, hi), optional
+        Model parameters to estimate (bounds as in :func:`osteogrn.fit`); default none.
+    log_scale : bool or collection of names
+        Estimated parameters written with ``parameterScale`` log10.
+    parameters : mapping name -> value, optional
+        Nominal values (linear) of model parameters and of estimated observation parameters
+        (``scale_<obs>``, ``offset_<obs>``, ``sigma_<obs>``). Default: the model's values, and
+        the middle of the (log10 where log-scaled) bounds for observation parameters.
+
+    Returns
+    -------
+    str
+        The path of the YAML file.
+
+    Raises
+    ------
+    PetabExportError
+        A fold change relative to another condition or ratio rows (names the observable).
+    OptionError, DataError
+        Invalid arguments, as for :func:`osteogrn.fit`.
+    """
+    from ..fitting.data import FitData
+    from ..fitting.fit import _bounds, fit_solver_options
+    from ..fitting.objective import Evaluator, Problem
+    from ..fitting.observation import resolve_observations
+    from ..model import Model
+
+    if isinstance(model, (str, os.PathLike)):
+        from ..library import load_model
+        model = load_model(model)
+    if not isinstance(model, Model):
+        raise OptionError(f"model must be an og.Model or a model name, got {type(model).__name__}")
+    if not isinstance(log_scale, bool):
+        log_scale = {str(n) for n in log_scale}
+    fdata = data if isinstance(data, FitData) and protocols is None else FitData(
+        data, model, protocols)
+    bounds = _bounds(model, estimate) if estimate is not None and len(estimate) else {}
+    obs = resolve_observations(observations, fdata.observables)
+    grad, opts = fit_solver_options(None, "auto", {})
+    values = dict(parameters or {})
+    model_values = {k: float(v) for k, v in values.items() if k in model.parameters}
+    if model_values:
+        model = model.with_parameters(model_values)
+    problem = Problem(model, fdata, obs, bounds, log_scale, opts, grad, 1e-4)
+    unknown = [k for k in values if k not in model.parameters and k not in problem.names]
+    if unknown:
+        raise OptionError(f"parameters names {unknown[0]!r}, which is neither a parameter of "
+                          f"model {model.name!r} nor an estimated observation parameter "
+                          f"({', '.join(problem.names[problem.n_model:]) or 'none'})")
+    z = 0.5 * (problem.lb + problem.ub)
+    for k, name in enumerate(problem.names):
+        v = float(model.parameters[name]) if k < problem.n_model else values.get(name)
+        if v is not None:
+            z[k] = float(problem.to_z(np.array([v]))[0]) if problem.log[k] else v
+            if not math.isfinite(z[k]):
+                raise OptionError(f"parameters[{name!r}] = {v!r}: not a valid value")
+    _check_expressible(problem)
+    solved = Evaluator(problem).evaluate(z, False)[3]
+    if not solved:
+        raise OsteogrnError("PEtab export: the model fails to simulate at the given parameter "
+                            "values, so analytic observation parameters and fold-change "
+                            "references cannot be computed")
+    return _write(problem, z, solved, path)
+
+
+def export_fit(result: Any, path: Any) -> str:
+    """:meth:`osteogrn.FitResult.to_petab`: the fit's problem at its optimum."""
+    problem = result.problem
+    _check_expressible(problem)
+    solved = {k: (v["scale"], v["offset"]) for k, v in result.observation_parameters.items()}
+    return _write(problem, np.asarray(result.x, dtype=float), solved, path)
+
+
+def _check_expressible(problem: Any) -> None:
+    for g in problem.groups:
+        if g.ratio:
+            raise PetabExportError(
+                f"PEtab export: observable {g.label!r} has ratio rows (reference_condition / "
+                "reference_time): a model output divided by its value at another time or "
+                "condition has no PEtab v1 form; use Observation.fold('day0') for fold "
+                "changes relative to day 0, or leave these rows out", observable=g.label)
+        if g.obs.fold_change not in (None, "day0"):
+            raise PetabExportError(
+                f"PEtab export: observable {g.label!r} is a fold change relative to condition "
+                f"{g.obs.fold_change!r}: an output of another condition has no PEtab v1 form",
+                observable=g.label)
+
+
+def _paths(path: Any) -> Tuple[str, str]:
+    path = os.fspath(path)
+    if path.endswith((".yaml", ".yml")):
+        folder, yaml_name = os.path.dirname(path) or ".", os.path.basename(path)
+    else:
+        folder, yaml_name = path, "problem.yaml"
+    os.makedirs(folder, exist_ok=True)
+    return folder, yaml_name
+
+
+def _write(problem: Any, z: np.ndarray, solved: Mapping[str, Tuple[float, float]],
+           path: Any) -> str:
+    """The PEtab tables and SBML of ``problem`` at ``z`` (analytic values ``solved``)."""
+    import pandas as pd
+    import petab.v1 as petab
+    from petab.v1.models.sbml_model import SbmlModel
+
+    from ..sbml._export import sbml_id, to_sbml_conditions
+
+    data = problem.data
+    table = data.table
+    p = problem.to_params(z)
+    model = problem.model.with_parameters(problem.model_values(z)) if problem.n_model else \
+        problem.model
+    conditions = data.conditions
+    sbml, gate = to_sbml_conditions(model, {c: data.protocol(c) for c in conditions})
+    taken = set(model.species) | set(model.parameters) | set(model.inputs) \
+        | set(model.observables) | set(model.expressions) | set(gate.values())
+
+    def new_id(base: str) -> str:
+        cand, k = sbml_id(base), 1
+        stem = cand
+        while cand in taken:
+            k += 1
+            cand = f"{stem}_{k}"
+        taken.add(cand)
+        return cand
+
+    cond_id = {c: new_id(c) for c in conditions}
+    # estimated parameters keep their osteogrn names where these are identifiers
+    par_id = {name: (name if k < problem.n_model else new_id(name))
+              for k, name in enumerate(problem.names)}
+
+    # -- conditions ---------------------------------------------------------------------------
+    cond_df = pd.DataFrame({petab.CONDITION_ID: [cond_id[c] for c in conditions],
+                            petab.CONDITION_NAME: conditions})
+    for c in conditions:
+        cond_df[gate[c]] = [1.0 if other == c else 0.0 for other in conditions]
+    cond_df = cond_df.set_index(petab.CONDITION_ID)
+
+    # -- observables and parameters of the observation models ---------------------------------
+    par_rows: List[Dict[str, Any]] = []
+    for k, name in enumerate(problem.names):
+        par_rows.append({petab.PARAMETER_ID: par_id[name], petab.PARAMETER_NAME: name,
+                         petab.PARAMETER_SCALE: petab.LOG10 if problem.log[k] else petab.LIN,
+                         petab.LOWER_BOUND: float(problem.p_lo[k]),
+                         petab.UPPER_BOUND: float(problem.p_hi[k]),
+                         petab.NOMINAL_VALUE: float(p[k]), petab.ESTIMATE: 1})
+    obs_rows: List[Dict[str, Any]] = []
+    obs_id: Dict[str, str] = {}
+    fold_labels = set()
+    for label, segs in problem._labels.items():
+        g = segs[0]
+        oid = new_id(f"obs_{label}")
+        obs_id[label] = oid
+        x = g.name
+        if g.obs.fold_change == "day0":
+            x = f"{g.name} / observableParameter1_{oid}"
+            fold_labels.add(label)
+        terms: Dict[str, str] = {}
+        for which in ("scale", "offset"):
+            mode = g.mode(which)
+            if mode == "estimate":
+                terms[which] = par_id[f"{which}_{label}"]
+            elif mode == "analytic":
+                pid = new_id(f"{which}_{label}")
+                value = float(solved[label][0 if which == "scale" else 1])
+                terms[which] = pid
+                par_rows.append({
+                    petab.PARAMETER_ID: pid,
+                    petab.PARAMETER_NAME: f"{which}_{label}: analytic in osteogrn (solved in "
+                    "closed form at every evaluation), fixed here at its value at the export",
+                    petab.PARAMETER_SCALE: petab.LIN, petab.LOWER_BOUND: np.nan,
+                    petab.UPPER_BOUND: np.nan, petab.NOMINAL_VALUE: value, petab.ESTIMATE: 0})
+            elif mode == "fixed":
+                v = g.fixed_value(which)
+                if v != (1.0 if which == "scale" else 0.0):
+                    terms[which] = repr(v)
+        formula = f"{terms['scale']} * {x}" if "scale" in terms else x
+        if "offset" in terms:
+            formula = f"{formula} + {terms['offset']}"
+        obs_rows.append({petab.OBSERVABLE_ID: oid, petab.OBSERVABLE_NAME: label,
+                         petab.OBSERVABLE_FORMULA: formula,
+                         petab.OBSERVABLE_TRANSFORMATION:
+                             petab.LOG if g.obs.noise == "lognormal" else petab.LIN,
+                         petab.NOISE_FORMULA: f"noiseParameter1_{oid}",
+                         petab.NOISE_DISTRIBUTION: petab.NORMAL})
+    obs_df = pd.DataFrame(obs_rows).set_index(petab.OBSERVABLE_ID)
+    par_df = pd.DataFrame(par_rows, columns=[
+        petab.PARAMETER_ID, petab.PARAMETER_NAME, petab.PARAMETER_SCALE, petab.LOWER_BOUND,
+        petab.UPPER_BOUND, petab.NOMINAL_VALUE, petab.ESTIMATE]).set_index(petab.PARAMETER_ID)
+
+    # -- measurements ---------------------------------------------------------------------------
+    n = problem.n_rows
+    m_obs = np.empty(n, dtype=object)
+    noise = np.empty(n, dtype=object)
+    obs_par = np.full(n, np.nan, dtype=object)
+    sigma = problem.row_sigma(z)
+    X = None
+    if fold_labels:
+        X, S, _ = problem.simulate(z, problem.n_model > 0)
+    for g in problem.groups:
+        m_obs[g.rows] = obs_id[g.label]
+        for j, row in enumerate(g.rows):
+            noise[row] = (par_id[f"sigma_{g.label}"] if g.k["sigma"] is not None and g.est[j]
+                          else float(sigma[row]))
+        if g.label in fold_labels:
+            x0 = X[g.ridx, g.out]
+            obs_par[g.rows] = [float(v) for v in x0]
+            if S is not None and np.any(S[g.ridx, g.out, :] != 0.0):
+                warnings.warn(FitWarning(
+                    f"PEtab export: the day-0 value of {g.name!r}, the denominator of its fold "
+                    "change, depends on estimated parameters; it is written as a number (its "
+                    "value at the exported parameters) in the measurement table's "
+                    "observableParameters"), stacklevel=3)
+    meas = {petab.OBSERVABLE_ID: m_obs,
+            petab.SIMULATION_CONDITION_ID: [cond_id[c] for c in table["condition"]],
+            petab.TIME: table["time"].to_numpy(dtype=float),
+            petab.MEASUREMENT: table["value"].to_numpy(dtype=float),
+            petab.NOISE_PARAMETERS: noise}
+    if fold_labels:
+        meas[petab.OBSERVABLE_PARAMETERS] = obs_par
+    meas_df = pd.DataFrame(meas)
+
+    folder, yaml_name = _paths(path)
+    pp = petab.Problem(model=SbmlModel.from_string(sbml), condition_df=cond_df,
+                       measurement_df=meas_df, observable_df=obs_df, parameter_df=par_df)
+    files = {k: os.path.join(folder, v) for k, v in FILES.items()}
+    yaml_path = os.path.join(folder, yaml_name)
+    pp.to_files(model_file=files["model"], condition_file=files["conditions"],
+                measurement_file=files["measurements"], observable_file=files["observables"],
+                parameter_file=files["parameters"], yaml_file=yaml_path, relative_paths=True)
+    return yaml_path
