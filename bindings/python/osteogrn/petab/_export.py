@@ -56,7 +56,8 @@ class PetabExportError(OsteogrnError, ValueError):
 
 def export(model: Any, data: Any, protocols: Optional[Mapping[str, Any]], observations: Any,
            path: Any, *, estimate: Any = None, log_scale: Any = True,
-           parameters: Optional[Mapping[str, float]] = None) -> str:
+           parameters: Optional[Mapping[str, float]] = None, options: Any = None,
+           **solver_options: Any) -> str:
     """Writes a fitting problem of osteogrn as a PEtab v1 problem.
 
     The arguments mean what they mean for :func:`osteogrn.fit`; the written problem's
@@ -81,6 +82,11 @@ def export(model: Any, data: Any, protocols: Optional[Mapping[str, Any]], observ
         Nominal values (linear) of model parameters and of estimated observation parameters
         (``scale_<obs>``, ``offset_<obs>``, ``sigma_<obs>``). Default: the model's values, and
         the middle of the (log10 where log-scaled) bounds for observation parameters.
+    options : SolverOptions, optional
+    **solver_options
+        Solver options of the simulations the export needs (derived bounds, analytic scales
+        and offsets, day-0 values of fold changes), exactly as for :func:`osteogrn.fit`; give
+        the fit's to write the fit's numbers.
 
     Returns
     -------
@@ -111,11 +117,13 @@ def export(model: Any, data: Any, protocols: Optional[Mapping[str, Any]], observ
         data, model, protocols)
     bounds = _bounds(model, estimate) if estimate is not None and len(estimate) else {}
     obs = resolve_observations(observations, fdata.observables)
-    grad, opts = fit_solver_options(None, "auto", {})
+    grad, opts = fit_solver_options(options, "auto", solver_options)
     values = dict(parameters or {})
-    model_values = {k: float(v) for k, v in values.items() if k in model.parameters}
-    if model_values:
-        model = model.with_parameters(model_values)
+    # parameters that are not estimated are part of the model; the estimated ones are set
+    # through z below, so that derived bounds come from the model's values as in og.fit
+    fixed = {k: float(v) for k, v in values.items() if k in model.parameters and k not in bounds}
+    if fixed:
+        model = model.with_parameters(fixed)
     problem = Problem(model, fdata, obs, bounds, log_scale, opts, grad, 1e-4)
     unknown = [k for k in values if k not in model.parameters and k not in problem.names]
     if unknown:
@@ -124,7 +132,7 @@ def export(model: Any, data: Any, protocols: Optional[Mapping[str, Any]], observ
                           f"({', '.join(problem.names[problem.n_model:]) or 'none'})")
     z = 0.5 * (problem.lb + problem.ub)
     for k, name in enumerate(problem.names):
-        v = float(model.parameters[name]) if k < problem.n_model else values.get(name)
+        v = values.get(name, model.parameters[name] if k < problem.n_model else None)
         if v is not None:
             z[k] = float(problem.to_z(np.array([v]))[0]) if problem.log[k] else v
             if not math.isfinite(z[k]):
@@ -220,44 +228,59 @@ def _write(problem: Any, z: np.ndarray, solved: Mapping[str, Tuple[float, float]
                          petab.UPPER_BOUND: float(problem.p_hi[k]),
                          petab.NOMINAL_VALUE: float(p[k]), petab.ESTIMATE: 1})
     obs_rows: List[Dict[str, Any]] = []
-    obs_id: Dict[str, str] = {}
+    # (label, estimated sigma?) -> observable id. Rows whose sigma is estimated get an
+    # observable whose noise formula is the sigma parameter; rows with a given sigma one with a
+    # placeholder set per measurement, so that the noiseParameters column holds only numbers
+    # (AMICI takes per-measurement noise only from a numeric column).
+    obs_id: Dict[Tuple[str, bool], str] = {}
     fold_labels = set()
     for label, segs in problem._labels.items():
         g = segs[0]
-        oid = new_id(f"obs_{label}")
-        obs_id[label] = oid
         x = g.name
-        if g.obs.fold_change == "day0":
-            x = f"{g.name} / observableParameter1_{oid}"
-            fold_labels.add(label)
-        terms: Dict[str, str] = {}
-        for which in ("scale", "offset"):
-            mode = g.mode(which)
-            if mode == "estimate":
-                terms[which] = par_id[f"{which}_{label}"]
-            elif mode == "analytic":
-                pid = new_id(f"{which}_{label}")
-                value = float(solved[label][0 if which == "scale" else 1])
-                terms[which] = pid
-                par_rows.append({
-                    petab.PARAMETER_ID: pid,
-                    petab.PARAMETER_NAME: f"{which}_{label}: analytic in osteogrn (solved in "
-                    "closed form at every evaluation), fixed here at its value at the export",
-                    petab.PARAMETER_SCALE: petab.LIN, petab.LOWER_BOUND: np.nan,
-                    petab.UPPER_BOUND: np.nan, petab.NOMINAL_VALUE: value, petab.ESTIMATE: 0})
-            elif mode == "fixed":
-                v = g.fixed_value(which)
-                if v != (1.0 if which == "scale" else 0.0):
-                    terms[which] = repr(v)
-        formula = f"{terms['scale']} * {x}" if "scale" in terms else x
-        if "offset" in terms:
-            formula = f"{formula} + {terms['offset']}"
-        obs_rows.append({petab.OBSERVABLE_ID: oid, petab.OBSERVABLE_NAME: label,
-                         petab.OBSERVABLE_FORMULA: formula,
-                         petab.OBSERVABLE_TRANSFORMATION:
-                             petab.LOG if g.obs.noise == "lognormal" else petab.LIN,
-                         petab.NOISE_FORMULA: f"noiseParameter1_{oid}",
-                         petab.NOISE_DISTRIBUTION: petab.NORMAL})
+        kinds = [est for est in (False, True)
+                 if any((sg.est.any() if est else (~sg.est).any()) for sg in segs)]
+        for est in kinds:
+            oid = new_id(f"obs_{label}" if len(kinds) == 1 or not est
+                         else f"obs_{label}_sigma_estimated")
+            obs_id[(label, est)] = oid
+            h = x
+            if g.obs.fold_change == "day0":
+                h = f"{g.name} / observableParameter1_{oid}"
+                fold_labels.add(label)
+            terms: Dict[str, str] = {}
+            for which in ("scale", "offset"):
+                mode = g.mode(which)
+                if mode == "estimate":
+                    terms[which] = par_id[f"{which}_{label}"]
+                elif mode == "analytic":
+                    pid = f"{which}_{label}"
+                    if pid not in par_id:
+                        par_id[pid] = new_id(pid)
+                        par_rows.append({
+                            petab.PARAMETER_ID: par_id[pid],
+                            petab.PARAMETER_NAME: f"{pid}: analytic in osteogrn (solved in "
+                            "closed form at every evaluation), fixed here at its value at the "
+                            "export",
+                            petab.PARAMETER_SCALE: petab.LIN, petab.LOWER_BOUND: np.nan,
+                            petab.UPPER_BOUND: np.nan,
+                            petab.NOMINAL_VALUE: float(solved[label][0 if which == "scale"
+                                                                     else 1]),
+                            petab.ESTIMATE: 0})
+                    terms[which] = par_id[pid]
+                elif mode == "fixed":
+                    v = g.fixed_value(which)
+                    if v != (1.0 if which == "scale" else 0.0):
+                        terms[which] = repr(v)
+            formula = f"{terms['scale']} * {h}" if "scale" in terms else h
+            if "offset" in terms:
+                formula = f"{formula} + {terms['offset']}"
+            obs_rows.append({petab.OBSERVABLE_ID: oid, petab.OBSERVABLE_NAME: label,
+                             petab.OBSERVABLE_FORMULA: formula,
+                             petab.OBSERVABLE_TRANSFORMATION:
+                                 petab.LOG if g.obs.noise == "lognormal" else petab.LIN,
+                             petab.NOISE_FORMULA: (par_id[f"sigma_{label}"] if est
+                                                   else f"noiseParameter1_{oid}"),
+                             petab.NOISE_DISTRIBUTION: petab.NORMAL})
     obs_df = pd.DataFrame(obs_rows).set_index(petab.OBSERVABLE_ID)
     par_df = pd.DataFrame(par_rows, columns=[
         petab.PARAMETER_ID, petab.PARAMETER_NAME, petab.PARAMETER_SCALE, petab.LOWER_BOUND,
@@ -266,20 +289,20 @@ def _write(problem: Any, z: np.ndarray, solved: Mapping[str, Tuple[float, float]
     # -- measurements ---------------------------------------------------------------------------
     n = problem.n_rows
     m_obs = np.empty(n, dtype=object)
-    noise = np.empty(n, dtype=object)
-    obs_par = np.full(n, np.nan, dtype=object)
+    noise = np.full(n, np.nan)
+    obs_par = np.full(n, np.nan)
     sigma = problem.row_sigma(z)
-    X = None
+    X = S = None
     if fold_labels:
         X, S, _ = problem.simulate(z, problem.n_model > 0)
     for g in problem.groups:
-        m_obs[g.rows] = obs_id[g.label]
+        est = g.est if g.k["sigma"] is not None else np.zeros(len(g.rows), dtype=bool)
         for j, row in enumerate(g.rows):
-            noise[row] = (par_id[f"sigma_{g.label}"] if g.k["sigma"] is not None and g.est[j]
-                          else float(sigma[row]))
+            m_obs[row] = obs_id[(g.label, bool(est[j]))]
+            if not est[j]:
+                noise[row] = float(sigma[row])
         if g.label in fold_labels:
-            x0 = X[g.ridx, g.out]
-            obs_par[g.rows] = [float(v) for v in x0]
+            obs_par[g.rows] = X[g.ridx, g.out]
             if S is not None and np.any(S[g.ridx, g.out, :] != 0.0):
                 warnings.warn(FitWarning(
                     f"PEtab export: the day-0 value of {g.name!r}, the denominator of its fold "
@@ -289,18 +312,24 @@ def _write(problem: Any, z: np.ndarray, solved: Mapping[str, Tuple[float, float]
     meas = {petab.OBSERVABLE_ID: m_obs,
             petab.SIMULATION_CONDITION_ID: [cond_id[c] for c in table["condition"]],
             petab.TIME: table["time"].to_numpy(dtype=float),
-            petab.MEASUREMENT: table["value"].to_numpy(dtype=float),
-            petab.NOISE_PARAMETERS: noise}
+            petab.MEASUREMENT: table["value"].to_numpy(dtype=float)}
+    if not np.isnan(noise).all():
+        meas[petab.NOISE_PARAMETERS] = noise
     if fold_labels:
         meas[petab.OBSERVABLE_PARAMETERS] = obs_par
     meas_df = pd.DataFrame(meas)
 
     folder, yaml_name = _paths(path)
-    pp = petab.Problem(model=SbmlModel.from_string(sbml), condition_df=cond_df,
-                       measurement_df=meas_df, observable_df=obs_df, parameter_df=par_df)
     files = {k: os.path.join(folder, v) for k, v in FILES.items()}
     yaml_path = os.path.join(folder, yaml_name)
-    pp.to_files(model_file=files["model"], condition_file=files["conditions"],
-                measurement_file=files["measurements"], observable_file=files["observables"],
-                parameter_file=files["parameters"], yaml_file=yaml_path, relative_paths=True)
+    with warnings.catch_warnings():
+        # petab's writers call pandas APIs that newer pandas deprecates (inplace=...): a matter
+        # between those two libraries, not of the files written
+        warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"petab\.")
+        pp = petab.Problem(model=SbmlModel.from_string(sbml), condition_df=cond_df,
+                           measurement_df=meas_df, observable_df=obs_df, parameter_df=par_df)
+        pp.to_files(model_file=files["model"], condition_file=files["conditions"],
+                    measurement_file=files["measurements"], observable_file=files["observables"],
+                    parameter_file=files["parameters"], yaml_file=yaml_path,
+                    relative_paths=True)
     return yaml_path

@@ -1,0 +1,188 @@
+"""og.petab.export and FitResult.to_petab: an osteogrn fit written as a PEtab v1 problem.
+
+FitResult.log_likelihood is checked against scipy's densities; the written problem passes
+petab's linter; its SBML (every protocol in one document, gated per condition) simulates like
+og.simulate under each protocol; and the log-likelihood computed from the written files alone
+(the SBML through og.import_sbml, the observable formulas through petab's sympy parser, the
+likelihood by petab.v1.calculate.calculate_llh) equals FitResult.log_likelihood to 1e-8. The fit
+is petab_export_case's (SYNTHETIC data).
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pandas as pd
+import petab.v1 as petab
+import pytest
+from petab.v1.calculate import calculate_llh
+from petab.v1.math import sympify_petab
+from scipy import stats
+
+import osteogrn as og
+import osteogrn.petab  # noqa: F401 - og.petab
+import petab_export_case as case
+from osteogrn.fitting import Observation
+
+# petab's readers call pandas APIs that newer pandas deprecates; not this package's concern
+pytestmark = pytest.mark.filterwarnings(r"ignore::DeprecationWarning:petab\.")
+
+
+@pytest.fixture(scope="module")
+def result() -> og.FitResult:
+    return case.fit()
+
+
+@pytest.fixture(scope="module")
+def exported(result, tmp_path_factory) -> str:
+    return result.to_petab(tmp_path_factory.mktemp("petab") / "fit.yaml")
+
+
+@pytest.fixture(scope="module")
+def problem(exported) -> petab.Problem:
+    return petab.Problem.from_yaml(exported)
+
+
+def test_log_likelihood_is_the_sum_of_the_densities(result):
+    df = result.to_frame()
+    y, pred, sd = df["value"].to_numpy(), df["prediction"].to_numpy(), result.sigma
+    normal = (df["observable"] == "ALP").to_numpy()
+    direct = (np.sum(stats.norm.logpdf(y[normal], loc=pred[normal], scale=sd[normal]))
+              + np.sum(stats.lognorm.logpdf(y[~normal], s=sd[~normal], scale=pred[~normal])))
+    assert result.log_likelihood == pytest.approx(direct, rel=1e-12)
+    # the estimated SDs enter at their fitted values
+    assert np.all(sd[(df["observable"] == "calcium").to_numpy()]
+                  == result.parameters["sigma_calcium"])
+
+
+def test_written_problem_passes_the_linter_and_says_what_was_fitted(result, problem):
+    assert petab.lint_problem(problem) is False  # False: no errors
+    cond = problem.condition_df
+    assert list(cond["conditionName"]) == ["ctrl", "dex+", "dex week 1"]
+    gates = cond.drop(columns="conditionName").to_numpy()
+    np.testing.assert_array_equal(gates, np.eye(3))  # each condition switches on its protocol
+    par = problem.parameter_df
+    est = par[par["estimate"] == 1]
+    assert list(est.index) == ["k_a", "d_a", "scale_ALP", "offset_ALP", "sigma_ALP",
+                               "sigma_calcium"]
+    assert list(est["parameterScale"]) == ["log10", "log10", "log10", "lin", "log10", "log10"]
+    for pid, row in est.iterrows():
+        assert row["nominalValue"] == pytest.approx(result.parameters[pid], rel=1e-15)
+    assert est.loc["k_a", "lowerBound"] == 0.01 and est.loc["k_a", "upperBound"] == 10.0
+    # the analytic scale: fixed at its fitted value, and named so
+    assert par.loc["scale_RUNX", "estimate"] == 0
+    assert par.loc["scale_RUNX", "nominalValue"] == pytest.approx(
+        result.observation_parameters["RUNX"]["scale"], rel=1e-15)
+    assert "analytic" in par.loc["scale_RUNX", "parameterName"]
+    obs = problem.observable_df
+    assert obs.loc["obs_ALP", "observableFormula"] == "scale_ALP * ALP + offset_ALP"
+    assert obs.loc["obs_ALP", "observableTransformation"] == "lin"
+    assert obs.loc["obs_calcium", "observableFormula"] == \
+        "calcium / observableParameter1_obs_calcium"
+    assert obs.loc["obs_calcium", "observableTransformation"] == "log"
+    assert obs.loc["obs_calcium", "noiseFormula"] == "sigma_calcium"
+    # ALP rows without a sigma (day 21) have an observable whose noise is sigma_ALP
+    meas = problem.measurement_df
+    day21 = (meas["time"] == 21.0) & meas["observableId"].str.startswith("obs_ALP")
+    assert set(meas.loc[day21, "observableId"]) == {"obs_ALP_sigma_estimated"}
+    assert obs.loc["obs_ALP_sigma_estimated", "noiseFormula"] == "sigma_ALP"
+    assert meas["noiseParameters"].dtype == float  # numbers only: AMICI reads them per row
+    # the fold change's denominator: calcium at day 0 of each condition (C(0) of the model)
+    ca = meas[meas["observableId"] == "obs_calcium"]
+    np.testing.assert_allclose(ca["observableParameters"].astype(float), 0.05, rtol=1e-12)
+
+
+def _simulations(problem: petab.Problem, folder: str) -> pd.DataFrame:
+    """The measurement table with a ``simulation`` column computed from the written files:
+    the SBML through og.import_sbml, each condition's table row as parameter values, the
+    observable formulas evaluated with petab's sympy parser (not osteogrn's code)."""
+    sbml = os.path.join(folder, "model.xml")
+    imported = og.import_sbml(sbml)
+    symbols = og.sbml.translate_sbml(sbml).symbols
+    nominal = problem.parameter_df["nominalValue"].to_dict()
+    meas = problem.measurement_df.copy()
+    sims = np.empty(len(meas))
+    for cid, row in problem.condition_df.iterrows():
+        values = {symbols[k].name: float(v) for k, v in row.drop("conditionName").items()}
+        rows = np.flatnonzero(meas["simulationConditionId"] == cid)
+        t = np.unique(meas["time"].to_numpy()[rows])
+        res = og.simulate(imported.with_parameters(values), t=t, **case.TOL)
+        for i in rows:
+            m = meas.iloc[i]
+            formula = sympify_petab(problem.observable_df.loc[m["observableId"],
+                                                              "observableFormula"])
+            k = int(np.searchsorted(t, m["time"]))
+            subs = {}
+            for s in formula.free_symbols:
+                name = str(s)
+                if name.startswith("observableParameter"):
+                    subs[s] = float(m["observableParameters"])
+                elif name in nominal:
+                    subs[s] = nominal[name]
+                else:
+                    subs[s] = float(res[symbols[name].column][k])
+            sims[i] = float(formula.subs(subs))
+    meas["simulation"] = sims
+    return meas
+
+
+def test_exported_sbml_simulates_every_protocol(result, problem, exported):
+    """Each condition's gate switches on its protocol's events: the imported document
+    reproduces og.simulate of the fitted model under that protocol."""
+    sbml = os.path.join(os.path.dirname(exported), "model.xml")
+    imported = og.import_sbml(sbml)
+    symbols = og.sbml.translate_sbml(sbml).symbols
+    t = np.linspace(0.0, 21.0, 85)
+    for cid, row in problem.condition_df.iterrows():
+        values = {symbols[k].name: float(v) for k, v in row.drop("conditionName").items()}
+        ours = og.simulate(result.model, result.problem.protocols[row["conditionName"]], t=t,
+                           **case.TOL)
+        theirs = og.simulate(imported.with_parameters(values), t=t, **case.TOL)
+        for name in result.model.species + result.model.observables:
+            x, y = np.asarray(ours[name]), np.asarray(theirs[symbols[name].column])
+            np.testing.assert_allclose(y, x, rtol=1e-8, atol=1e-12 * np.max(np.abs(x)),
+                                       err_msg=f"{name} in {cid}")
+    # dex week 1 really differs from dex+ after day 7 (the gates are not all the same events)
+    r = {c: og.simulate(imported.with_parameters(
+        {symbols[k].name: float(v) for k, v in problem.condition_df.loc[c].drop(
+            "conditionName").items()}), t=[14.0], **case.TOL)[symbols["RUNX"].column][0]
+         for c in ("dex_", "dex_week_1")}
+    assert r["dex_week_1"] < 0.5 * r["dex_"]
+
+
+def test_log_likelihood_of_the_written_files_is_the_fits(result, problem, exported):
+    sim = _simulations(problem, os.path.dirname(exported))
+    llh = calculate_llh(problem.measurement_df, sim, problem.observable_df,
+                        problem.parameter_df)
+    print(f"round trip: FitResult.log_likelihood {result.log_likelihood!r}, from the files "
+          f"{llh!r}, relative difference {abs(llh / result.log_likelihood - 1):.3g}")
+    assert llh == pytest.approx(result.log_likelihood, rel=1e-8)
+
+
+def test_export_function_writes_what_to_petab_writes(result, problem, tmp_path):
+    m, protos = case.model(), case.protocols()
+    path = og.petab.export(m, case.data(m, protos), protos, case.observations(), tmp_path,
+                           estimate=case.BOUNDS, parameters=result.parameters, **case.TOL)
+    assert path == os.path.join(str(tmp_path), "problem.yaml")
+    again = petab.Problem.from_yaml(path)
+    pd.testing.assert_frame_equal(again.measurement_df, problem.measurement_df, rtol=1e-9)
+    pd.testing.assert_frame_equal(again.parameter_df, problem.parameter_df, rtol=1e-9)
+    pd.testing.assert_frame_equal(again.observable_df, problem.observable_df)
+    pd.testing.assert_frame_equal(again.condition_df, problem.condition_df)
+
+
+def test_what_pet_ab_v1_cannot_hold_is_a_typed_error(result, tmp_path):
+    m, protos = case.model(), case.protocols()
+    d = case.data(m, protos)
+    with pytest.raises(og.petab.PetabExportError, match="'calcium'.*'ctrl'") as e:
+        og.petab.export(m, d, protos, {"calcium": Observation.fold("ctrl", sigma=0.1)},
+                        tmp_path, estimate=case.BOUNDS)
+    assert e.value.observable == "calcium"
+    ratio = d[d["observable"] == "RUNX"].assign(reference_condition="ctrl")
+    with pytest.raises(og.petab.PetabExportError, match="'RUNX' has ratio rows") as e:
+        og.petab.export(m, ratio, protos, None, tmp_path, estimate=case.BOUNDS)
+    assert e.value.observable == "RUNX"
+    assert not os.listdir(tmp_path)  # nothing written
+    with pytest.raises(og.OptionError, match="'k_x'"):
+        og.petab.export(m, d, protos, case.observations(), tmp_path, parameters={"k_x": 1.0})
