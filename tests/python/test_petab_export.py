@@ -186,3 +186,40 @@ def test_what_pet_ab_v1_cannot_hold_is_a_typed_error(result, tmp_path):
     assert not os.listdir(tmp_path)  # nothing written
     with pytest.raises(og.OptionError, match="'k_x'"):
         og.petab.export(m, d, protos, case.observations(), tmp_path, parameters={"k_x": 1.0})
+
+
+def test_several_builtin_protocols_in_one_sbml_document():
+    """The osteogenic model (four inputs, BMP2 decaying within hours) under three built-in
+    protocols in one document: each gate reproduces og.simulate under its protocol."""
+    model = og.load_model("osteogenic")
+    protos = {name: og.load_protocol(name) for name in ("osteogenic_medium", "om_bmp2",
+                                                         "om_dex_week1")}
+    sbml = model.to_sbml(protocols=protos)
+    imported = og.import_sbml(sbml)
+    symbols = og.sbml.translate_sbml(sbml).symbols
+    t = np.linspace(0.0, 21.0, 43)
+    for name, proto in protos.items():
+        gates = {symbols[f"condition_{other}"].name: float(other == name) for other in protos}
+        ours = og.simulate(model, proto, t=t, **case.TOL)
+        theirs = og.simulate(imported.with_parameters(gates), t=t, **case.TOL)
+        for out in model.observables:
+            x, y = np.asarray(ours[out]), np.asarray(theirs[symbols[out].column])
+            np.testing.assert_allclose(y, x, rtol=1e-7, atol=1e-9 * np.max(np.abs(x)),
+                                       err_msg=f"{out} under {name}")
+    # the document alone (first gate 1) is the first protocol
+    alone = og.simulate(imported, t=t, **case.TOL)
+    first = og.simulate(model, protos["osteogenic_medium"], t=t, **case.TOL)
+    out = model.observables[0]
+    np.testing.assert_allclose(alone[symbols[out].column], first[out], rtol=1e-7)
+
+
+def test_several_protocols_must_agree_on_day_0():
+    model = case.model()
+    ko = og.Protocol("ko", 21, components={"dex": {"concentration": 10, "unit": "nM"}},
+                     perturbations=[{"knockout": "R", "from": 0}])
+    with pytest.raises(og.ModelError, match="'R' is held from day 0 differently"):
+        model.to_sbml(protocols={"ko": ko, "ctrl": case.protocols()["ctrl"]})
+    with pytest.raises(og.ProtocolError, match="not both"):
+        model.to_sbml(protocol=ko, protocols={"ko": ko})
+    with pytest.raises(og.ProtocolError, match="non-empty mapping"):
+        model.to_sbml(protocols={})
