@@ -88,6 +88,12 @@ def test_written_problem_passes_the_linter_and_says_what_was_fitted(result, prob
     assert set(meas.loc[day21, "observableId"]) == {"obs_ALP_sigma_estimated"}
     assert obs.loc["obs_ALP_sigma_estimated", "noiseFormula"] == "sigma_ALP"
     assert meas["noiseParameters"].dtype == float  # numbers only: AMICI reads them per row
+    # the observation parameters are declared in the model too, at their nominal values
+    sbml_model = problem.model
+    for pid in ("scale_ALP", "offset_ALP", "sigma_ALP", "sigma_calcium", "scale_RUNX"):
+        # (libsbml writes 15 significant digits)
+        assert sbml_model.get_parameter_value(pid) == pytest.approx(
+            par.loc[pid, "nominalValue"], rel=1e-14)
     # the fold change's denominator: calcium at day 0 of each condition (C(0) of the model)
     ca = meas[meas["observableId"] == "obs_calcium"]
     np.testing.assert_allclose(ca["observableParameters"].astype(float), 0.05, rtol=1e-12)
@@ -157,6 +163,19 @@ def test_log_likelihood_of_the_written_files_is_the_fits(result, problem, export
                         problem.parameter_df)
     print(f"round trip: FitResult.log_likelihood {result.log_likelihood!r}, from the files "
           f"{llh!r}, relative difference {abs(llh / result.log_likelihood - 1):.3g}")
+    assert llh == pytest.approx(result.log_likelihood, rel=1e-8)
+
+
+@pytest.mark.skipif(not hasattr(og.petab, "Problem"),
+                    reason="needs og.petab.Problem, the PEtab reader (branch h14-petab)")
+def test_log_likelihood_read_back_is_the_fits(result, exported):
+    """The acceptance round trip: og.petab.Problem reads the exported problem and its
+    log-likelihood at the nominal values (the fit's) is FitResult.log_likelihood."""
+    pb = og.petab.Problem.from_yaml(exported, **case.TOL)
+    assert list(pb.x_ids) == list(result.problem.names)
+    llh = pb.log_likelihood()
+    print(f"read back: {llh!r} vs {result.log_likelihood!r}, relative difference "
+          f"{abs(llh / result.log_likelihood - 1):.3g}")
     assert llh == pytest.approx(result.log_likelihood, rel=1e-8)
 
 

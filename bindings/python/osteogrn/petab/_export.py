@@ -319,6 +319,9 @@ def _write(problem: Any, z: np.ndarray, solved: Mapping[str, Tuple[float, float]
         meas[petab.OBSERVABLE_PARAMETERS] = obs_par
     meas_df = pd.DataFrame(meas)
 
+    sbml = _with_parameters(sbml, [(r[petab.PARAMETER_ID], r[petab.NOMINAL_VALUE],
+                                     r[petab.PARAMETER_NAME]) for r in par_rows
+                                    if r[petab.PARAMETER_ID] not in model.parameters])
     folder, yaml_name = _paths(path)
     files = {k: os.path.join(folder, v) for k, v in FILES.items()}
     yaml_path = os.path.join(folder, yaml_name)
@@ -333,3 +336,22 @@ def _write(problem: Any, z: np.ndarray, solved: Mapping[str, Tuple[float, float]
                     parameter_file=files["parameters"], yaml_file=yaml_path,
                     relative_paths=True)
     return yaml_path
+
+
+def _with_parameters(sbml: str, params: List[Tuple[str, float, str]]) -> str:
+    """The SBML text with the observation parameters added as constant parameters.
+
+    PEtab lets the observable and noise formulas name parameters of the parameter table that
+    the model lacks; declaring them in the model too (at their nominal values) is equally
+    valid and spares readers that map parameters through the model alone.
+    """
+    import libsbml
+    doc = libsbml.readSBMLFromString(sbml)
+    model = doc.getModel()
+    for pid, value, name in params:
+        par = model.createParameter()
+        par.setId(pid)
+        par.setName(name)
+        par.setValue(float(value))
+        par.setConstant(True)
+    return libsbml.writeSBMLToString(doc)
