@@ -83,6 +83,7 @@ def export(model: Any, data: Any, protocols: Optional[Mapping[str, Any]], observ
         (``scale_<obs>``, ``offset_<obs>``, ``sigma_<obs>``). Default: the model's values, and
         the middle of the (log10 where log-scaled) bounds for observation parameters.
     options : SolverOptions, optional
+        Solver options as for :func:`osteogrn.fit` (default: its fitting defaults).
     **solver_options
         Solver options of the simulations the export needs (derived bounds, analytic scales
         and offsets, day-0 values of fold changes), exactly as for :func:`osteogrn.fit`; give
