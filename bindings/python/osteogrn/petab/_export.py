@@ -149,7 +149,12 @@ def export(model: Any, data: Any, protocols: Optional[Mapping[str, Any]], observ
 
 def export_fit(result: Any, path: Any) -> str:
     """:meth:`osteogrn.FitResult.to_petab`: the fit's problem at its optimum."""
+    from ..fitting.objective import Problem
     problem = result.problem
+    if not isinstance(problem, Problem):
+        raise OptionError("FitResult.to_petab writes fits of og.fit(model, data, ...); this fit "
+                          "is of a PEtab problem already (write its petab_problem's files with "
+                          "the petab library)")
     _check_expressible(problem)
     solved = {k: (v["scale"], v["offset"]) for k, v in result.observation_parameters.items()}
     return _write(problem, np.asarray(result.x, dtype=float), solved, path)
