@@ -191,7 +191,7 @@ def test_export_function_writes_what_to_petab_writes(result, problem, tmp_path):
     pd.testing.assert_frame_equal(again.condition_df, problem.condition_df)
 
 
-def test_what_pet_ab_v1_cannot_hold_is_a_typed_error(result, tmp_path):
+def test_what_petab_v1_cannot_hold_is_a_typed_error(result, tmp_path):
     m, protos = case.model(), case.protocols()
     d = case.data(m, protos)
     with pytest.raises(og.petab.PetabExportError, match="'calcium'.*'ctrl'") as e:
