@@ -522,6 +522,15 @@ class SegmentWalk {
 
   long restarts() const { return restarts_; }
 
+  /// Replaces the model's x0 / s(0) by the caller's (checked by check_initial_conditions):
+  /// state row-major per species, sensitivities [n x m] row-major, stored here as s[j * n + i].
+  void start_from(const InitialConditions& initial) {
+    if (!initial.state.empty()) y_ = initial.state;
+    if (!initial.sensitivities.empty())
+      for (std::size_t i = 0; i < n_; ++i)
+        for (std::size_t j = 0; j < m_; ++j) s_[j * n_ + i] = initial.sensitivities[i * m_ + j];
+  }
+
  private:
   // Integration pieces within a segment end at its end, at event stops (a delayed execution,
   // a time-only trigger's breakpoint) and at roots of the triggers. Every piece restarts the
@@ -661,8 +670,37 @@ class SegmentWalk {
 
 }  // namespace
 
+namespace detail {
+
+void check_initial_conditions(const InitialConditions& initial, std::size_t n, std::size_t m) {
+  if (!initial.state.empty() && initial.state.size() != n)
+    throw OptionError("initial_state: expected " + std::to_string(n) + " values (one per species), got " +
+                      std::to_string(initial.state.size()));
+  for (std::size_t i = 0; i < initial.state.size(); ++i)
+    if (!std::isfinite(initial.state[i]))
+      throw OptionError("initial_state[" + std::to_string(i) + "] is not finite (" +
+                        format_short(initial.state[i]) + ")");
+  if (!initial.sensitivities.empty() && initial.sensitivities.size() != n * m)
+    throw OptionError("initial_sensitivities: expected " + std::to_string(n) + " x " +
+                      std::to_string(m) + " = " + std::to_string(n * m) +
+                      " values (species x sensitivity parameters), got " +
+                      std::to_string(initial.sensitivities.size()));
+  for (std::size_t k = 0; k < initial.sensitivities.size(); ++k)
+    if (!std::isfinite(initial.sensitivities[k]))
+      throw OptionError("initial_sensitivities[" + std::to_string(k / m) + ", " +
+                        std::to_string(k % m) + "] is not finite (" +
+                        format_short(initial.sensitivities[k]) + ")");
+}
+
+}  // namespace detail
+
 Result simulate(const Model& model, const Protocol& protocol, const std::vector<double>& t,
                 const SolverOptions& options) {
+  return simulate(model, protocol, t, options, InitialConditions{});
+}
+
+Result simulate(const Model& model, const Protocol& protocol, const std::vector<double>& t,
+                const SolverOptions& options, const InitialConditions& initial) {
   const auto wall_start = std::chrono::steady_clock::now();
   options.validate();
   const Schedule schedule(protocol, model);
@@ -680,6 +718,9 @@ Result simulate(const Model& model, const Protocol& protocol, const std::vector<
   std::unique_ptr<detail::Integrator> integrator;
   if (!res.species_names.empty()) integrator = detail::make_integrator(system, options);
   SegmentWalk walk(model, schedule, system, integrator.get(), events.get(), res);
+  detail::check_initial_conditions(initial, res.species_names.size(),
+                                   options.sensitivities.size());
+  walk.start_from(initial);
   try {
     walk.run();
   } catch (const SolverError& e) {
