@@ -511,7 +511,8 @@ class SegmentWalk {
         events_(events), res_(res), n_(res.species_names.size()),
         n_obs_(res.observable_names.size()), n_in_(res.input_names.size()),
         m_(res.sensitivity_parameters.size()), y_(model.initial_state()), y_sample_(n_),
-        obs_scratch_(n_obs_), s_(m_ * n_, 0.0), s_sample_(m_ * n_, 0.0) {}
+        obs_scratch_(n_obs_), s_(initial_sensitivities(model, res.sensitivity_parameters)),
+        s_sample_(m_ * n_, 0.0) {}
 
   /// Integrates every segment; throws SolverError (or what a callback threw) on failure.
   void run() {
@@ -661,8 +662,22 @@ class SegmentWalk {
   detail::EventHandler* events_;
   Result& res_;
   std::size_t n_, n_obs_, n_in_, m_;
-  // State and sensitivities s[j * n + i] = dy_i/dθ_j (0 at t = 0: initial values are not
-  // parameters), at the last restart/breakpoint and at the current sample.
+  // s(0)[j * n + i] = d x0_i / d θ_j: nonzero where an initial value is an expression of θ_j.
+  static std::vector<double> initial_sensitivities(const Model& model,
+                                                   const std::vector<std::string>& names) {
+    const std::size_t n = model.species().size(), np = model.parameters().size();
+    std::vector<double> s(names.size() * n, 0.0);
+    if (names.empty() || !detail::compiled_model(model).has_initial_expressions) return s;
+    const std::vector<double> jac = model.initial_state_jacobian();
+    for (std::size_t j = 0; j < names.size(); ++j) {
+      const std::size_t k = *model.find_parameter(names[j]);  // checked by sensitivity_indices
+      for (std::size_t i = 0; i < n; ++i) s[j * n + i] = jac[i * np + k];
+    }
+    return s;
+  }
+
+  // State and sensitivities s[j * n + i] = dy_i/dθ_j, at the last restart/breakpoint and at
+  // the current sample.
   std::vector<double> y_, y_sample_, obs_scratch_, s_, s_sample_;
   std::size_t next_ = 0;  // next sample to record
   long restarts_ = 0;

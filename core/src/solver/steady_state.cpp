@@ -393,13 +393,20 @@ SteadyState steady_state(const Model& model, const Protocol& protocol,
   FrozenSystem sys(model, schedule, std::move(sens), options.interrupt);
 
   std::vector<double> x0 = initial.state.empty() ? model.initial_state() : initial.state;
-  // s0[j * n + i] = d x0_i / d θ_j: the caller's, or the model's (0: initial values that are
-  // numbers do not depend on θ; where initial values are expressions of θ, the model's
-  // d x0/dθ belongs here, as in simulate()).
+  // s0[j * n + i] = d x0_i / d θ_j: the caller's, or the model's (0 where initial values are
+  // numbers; the derivative of an initial expression where they depend on θ, as in simulate()).
   std::vector<double> s0(n * m, 0.0);
-  if (!initial.sensitivities.empty())
+  if (!initial.sensitivities.empty()) {
     for (std::size_t i = 0; i < n; ++i)
       for (std::size_t j = 0; j < m; ++j) s0[j * n + i] = initial.sensitivities[i * m + j];
+  } else if (m > 0) {
+    const std::vector<double> jac = model.initial_state_jacobian();
+    const std::size_t np = model.parameters().size();
+    for (std::size_t j = 0; j < m; ++j) {
+      const std::size_t k = *model.find_parameter(options.sensitivities[j]);
+      for (std::size_t i = 0; i < n; ++i) s0[j * n + i] = jac[i * np + k];
+    }
+  }
   for (std::size_t i = 0; i < n; ++i)
     if (sys.held(i)) {
       x0[i] = sys.held_value(i);
