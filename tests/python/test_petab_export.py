@@ -10,6 +10,7 @@ is petab_export_case's (SYNTHETIC data).
 
 from __future__ import annotations
 
+import json
 import os
 
 import numpy as np
@@ -242,3 +243,27 @@ def test_several_protocols_must_agree_on_day_0():
         model.to_sbml(protocol=ko, protocols={"ko": ko})
     with pytest.raises(og.ProtocolError, match="non-empty mapping"):
         model.to_sbml(protocols={})
+
+
+def test_initial_expressions_stay_free_in_the_several_protocol_document(tmp_path):
+    """A species whose initial value is an expression of an estimated parameter: an
+    initialAssignment in the document (the parameter stays free there), and a fold change over
+    day 0 of it warns that its denominator is written at the exported value."""
+    doc = json.loads(case.model().to_json())
+    doc["species"]["A"]["initial"] = "b_a / d_a"  # assumed: A starts at its basal steady state
+    m = og.Model.from_json(doc)
+    protos = case.protocols()
+    sbml = m.to_sbml(protocols=protos)
+    assert "initialAssignment" in sbml
+    back = og.import_sbml(sbml)
+    moved = {"d_a": 0.8}
+    theirs = dict(zip(back.species, back.with_parameters(moved).initial_state()))
+    ours = dict(zip(m.species, m.with_parameters(moved).initial_state()))
+    assert ours["A"] == pytest.approx(0.02 / 0.8, rel=1e-14)
+    for name in m.species:
+        assert theirs[name] == pytest.approx(ours[name], rel=1e-14), name
+    d = case.data(m, protos)
+    d = d[d["observable"] == "ALP"].assign(value=lambda x: x["value"] / 10.0, sigma=0.1)
+    with pytest.warns(og.FitWarning, match="day-0 value of 'ALP'.*depends on estimated"):
+        og.petab.export(m, d, protos, {"ALP": Observation.fold("day0")}, tmp_path,
+                        estimate=case.BOUNDS, **case.TOL)
