@@ -105,7 +105,11 @@ class Problem:
         PetabError
             An invalid problem, or a feature not supported (names file, table, column, value).
         """
-        import petab.v1 as pv
+        try:
+            import petab.v1 as pv
+        except ImportError as exc:  # pragma: no cover - depends on the environment
+            raise ImportError("og.petab.Problem needs the petab package: "
+                              "pip install 'petab>=0.5'") from exc
         path = os.fspath(path)
         if not os.path.isfile(path):
             raise PetabError(f"PEtab problem file {path!r} does not exist", file=path,
