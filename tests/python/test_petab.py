@@ -334,3 +334,13 @@ def test_problem_is_shared_between_threads():
     with ThreadPoolExecutor(3) as pool:
         parallel = list(pool.map(problem.log_likelihood, xs))
     assert parallel == serial
+
+
+def test_exported_fit_read_back_gives_its_log_likelihood(tmp_path):
+    """An osteogrn fit written by og.petab.export and read by og.petab.Problem: the same
+    log-likelihood at the optimum (the fit of petab_export_case, SYNTHETIC data)."""
+    import petab_export_case as case
+    result = case.fit()
+    path = result.to_petab(tmp_path / "fit.yaml")
+    problem = og.petab.Problem.from_yaml(path, **case.TOL)
+    assert problem.log_likelihood() == pytest.approx(result.log_likelihood, rel=1e-8)
