@@ -292,6 +292,7 @@ class Problem:
         self._ph_name: Dict[str, str] = {}   # placeholder / extra parameter id -> model name
         #: model name -> parameter-table id of parameters the formulas use and the SBML lacks
         self._extra_params: Dict[str, str] = {}
+        self._extra_users: Dict[str, set] = {}   # model name -> observables using it
         self.observable_ids: List[str] = []
         self._ycol: Dict[str, int] = {}
         self._scol: Dict[str, int] = {}
@@ -342,6 +343,8 @@ class Problem:
 
                 def name(sid: str, col: str = col, oid: str = oid, text: str = text) -> str:
                     if sid in self._ph_name:
+                        if self._ph_name[sid] in self._extra_params:
+                            self._extra_users[self._ph_name[sid]].add(oid)
                         return self._ph_name[sid]
                     if sid in names:
                         return names[sid]
@@ -352,6 +355,7 @@ class Problem:
                         self._ph_name[sid] = n = take(sid)
                         names[sid] = n
                         self._extra_params[n] = sid
+                        self._extra_users[n] = {oid}
                         params[n] = {"value": self.fixed_values.get(sid, 1.0), "min": -_WIDE,
                                      "max": _WIDE,
                                      "source": "assumed: PEtab parameter table"}
@@ -573,8 +577,11 @@ class Problem:
                 sim = _Sim((pre, cond, k), pre, cond)
                 sim.fixed, sim.est = dict(fixed), dict(est)
                 sim.pre_fixed, sim.pre_est = dict(pfixed), dict(pest)
+                measured = set(per_obs)
                 for mname, pid in self._extra_params.items():
-                    if pid in self._x_index:
+                    # only where an observable of this simulation uses it: every estimated
+                    # name costs a sensitivity equation
+                    if pid in self._x_index and self._extra_users[mname] & measured:
                         sim.est[mname] = sim.pre_est[mname] = self._x_index[pid]
                 for o, lst in per_obs.items():
                     for pid, v in lst[min(k, len(lst) - 1)]:
