@@ -283,6 +283,25 @@ def test_fit_boehm_reaches_the_nominal_log_likelihood():
     assert prof["delta"].max() > 1.0
 
 
+def test_fit_with_fides_reaches_a_stationary_point():
+    """optimizer_options method 'fides': from the nominal point and a nearby start fides ends
+    at least as well as it began, at a point where the gradient on the free parameters is
+    small (bounds excepted)."""
+    pytest.importorskip("fides")
+    problem = og.petab.Problem.from_yaml(yaml_of("Boehm_JProteomeRes2014"))
+    start = np.clip(problem.x_nominal + 0.3, problem.lb, problem.ub)
+    fit = og.fit(problem, starts=start[None, :], progress=False, threads=1,
+                 optimizer_options={"method": "fides"})
+    assert fit.starts["status"].iloc[0] == "converged"
+    assert fit.log_likelihood > problem.log_likelihood(start) + 1.0
+    g = problem.gradient(fit.x_petab)
+    inside = (fit.x_petab > problem.lb + 1e-3) & (fit.x_petab < problem.ub - 1e-3)
+    assert np.max(np.abs(g[inside])) < 1e-2 * max(1.0, abs(fit.log_likelihood))
+    with pytest.raises(og.OptionError, match="not a fides option"):
+        og.fit(problem, starts=start[None, :], progress=False,
+               optimizer_options={"method": "fides", "no_such_option": 1})
+
+
 def test_fit_given_starts_and_refused_arguments():
     problem = og.petab.Problem.from_yaml(yaml_of("Boehm_JProteomeRes2014"))
     starts = np.vstack([problem.x_nominal,
