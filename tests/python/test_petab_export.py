@@ -167,8 +167,6 @@ def test_log_likelihood_of_the_written_files_is_the_fits(result, problem, export
     assert llh == pytest.approx(result.log_likelihood, rel=1e-8)
 
 
-@pytest.mark.skipif(not hasattr(og.petab, "Problem"),
-                    reason="needs og.petab.Problem, the PEtab reader (branch h14-petab)")
 def test_log_likelihood_read_back_is_the_fits(result, exported):
     """The acceptance round trip: og.petab.Problem reads the exported problem and its
     log-likelihood at the nominal values (the fit's) is FitResult.log_likelihood."""
