@@ -7,7 +7,8 @@ import os
 import time
 import warnings
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import (TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, Sequence,
+                    Tuple, Union)
 
 import numpy as np
 
@@ -23,7 +24,7 @@ from .data import DataError, FitData
 from .objective import GRADIENTS, Evaluator, Problem
 from .observation import resolve_observations
 
-__all__ = ["fit", "make_problem", "run_least_squares"]
+__all__ = ["fit", "make_problem", "run_least_squares", "run_starts"]
 
 #: Per-gradient overrides of SolverOptions() for fitting, tighter than og.simulate's: applied
 #: when fit() gets no ``options`` object (keywords still override them). Forward differences
@@ -179,6 +180,40 @@ def latin_hypercube(lb: np.ndarray, ub: np.ndarray, n: int, seed: Any) -> np.nda
     return lb + u * (ub - lb)
 
 
+def check_n_starts(n_starts: Any) -> None:
+    if isinstance(n_starts, bool) or not isinstance(n_starts, (int, np.integer)) or n_starts < 1:
+        raise OptionError(f"n_starts must be a positive integer, got {n_starts!r}")
+
+
+def run_starts(run: Callable[[int], Dict[str, Any]], n_starts: int, threads: Optional[int],
+               progress: bool) -> Tuple[List[Dict[str, Any]], float]:
+    """(records of run(0..n_starts-1) in start order, wall seconds): the starts in a thread
+    pool of ``threads`` workers (default: CPUs, at most n_starts), with a tqdm bar if
+    ``progress``. A start's record depends only on its index, so the result does not depend
+    on the number of threads."""
+    if threads is None:
+        threads = min(n_starts, os.cpu_count() or 1)
+    if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1:
+        raise OptionError(f"threads must be a positive integer, got {threads!r}")
+    records: List[Any] = [None] * n_starts
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+        bar = tqdm(total=n_starts, desc="fit starts", unit="start")
+    t0 = time.perf_counter()
+    try:
+        with ThreadPoolExecutor(max_workers=int(threads)) as pool:
+            futures = {pool.submit(run, i): i for i in range(n_starts)}
+            for fut in as_completed(futures):
+                records[futures[fut]] = fut.result()
+                if bar is not None:
+                    bar.update(1)
+    finally:
+        if bar is not None:
+            bar.close()
+    return records, time.perf_counter() - t0
+
+
 @checks_text(OptionError, model=ModelError, protocols=ProtocolError, data=DataError)
 def fit(model: Union[Model, str, Any], data: Any = None,
         protocols: Optional[Mapping[str, Any]] = None,
@@ -292,36 +327,13 @@ def fit(model: Union[Model, str, Any], data: Any = None,
             f"SD as {names} (maximum likelihood, one per observable and group). Give a 'sigma' "
             f"column or Observation(sigma=...) to fix it, or sigma='estimate' to silence this"),
             stacklevel=3)
-    if isinstance(n_starts, bool) or not isinstance(n_starts, (int, np.integer)) or n_starts < 1:
-        raise OptionError(f"n_starts must be a positive integer, got {n_starts!r}")
-    if threads is None:
-        threads = min(int(n_starts), os.cpu_count() or 1)
-    if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1:
-        raise OptionError(f"threads must be a positive integer, got {threads!r}")
+    check_n_starts(n_starts)
     lsq = dict(_LSQ_DEFAULTS)
     lsq.update(optimizer_options or {})
     z0s = latin_hypercube(problem.lb, problem.ub, int(n_starts), seed)
-    records: List[Optional[Dict[str, Any]]] = [None] * int(n_starts)
-
-    def run(i: int) -> Dict[str, Any]:
-        return run_least_squares(Evaluator(problem), z0s[i], problem.lb, problem.ub, lsq)
-
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-        bar = tqdm(total=int(n_starts), desc="fit starts", unit="start")
-    t0 = time.perf_counter()
-    try:
-        with ThreadPoolExecutor(max_workers=int(threads)) as pool:
-            futures = {pool.submit(run, i): i for i in range(int(n_starts))}
-            for fut in as_completed(futures):
-                records[futures[fut]] = fut.result()
-                if bar is not None:
-                    bar.update(1)
-    finally:
-        if bar is not None:
-            bar.close()
-    wall = time.perf_counter() - t0
+    records, wall = run_starts(lambda i: run_least_squares(Evaluator(problem), z0s[i],
+                                                           problem.lb, problem.ub, lsq),
+                               int(n_starts), threads, progress)
     result = FitResult._from_starts(problem, z0s, records, wall_seconds=wall)
     if result.at_bounds:
         where = ", ".join(f"{n} at its {side} bound ({result.parameters[n]:.4g})"

@@ -21,7 +21,7 @@ from ..simulation import simulate
 from .data import FitData
 from .observation import Observation
 
-__all__ = ["Problem", "Evaluator"]
+__all__ = ["Problem", "Evaluator", "ScaledVector"]
 
 LN10 = math.log(10.0)
 GRADIENTS = ("auto", "sensitivities", "fd")
@@ -65,7 +65,37 @@ class _Group:
         return (1.0 if which == "scale" else 0.0) if self.ratio else self.obs.fixed_value(which)
 
 
-class Problem:
+class ScaledVector:
+    """The optimisation vector z of a fit: log10 of the parameters flagged in ``log``, the
+    values themselves otherwise, clipped into [``p_lo``, ``p_hi``] (attributes of the class
+    that uses it)."""
+
+    log: np.ndarray
+    p_lo: np.ndarray
+    p_hi: np.ndarray
+
+    def to_params(self, z: np.ndarray) -> np.ndarray:
+        """Optimisation vector -> parameter values (clipped into their bounds)."""
+        p = np.array(z, dtype=float)
+        p[self.log] = 10.0 ** p[self.log]  # only there: a linear z may exceed 10^308's exponent
+        return np.clip(p, self.p_lo, self.p_hi)
+
+    def to_z(self, p: np.ndarray) -> np.ndarray:
+        p = np.asarray(p, dtype=float)
+        return np.where(self.log, np.log10(np.where(self.log, p, 1.0)), p)
+
+    def to_params_single(self, k: int, z: np.ndarray) -> np.ndarray:
+        """Values of parameter k for an array of its z values."""
+        z = np.asarray(z, dtype=float)
+        return 10.0 ** z if self.log[k] else z
+
+    def dp_dz(self, z: np.ndarray) -> np.ndarray:
+        d = np.ones(len(self.log))
+        d[self.log] = LN10 * 10.0 ** np.asarray(z, dtype=float)[self.log]
+        return d
+
+
+class Problem(ScaledVector):
     """Everything an objective evaluation needs; immutable, so threads can share it.
 
     Observation parameters (estimated scale/offset, estimated noise SD) are per
@@ -308,25 +338,6 @@ class Problem:
     def n(self) -> int:
         return len(self.names)
 
-    def to_params(self, z: np.ndarray) -> np.ndarray:
-        """Optimisation vector -> parameter values (clipped into their bounds)."""
-        p = np.array(z, dtype=float)
-        p[self.log] = 10.0 ** p[self.log]  # only there: a linear z may exceed 10^308's exponent
-        return np.clip(p, self.p_lo, self.p_hi)
-
-    def to_z(self, p: np.ndarray) -> np.ndarray:
-        p = np.asarray(p, dtype=float)
-        return np.where(self.log, np.log10(np.where(self.log, p, 1.0)), p)
-
-    def to_params_single(self, k: int, z: np.ndarray) -> np.ndarray:
-        """Values of parameter k for an array of its z values."""
-        z = np.asarray(z, dtype=float)
-        return 10.0 ** z if self.log[k] else z
-
-    def dp_dz(self, z: np.ndarray) -> np.ndarray:
-        d = np.ones(len(self.log))
-        d[self.log] = LN10 * 10.0 ** np.asarray(z, dtype=float)[self.log]
-        return d
 
     def model_values(self, z: np.ndarray) -> Dict[str, float]:
         p = self.to_params(z)

@@ -7,15 +7,14 @@ profiles) on a PEtab problem, through an adapter exposing the interface of
 from __future__ import annotations
 
 import math
-import os
 import time
 import types
-from concurrent.futures import ThreadPoolExecutor, as_completed
-from typing import Any, Dict, List, Mapping, Optional
+from typing import Any, Callable, Dict, List, Mapping, Optional
 
 import numpy as np
 
 from ..errors import OptionError, SolverError
+from ..fitting.objective import ScaledVector
 from ..fitting.result import FitResult
 from ._objective import predict, residuals_from
 from ._problem import Problem
@@ -25,7 +24,7 @@ __all__ = ["fit_problem", "PetabFitProblem", "PetabFitResult"]
 LN10 = math.log(10.0)
 
 
-class PetabFitProblem:
+class PetabFitProblem(ScaledVector):
     """A PEtab :class:`Problem` as the fitting engine sees one.
 
     The optimisation vector ``z`` is the parameter-scale vector, except that ``log``
@@ -76,24 +75,6 @@ class PetabFitProblem:
     def from_x(self, x: np.ndarray) -> np.ndarray:
         x = np.asarray(x, dtype=float)
         return np.where(self._ln, x / LN10, x)
-
-    def to_params(self, z: np.ndarray) -> np.ndarray:
-        p = np.array(z, dtype=float)
-        p[self.log] = 10.0 ** p[self.log]
-        return np.clip(p, self.p_lo, self.p_hi)
-
-    def to_z(self, p: np.ndarray) -> np.ndarray:
-        p = np.asarray(p, dtype=float)
-        return np.where(self.log, np.log10(np.where(self.log, p, 1.0)), p)
-
-    def to_params_single(self, k: int, z: np.ndarray) -> np.ndarray:
-        z = np.asarray(z, dtype=float)
-        return 10.0 ** z if self.log[k] else z
-
-    def dp_dz(self, z: np.ndarray) -> np.ndarray:
-        d = np.ones(self.n)
-        d[self.log] = LN10 * 10.0 ** np.asarray(z, dtype=float)[self.log]
-        return d
 
     def model_values(self, z: np.ndarray) -> Dict[str, float]:
         """Estimated parameters that are parameters of the augmented model, by name (the
@@ -157,35 +138,58 @@ _FIDES_DEFAULTS = {"maxiter": 1000}
 OPTIMIZERS = ("fides", "lbfgsb", "trf")
 
 
+def fides_options(options: Mapping[str, Any]) -> Dict[Any, Any]:
+    """optimizer_options (lower-case fides.Options names) -> fides' option dict."""
+    import fides
+    try:
+        return {getattr(fides.Options, k.upper()): v for k, v in options.items()}
+    except AttributeError as e:
+        raise OptionError(f"optimizer_options: {e.args[0]} is not a fides option") from None
+
+
+def guarded(ev: Any, z0: np.ndarray, body: Callable[[], Dict[str, Any]]) -> Dict[str, Any]:
+    """The record of one start: body()'s fields, or a failed start for an osteogrn or numerical
+    error, plus the evaluation counts and the seconds taken. Never raises for a failed start."""
+    from ..errors import OsteogrnError
+    t0 = time.perf_counter()
+    try:
+        rec = body()
+    except (OsteogrnError, ValueError, ArithmeticError, np.linalg.LinAlgError) as e:
+        rec = dict(z=np.full(len(z0), np.nan), cost=math.inf, status="failed",
+                   message=f"{type(e).__name__}: {e}")
+    rec.update(n_evals=ev.n_fun, n_jac=ev.n_jac, n_sims=ev.n_sims,
+               seconds=time.perf_counter() - t0)
+    return rec
+
+
+def _cost_and_gradient(ev: Any, z: np.ndarray):
+    """(½ Σ r², Jᵀr, J) at z from one evaluation (cost inf where the simulation fails)."""
+    r = ev.fun(z)
+    J = ev.jac(z)
+    c = 0.5 * float(r @ r)
+    return (c if math.isfinite(c) else math.inf), J.T @ r, J
+
+
 def run_fides(ev: Any, z0: np.ndarray, lb: np.ndarray, ub: np.ndarray,
               options: Mapping[str, Any]) -> Dict[str, Any]:
     """One fides run (trust-region Newton with reflective bounds) on the cost ½ Σ r², with the
     gradient Jᵀr and the Gauss-Newton Hessian JᵀJ (the Fisher information pyPESTO gives fides
     from AMICI's sensitivities), in fides' HybridFixed scheme as pyPESTO runs it: the Fisher
-    information first, then BFGS updates once its steps stall (Boehm's curved valley). The record of
+    information first, then BFGS updates once its steps stall. The record of
     :func:`osteogrn.fitting.fit.run_least_squares`; never raises for a failed start."""
     import logging
 
     import fides
-    from ..errors import OsteogrnError
-    t0 = time.perf_counter()
-    rec: Dict[str, Any] = {}
 
     def fun(z: np.ndarray):
-        r = ev.fun(z)
-        J = ev.jac(z)
-        c = 0.5 * float(r @ r)
+        c, g, J = _cost_and_gradient(ev, z)
         if not math.isfinite(c):  # a failed simulation: fides rejects the step
             return math.nan, np.full(len(z), math.nan), np.full((len(z), len(z)), math.nan)
-        return c, J.T @ r, J.T @ J
+        return c, g, J.T @ J
 
-    try:
-        opts = {getattr(fides.Options, k.upper()): v for k, v in options.items()}
-    except AttributeError as e:
-        raise OptionError(f"optimizer_options: {e.args[0]} is not a fides option") from None
-    try:
+    def body() -> Dict[str, Any]:
         opt = fides.Optimizer(fun, ub=np.asarray(ub, float), lb=np.asarray(lb, float),
-                              verbose=logging.ERROR, options=opts,
+                              verbose=logging.ERROR, options=fides_options(options),
                               hessian_update=fides.HybridFixed())
         with np.errstate(all="ignore"):
             fval, z, _, _ = opt.minimize(np.asarray(z0, dtype=float))
@@ -193,16 +197,11 @@ def run_fides(ev: Any, z0: np.ndarray, lb: np.ndarray, ub: np.ndarray,
         flag = opt.exitflag
         status = "converged" if int(flag) > 0 else (
             "max_evaluations" if flag == fides.ExitFlag.MAXITER else "failed")
-        if not math.isfinite(cost):
-            status = "failed"
-        rec.update(z=np.asarray(z, dtype=float), cost=cost, status=status,
-                   message=f"fides: {flag.name}")
-    except (OsteogrnError, ValueError, ArithmeticError, np.linalg.LinAlgError) as e:
-        rec.update(z=np.full(len(z0), np.nan), cost=math.inf, status="failed",
-                   message=f"{type(e).__name__}: {e}")
-    rec.update(n_evals=ev.n_fun, n_jac=ev.n_jac, n_sims=ev.n_sims,
-               seconds=time.perf_counter() - t0)
-    return rec
+        return dict(z=np.asarray(z, dtype=float), cost=cost,
+                    status=status if math.isfinite(cost) else "failed",
+                    message=f"fides: {flag.name}")
+
+    return guarded(ev, z0, body)
 
 
 def run_lbfgsb(ev: Any, z0: np.ndarray, lb: np.ndarray, ub: np.ndarray,
@@ -210,20 +209,15 @@ def run_lbfgsb(ev: Any, z0: np.ndarray, lb: np.ndarray, ub: np.ndarray,
     """One L-BFGS-B run on the cost ½ Σ r² (gradient Jᵀr from the same evaluation); the record
     of :func:`osteogrn.fitting.fit.run_least_squares`. Never raises for a failed start."""
     from scipy.optimize import minimize
-    from ..errors import OsteogrnError
-    t0 = time.perf_counter()
-    rec: Dict[str, Any] = {}
 
     def f(z: np.ndarray):
-        r = ev.fun(z)
-        J = ev.jac(z)
-        c = 0.5 * float(r @ r)
+        c, g, _ = _cost_and_gradient(ev, z)
         if not math.isfinite(c):
             # a failed simulation: a wall the line search backs off from
             return 1e300, np.zeros_like(z)
-        return c, J.T @ r
+        return c, g
 
-    try:
+    def body() -> Dict[str, Any]:
         res = minimize(f, z0, jac=True, method="L-BFGS-B", bounds=list(zip(lb, ub)),
                        options=dict(options))
         cost = float(res.fun) if res.fun < 1e300 else math.inf
@@ -236,20 +230,17 @@ def run_lbfgsb(ev: Any, z0: np.ndarray, lb: np.ndarray, ub: np.ndarray,
             status = "failed"
             message = "the simulation fails at the start point" if res.nfev <= 1 else \
                 "every point tried failed to simulate"
-        rec.update(z=np.asarray(res.x, dtype=float), cost=cost, status=status, message=message)
-    except (OsteogrnError, ValueError, ArithmeticError, np.linalg.LinAlgError) as e:
-        rec.update(z=np.full(len(z0), np.nan), cost=math.inf, status="failed",
-                   message=f"{type(e).__name__}: {e}")
-    rec.update(n_evals=ev.n_fun, n_jac=ev.n_jac, n_sims=ev.n_sims,
-               seconds=time.perf_counter() - t0)
-    return rec
+        return dict(z=np.asarray(res.x, dtype=float), cost=cost, status=status, message=message)
+
+    return guarded(ev, z0, body)
 
 
 def fit_problem(problem: Problem, n_starts: int = 20, *, seed: Any = 0,
                 threads: Optional[int] = None, progress: bool = True, starts: Any = None,
                 optimizer_options: Optional[Mapping[str, Any]] = None) -> PetabFitResult:
     """og.fit for a PEtab problem (see :func:`osteogrn.fit`)."""
-    from ..fitting.fit import _LSQ_DEFAULTS, latin_hypercube, run_least_squares
+    from ..fitting.fit import (_LSQ_DEFAULTS, check_n_starts, latin_hypercube,
+                               run_least_squares, run_starts)
     from ..fitting.objective import Evaluator
     adapter = PetabFitProblem(problem)
     if starts is not None:
@@ -267,14 +258,8 @@ def fit_problem(problem: Problem, n_starts: int = 20, *, seed: Any = 0,
         z0s = np.clip(adapter.from_x(z0s), adapter.lb, adapter.ub)
         n_starts = len(z0s)
     else:
-        if isinstance(n_starts, bool) or not isinstance(n_starts, (int, np.integer)) or \
-                n_starts < 1:
-            raise OptionError(f"n_starts must be a positive integer, got {n_starts!r}")
+        check_n_starts(n_starts)
         z0s = latin_hypercube(adapter.lb, adapter.ub, int(n_starts), seed)
-    if threads is None:
-        threads = min(int(n_starts), os.cpu_count() or 1)
-    if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1:
-        raise OptionError(f"threads must be a positive integer, got {threads!r}")
     opts = dict(optimizer_options or {})
     method = opts.pop("method", "lbfgsb")
     if method not in OPTIMIZERS:
@@ -283,26 +268,10 @@ def fit_problem(problem: Problem, n_starts: int = 20, *, seed: Any = 0,
     settings = dict({"fides": _FIDES_DEFAULTS, "lbfgsb": _LBFGSB_DEFAULTS,
                      "trf": _LSQ_DEFAULTS}[method])
     settings.update(opts)
+    if method == "fides":
+        fides_options(settings)  # a bad option is the caller's error, not a failed start
     runner = {"fides": run_fides, "lbfgsb": run_lbfgsb, "trf": run_least_squares}[method]
-    records: List[Optional[Dict[str, Any]]] = [None] * int(n_starts)
-
-    def run(i: int) -> Dict[str, Any]:
-        return runner(Evaluator(adapter), z0s[i], adapter.lb, adapter.ub, settings)
-
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-        bar = tqdm(total=int(n_starts), desc="fit starts", unit="start")
-    t0 = time.perf_counter()
-    try:
-        with ThreadPoolExecutor(max_workers=int(threads)) as pool:
-            futures = {pool.submit(run, i): i for i in range(int(n_starts))}
-            for fut in as_completed(futures):
-                records[futures[fut]] = fut.result()
-                if bar is not None:
-                    bar.update(1)
-    finally:
-        if bar is not None:
-            bar.close()
-    wall = time.perf_counter() - t0
+    records, wall = run_starts(lambda i: runner(Evaluator(adapter), z0s[i], adapter.lb,
+                                                adapter.ub, settings),
+                               int(n_starts), threads, progress)
     return PetabFitResult._from_starts(adapter, z0s, records, wall_seconds=wall)
