@@ -203,7 +203,9 @@ class OsteogrnSide:
         self.lb = np.asarray(self.problem.lb, float)
         self.ub = np.asarray(self.problem.ub, float)
         self.x_nominal = np.asarray(self.problem.x_nominal, float)
-        self.tolerances = "og.fit defaults"
+        opts = getattr(self.problem, "_opts", None) or {}  # printed only
+        self.tolerances = (f"rtol {opts['rtol']:g}, atol {opts['atol']:g}"
+                           if "rtol" in opts and "atol" in opts else "og.petab defaults")
 
     def nllh(self, x: np.ndarray) -> float:
         return -float(self.problem.log_likelihood(np.asarray(x, float)))
@@ -404,8 +406,15 @@ def _format_table(table, args) -> str:
                       f"{m['conv']}/{args.starts}", _fmt(m["per_conv"], ".2f")]
         if all(t in row for t in tools):
             a, b = row["pyPESTO+AMICI"]["per_conv"], row["osteogrn"]["per_conv"]
-            cells.append(_fmt(a / b, ".2f") + "x" if np.isfinite(a) and np.isfinite(b)
-                         else "—")
+            if np.isfinite(a) and np.isfinite(b):
+                cells.append(f"{a / b:.2f}x")
+            elif np.isfinite(b):
+                # no pyPESTO start converged: had one, the ratio would be wall / osteogrn's
+                cells.append(f"∞ (> {row['pyPESTO+AMICI']['wall'] / b:.2f}x)")
+            elif np.isfinite(a):
+                cells.append(f"0 (< {a / row['osteogrn']['wall']:.2f}x)")
+            else:
+                cells.append("—")
         else:
             cells.append("—")
         lines.append("| " + " | ".join(cells) + " |")
