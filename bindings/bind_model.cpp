@@ -68,6 +68,7 @@ void bind_model(py::module_& m) {
                                  py::dict d;
                                  d["name"] = s.name;
                                  d["initial"] = s.initial;
+                                 d["initial_expression"] = s.initial_expression;
                                  d["unit"] = s.unit;
                                  d["description"] = s.description;
                                  d["module"] = s.module;
@@ -164,6 +165,11 @@ void bind_model(py::module_& m) {
                              })
       .def_property_readonly("parameter_values", &Model::parameter_values)
       .def("initial_state", &Model::initial_state)
+      .def("initial_state_jacobian",
+           [](const Model& model) {
+             return matrix(model.initial_state_jacobian(), model.species().size(),
+                           model.parameters().size());
+           })
       .def("with_parameters", &Model::with_parameters, py::arg("values"))
       .def("with_parameter_values", &Model::with_parameter_values, py::arg("values"))
       .def("knockout", &Model::knockout, py::arg("species"))

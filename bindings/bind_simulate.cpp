@@ -1,5 +1,6 @@
 // osteogrn/simulate.hpp: SolverOptions (the one place its defaults live: the C++ struct), the
-// Method and LinearSolver enums, and simulate(). The GIL is released while C++ integrates, so
+// Method and LinearSolver enums, simulate() (with an initial-state override) and
+// steady_state() (osteogrn/steady_state.hpp). The GIL is released while C++ integrates, so
 // Python threads can run simulations in parallel (Model and Protocol are immutable); on the
 // main thread it is taken back about every 10 ms to let Ctrl-C interrupt the run.
 #include <pybind11/stl.h>
@@ -12,6 +13,7 @@
 #include "bindings.hpp"
 #include "osteogrn/errors.hpp"
 #include "osteogrn/simulate.hpp"
+#include "osteogrn/steady_state.hpp"
 
 namespace osteogrn::bindings {
 
@@ -209,16 +211,59 @@ void bind_simulate(py::module_& m) {
   m.def(
       "simulate",
       [](const Model& model, const Protocol& protocol, std::vector<double> t,
-         const SolverOptions& options) {
+         const SolverOptions& options, std::vector<double> initial_state,
+         std::vector<double> initial_sensitivities) {
         SolverOptions o = options;
         o.interrupt = python_interrupt();
+        const InitialConditions initial{std::move(initial_state),
+                                        std::move(initial_sensitivities)};
         // Arguments are converted above with the GIL held; only C++ runs without it.
         py::gil_scoped_release release;
-        return simulate(model, protocol, t, o);
+        return simulate(model, protocol, t, o, initial);
       },
       py::arg("model"), py::arg("protocol"), py::arg("t"), py::arg("options"),
+      py::arg("initial_state") = std::vector<double>{},
+      py::arg("initial_sensitivities") = std::vector<double>{},
       "Simulates model under protocol (GIL released; Ctrl-C interrupts it on the main thread). "
       "Use osteogrn.simulate instead.");
+
+  m.def(
+      "steady_state",
+      [](const Model& model, const Protocol& protocol, const SolverOptions& options,
+         const std::string& method, double rtol, double atol, int max_newton_iterations,
+         double max_time, std::vector<double> initial_state,
+         std::vector<double> initial_sensitivities) {
+        SolverOptions o = options;
+        o.interrupt = python_interrupt();
+        SteadyStateOptions so;
+        so.method = method;
+        so.rtol = rtol;
+        so.atol = atol;
+        so.max_newton_iterations = max_newton_iterations;
+        so.max_time = max_time;
+        const InitialConditions initial{std::move(initial_state),
+                                        std::move(initial_sensitivities)};
+        SteadyState ss;
+        {
+          py::gil_scoped_release release;
+          ss = steady_state(model, protocol, o, so, initial);
+        }
+        py::dict out;
+        out["state"] = ss.state;
+        out["sensitivities"] = ss.sensitivities;
+        out["method"] = ss.method;
+        out["time"] = ss.time;
+        out["residual"] = ss.residual;
+        out["newton_iterations"] = ss.newton_iterations;
+        return out;
+      },
+      py::arg("model"), py::arg("protocol"), py::arg("options"), py::arg("method"),
+      py::arg("rtol"), py::arg("atol"), py::arg("max_newton_iterations"), py::arg("max_time"),
+      py::arg("initial_state") = std::vector<double>{},
+      py::arg("initial_sensitivities") = std::vector<double>{},
+      "Steady state (Newton, then integration) as a dict (state, sensitivities row-major "
+      "[n_species x n_sens], method, time, residual, newton_iterations); GIL released. Use "
+      "osteogrn.steady_state instead.");
 
   m.def("default_times", &default_times, py::arg("duration"),
         "Every 0.1 day from 0 to duration (inclusive).");

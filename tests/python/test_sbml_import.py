@@ -358,10 +358,9 @@ def test_load_model_recognises_sbml_by_content(tmp_path):
     assert model.species == ["A", "B"] and model.name == "m"
 
 
-def test_a_constant_behind_an_initial_value_cannot_change_silently():
-    # S(0) = 2 k by an initial assignment; the import evaluates it once, so a new k (a changed
-    # value, a batch column, a sensitivity, hence a fit) would leave S(0) behind: refused,
-    # naming the parameter and the state. r, read by no initial value, stays free.
+def test_a_constant_behind_an_initial_value_is_free():
+    # S(0) = 2 k by an initial assignment: S's initial value is the expression 2 * k, so a new
+    # k (a changed value, a batch column, a sensitivity, hence a fit) moves S(0) with it.
     doc = sbml(
         '<listOfCompartments><compartment id="c" size="1" constant="true"/></listOfCompartments>'
         '<listOfSpecies><species id="S" compartment="c" initialConcentration="0"'
@@ -369,6 +368,39 @@ def test_a_constant_behind_an_initial_value_cannot_change_silently():
         '<listOfParameters><parameter id="k" value="1.5" constant="true"/>'
         '<parameter id="r" value="0.5" constant="true"/></listOfParameters>'
         '<listOfInitialAssignments><initialAssignment symbol="S">'
+        + mathml(apply("times", cn(2.0), ci("k"))) + '</initialAssignment></listOfInitialAssignments>'
+        '<listOfRules><rateRule variable="S">' + mathml(apply("times", cn(-1.0), ci("r"), ci("S")))
+        + '</rateRule></listOfRules>')
+    model = og.import_sbml(doc)
+    assert model.initial_expressions == {"S": "(2.0 * k)"}
+    assert "initial_of" not in model.sbml_symbols["k"]
+    np.testing.assert_allclose(og.simulate(model, t=T, **TIGHT)["S"], 3.0 * np.exp(-0.5 * T),
+                               rtol=1e-8)
+    np.testing.assert_allclose(og.simulate(model.with_parameters(k=2.0), t=T, **TIGHT)["S"],
+                               4.0 * np.exp(-0.5 * T), rtol=1e-8)
+    batch = og.simulate_batch(model, [og.Protocol(name="plain", duration=2.0)],
+                              [[2.0], [3.0]], param_names=["k"], t=T, **TIGHT)
+    np.testing.assert_allclose(batch["S"][1, 0], 6.0 * np.exp(-0.5 * T), rtol=1e-8)
+    res = og.simulate(model, t=T, sensitivities=["k", "r"], rtol=1e-10, atol=1e-12)
+    s = res.output_names.index("S")
+    np.testing.assert_allclose(res.sensitivities[:, s, 0], 2.0 * np.exp(-0.5 * T), rtol=1e-6)
+    np.testing.assert_allclose(res.sensitivities[:, s, 1],
+                               -T * 3.0 * np.exp(-0.5 * T), rtol=1e-6, atol=1e-9)
+
+
+def test_a_constant_behind_a_constant_initial_assignment_still_cannot_change_silently():
+    # S(0) = p2 and p2 = 2 k, both by initial assignments: p2 is a parameter whose value the
+    # import evaluates once, so S's initial expression names p2 and a new k would leave p2 (and
+    # S(0)) behind: k is refused, naming the parameter and the state. p2 itself is free.
+    doc = sbml(
+        '<listOfCompartments><compartment id="c" size="1" constant="true"/></listOfCompartments>'
+        '<listOfSpecies><species id="S" compartment="c" initialConcentration="0"'
+        ' hasOnlySubstanceUnits="false" boundaryCondition="false" constant="false"/></listOfSpecies>'
+        '<listOfParameters><parameter id="k" value="1.5" constant="true"/>'
+        '<parameter id="p2" constant="true"/>'
+        '<parameter id="r" value="0.5" constant="true"/></listOfParameters>'
+        '<listOfInitialAssignments><initialAssignment symbol="S">' + mathml(ci("p2"))
+        + '</initialAssignment><initialAssignment symbol="p2">'
         + mathml(apply("times", cn(2.0), ci("k"))) + '</initialAssignment></listOfInitialAssignments>'
         '<listOfRules><rateRule variable="S">' + mathml(apply("times", cn(-1.0), ci("r"), ci("S")))
         + '</rateRule></listOfRules>')
@@ -383,6 +415,5 @@ def test_a_constant_behind_an_initial_value_cannot_change_silently():
             attempt()
         assert "'k'" in str(info.value) and "'S'" in str(info.value)
     assert model.with_parameters(k=1.5).parameters["k"] == 1.5  # the same value is fine
-    res = og.simulate(model, t=T, sensitivities=["r"], rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(res.sensitivities[:, res.output_names.index("S"), 0],
-                               -T * 3.0 * np.exp(-0.5 * T), rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(og.simulate(model.with_parameters(p2=1.0), t=T, **TIGHT)["S"],
+                               np.exp(-0.5 * T), rtol=1e-8)

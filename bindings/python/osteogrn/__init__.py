@@ -34,6 +34,7 @@ from .protocol import Protocol
 from .reagents import reagents
 from .result import Result, ReturnCode
 from .simulation import METHODS, LinearSolver, Method, SolverOptions, simulate
+from .steady_state import SteadyState, steady_state
 
 __version__ = "0.1.0"
 
@@ -64,6 +65,8 @@ __all__ = [
     "__version__",
     "simulate",
     "simulate_batch",
+    "steady_state",
+    "SteadyState",
     "BatchResult",
     "load_model",
     "load_protocol",

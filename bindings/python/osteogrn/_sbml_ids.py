@@ -36,9 +36,10 @@ def symbol_entry(kind: str, name: str, column: str = "", compartment: str = "",
 def check_free_parameters(model: Any, names: Any, what: str,
                           values: Optional[Mapping[str, Any]] = None) -> None:
     """ModelError if one of the parameter ``names`` of an SBML-imported model is a constant that
-    initial values were computed from at import (SBML initial assignments, rules at t = 0, unit
-    conversions): the model holds those initial values as numbers, so a changed value, a
-    sensitivity or a fitted value would silently leave them behind.
+    initial values held as numbers were computed from at import (what an initial expression
+    cannot hold, docs/sbml.md; the map's ``initial_of``): a changed value, a sensitivity or a
+    fitted value would silently leave them behind. Constants named by initial expressions are
+    free and never listed.
 
     ``values`` (name -> new value, or an array of them): only names whose value differs from
     the model's current one count; a name the model does not hold by that name (an SBML id)
@@ -57,9 +58,10 @@ def check_free_parameters(model: Any, names: Any, what: str,
             raise ModelError(
                 f"{what}: parameter '{entry['name']}' (SBML {entry.get('kind', 'symbol')} "
                 f"'{sid}') sets the initial value of {', '.join(map(repr, states[:5]))}"
-                f"{' ...' if len(states) > 5 else ''} through SBML initial assignments or unit "
-                "conversions, which the import evaluates once: the initial values would not "
-                "follow a new value. Change the SBML model (or import it with the value you want)",
+                f"{' ...' if len(states) > 5 else ''} through SBML initial assignments that "
+                "the import evaluates once (an initial expression cannot hold them, see "
+                "docs/sbml.md): the initial values would not follow a new value. Change the "
+                "SBML model (or import it with the value you want)",
                 pointer=f"/parameters/{entry['name']}")
 
 

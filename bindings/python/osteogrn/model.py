@@ -145,8 +145,15 @@ class Model:
 
     @property
     def initial_values(self) -> Dict[str, float]:
-        """Initial value of each species."""
-        return {s["name"]: s["initial"] for s in self._core.species}
+        """Initial value of each species at the current parameter values (a species whose
+        ``initial`` is an expression is evaluated with :attr:`parameters`)."""
+        return dict(zip(self.species, self._core.initial_state()))
+
+    @property
+    def initial_expressions(self) -> Dict[str, str]:
+        """Species whose initial value is an expression (name -> expression text)."""
+        return {s["name"]: s["initial_expression"] for s in self._core.species
+                if s["initial_expression"]}
 
     @property
     def parameters(self) -> Dict[str, float]:
@@ -190,12 +197,13 @@ class Model:
         return frame.set_index("name") if "name" in frame.columns else frame
 
     def species_table(self) -> "pd.DataFrame":
-        """Species with initial value, unit, description and module.
+        """Species with initial value, initial expression, unit, description and module.
 
         Returns
         -------
         pandas.DataFrame
-            Indexed by species name.
+            Indexed by species name. ``initial`` is the value at the file's parameter values,
+            ``initial_expression`` the expression it comes from ('' for a number).
         """
         return self._table(self._core.species)
 
@@ -237,7 +245,9 @@ class Model:
         Raises
         ------
         ModelError
-            Unknown name, non-finite value, or a value outside [min, max].
+            Unknown name, non-finite value, a value outside [min, max], or a species initial
+            expression that is not finite at the new values (pointer
+            ``/species/<name>/initial``).
         """
         merged: Dict[str, Any] = dict(values or {})
         merged.update(kwargs)
@@ -327,8 +337,21 @@ class Model:
         return self._core.observe(float(t), list(np.asarray(y, dtype=float).ravel()), self._u(u))
 
     def initial_state(self) -> np.ndarray:
-        """Initial species values as an array (state-vector order)."""
+        """Initial species values at the current parameter values, as an array (state-vector
+        order)."""
         return np.asarray(self._core.initial_state(), dtype=float)
+
+    def initial_state_jacobian(self) -> np.ndarray:
+        """d :meth:`initial_state` / d parameters at the current parameter values.
+
+        Returns
+        -------
+        numpy.ndarray
+            Shape (n_species, n_parameters), columns in :attr:`parameters` order; total
+            derivatives through the species an initial expression names; all zero when every
+            initial value is a number.
+        """
+        return np.asarray(self._core.initial_state_jacobian(), dtype=float)
 
     # -- serialisation --------------------------------------------------------------
     def to_json(self) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 import functools
 import os
-from typing import Any, Mapping, Optional, Sequence, Union
+from typing import Any, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -114,6 +114,69 @@ def solver_options(options: Any = None, **changes: Any) -> Any:
     given = {k: v for k, v in changes.items() if v is not None}
     return base.replace(**given) if given else base
 
+def initial_conditions(model: Model, initial_state: Any, initial_sensitivities: Any,
+                       n_sensitivities: int) -> Tuple[List[float], List[float]]:
+    """``initial_state`` / ``initial_sensitivities`` as the core takes them (flat lists, empty =
+    the model's own), checked.
+
+    Raises
+    ------
+    OptionError
+        A wrong shape, a non-number or non-finite value, an unknown species, or
+        sensitivities without sensitivity parameters; names the argument.
+    """
+    species = model.species
+    n = len(species)
+    state: List[float] = []
+    if initial_state is not None:
+        if isinstance(initial_state, Mapping):
+            x = model.initial_state().astype(float)
+            index = {name: i for i, name in enumerate(species)}
+            for name, value in initial_state.items():
+                if name not in index:
+                    raise OptionError(
+                        f"initial_state: model '{model.name}' has no species {name!r}; "
+                        f"species: {', '.join(species)}")
+                try:
+                    x[index[name]] = float(value)
+                except (TypeError, ValueError):
+                    raise OptionError(f"initial_state[{name!r}] must be a number, got "
+                                      f"{value!r}") from None
+        else:
+            try:
+                x = np.asarray(initial_state, dtype=float)
+            except (TypeError, ValueError):
+                raise OptionError("initial_state must be an array of numbers or a mapping "
+                                  f"species -> value, got {type(initial_state).__name__}") from None
+            if x.shape != (n,):
+                raise OptionError(f"initial_state must have shape ({n},) (one value per species "
+                                  f"of model '{model.name}'), got {x.shape}")
+        bad = np.flatnonzero(~np.isfinite(x))
+        if bad.size:
+            raise OptionError(f"initial_state of species '{species[bad[0]]}' is not finite "
+                              f"({x[bad[0]]})")
+        state = x.tolist()
+    sens: List[float] = []
+    if initial_sensitivities is not None:
+        if n_sensitivities == 0:
+            raise OptionError("initial_sensitivities given, but no sensitivities are requested "
+                              "(pass sensitivities=[...])")
+        try:
+            s = np.asarray(initial_sensitivities, dtype=float)
+        except (TypeError, ValueError):
+            raise OptionError("initial_sensitivities must be an array of numbers, got "
+                              f"{type(initial_sensitivities).__name__}") from None
+        if s.shape != (n, n_sensitivities):
+            raise OptionError(f"initial_sensitivities must have shape ({n}, {n_sensitivities}) "
+                              f"(species x sensitivity parameters), got {s.shape}")
+        if not np.all(np.isfinite(s)):
+            i, j = np.argwhere(~np.isfinite(s))[0]
+            raise OptionError(f"initial_sensitivities[{i}, {j}] (species '{species[i]}') is "
+                              "not finite")
+        sens = s.ravel().tolist()
+    return state, sens
+
+
 def _times(t: Any) -> list:
     if t is None:
         return []
@@ -165,7 +228,9 @@ def simulate(model: Union[Model, str, "os.PathLike[str]"],
              raise_on_failure: Optional[bool] = None, max_step: Optional[float] = None,
              linear_solver: Optional[str] = None,
              sensitivities: Optional[Sequence[str]] = None,
-             record_steps: Optional[bool] = None) -> Result:
+             record_steps: Optional[bool] = None,
+             initial_state: Union[Sequence[float], Mapping[str, float], None] = None,
+             initial_sensitivities: Optional[Any] = None) -> Result:
     """Simulates a model under a protocol.
 
     The C++ integrator runs without the GIL, so several threads can simulate at
@@ -192,6 +257,14 @@ def simulate(model: Union[Model, str, "os.PathLike[str]"],
     method, rtol, atol, max_steps, raise_on_failure, max_step, linear_solver, sensitivities, record_steps : optional
         Override the field of the same name of ``options`` (see
         :class:`SolverOptions`); None (the default) keeps the field.
+    initial_state : array_like or mapping, optional
+        Start from this state instead of the model's initial values: n_species values in
+        ``model.species`` order, or a mapping species name -> value (the others keep the
+        model's). The protocol's t = 0 perturbations and knockouts still apply on top.
+        Typically a :func:`steady_state` (pre-equilibration).
+    initial_sensitivities : array_like, optional
+        d x(0) / d θ, shape [n_species, len(sensitivities)] (needs ``sensitivities``).
+        Default: the model's own (those of its initial values).
 
     Returns
     -------
@@ -200,7 +273,8 @@ def simulate(model: Union[Model, str, "os.PathLike[str]"],
     Raises
     ------
     OptionError
-        Bad options or sample times.
+        Bad options or sample times; an ``initial_state`` / ``initial_sensitivities`` of the
+        wrong shape, with a non-finite value or an unknown species (names the argument).
     ModelError, ProtocolError
         The protocol does not fit the model, or bad ``parameters``; a ProtocolError
         when the protocol is omitted for a model that has inputs.
@@ -228,5 +302,7 @@ def simulate(model: Union[Model, str, "os.PathLike[str]"],
                           record_steps=record_steps)
     if sensitivities:
         check_free_parameters(model, sensitivities, "sensitivities")
-    core = _core.simulate(model._core, protocol._core, times, opts)
+    x0, s0 = initial_conditions(model, initial_state, initial_sensitivities,
+                                len(opts.sensitivities))
+    core = _core.simulate(model._core, protocol._core, times, opts, x0, s0)
     return Result._from_core(core, units, model.time_unit, resolve(model, protocol))

@@ -14,7 +14,11 @@ namespace osteogrn {
 
 struct SpeciesInfo {
   std::string name;
+  /// The initial value at the file's parameter values (the number, or the expression's value).
   double initial = 0.0;
+  /// The initial value as an expression over parameters and other species' initial values
+  /// (docs/formats/model.md#species); empty when the file gives a number.
+  std::string initial_expression;
   std::string unit, description;
   std::string module;  // the model file (module name) that declares it
 };
@@ -89,8 +93,14 @@ class Model {
 
   /// Current parameter values (file values overridden by with_parameters), by parameter index.
   const std::vector<double>& parameter_values() const { return parameter_values_; }
-  /// Initial species values (from the file).
+  /// Initial species values at the current parameter values (a species whose "initial" is an
+  /// expression is evaluated with parameter_values()). ModelError naming the species, with the
+  /// pointer /species/<name>/initial, if a value is not finite.
   std::vector<double> initial_state() const;
+  /// d initial_state() / d θ at the current parameter values, dense row-major
+  /// [n_species x n_parameters] (total derivatives through the species an expression names);
+  /// all zero when every initial value is a number.
+  std::vector<double> initial_state_jacobian() const;
 
   std::optional<std::size_t> find_species(const std::string& name) const;
   std::optional<std::size_t> find_parameter(const std::string& name) const;

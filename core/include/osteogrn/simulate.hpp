@@ -70,4 +70,26 @@ std::vector<double> default_times(double duration);
 Result simulate(const Model& model, const Protocol& protocol, const std::vector<double>& t = {},
                 const SolverOptions& options = {});
 
+/// A state (and its sensitivities) to start a simulation from instead of the model's own
+/// initial values: the result of a pre-equilibration (steady_state), a previous run, a fit.
+struct InitialConditions {
+  /// Empty = model.initial_state(); else n_species values, in species order.
+  std::vector<double> state;
+  /// Empty = the model's d x0/dθ; else row-major [n_species x options.sensitivities.size()],
+  /// entry (i, j) = d x_i(0) / d θ_j.
+  std::vector<double> sensitivities;
+};
+
+/// simulate() from `initial` instead of the model's initial values. The protocol's t = 0
+/// perturbations, knockouts and events with initial_value act after the override, as they
+/// do on the model's own x0. OptionError naming the field for a wrong size or a non-finite value.
+Result simulate(const Model& model, const Protocol& protocol, const std::vector<double>& t,
+                const SolverOptions& options, const InitialConditions& initial);
+
+namespace detail {
+/// OptionError unless `initial` fits a model of n species and m sensitivity parameters
+/// (sizes n and n*m, or empty; every value finite). Shared by simulate and steady_state.
+void check_initial_conditions(const InitialConditions& initial, std::size_t n, std::size_t m);
+}  // namespace detail
+
 }  // namespace osteogrn

@@ -108,11 +108,41 @@ const std::vector<ExpressionInfo>& Model::expressions() const { return cm(compil
 const std::vector<ObservableInfo>& Model::observables() const { return cm(compiled_).observables; }
 const std::vector<EventInfo>& Model::events() const { return cm(compiled_).events; }
 
-std::vector<double> Model::initial_state() const {
+namespace {
+// Initial values at parameter values p; ModelError at the first that is not finite.
+std::vector<double> initial_values(const detail::CompiledModel& m, const std::vector<double>& p) {
   std::vector<double> y;
-  y.reserve(cm(compiled_).species.size());
-  for (const auto& s : cm(compiled_).species) y.push_back(s.initial);
+  y.reserve(m.species.size());
+  if (!m.has_initial_expressions) {
+    for (const auto& s : m.species) y.push_back(s.initial);
+    return y;
+  }
+  y.resize(m.species.size());
+  std::vector<double> work(m.init.work_size());
+  m.init.eval({nullptr, p.data(), nullptr, 0.0}, y.data(), work.data());
+  for (std::size_t i = 0; i < y.size(); ++i)
+    if (!std::isfinite(y[i]))
+      throw ModelError("initial value of species '" + m.species[i].name + "' (" +
+                           m.species[i].initial_expression + ") is not finite (" +
+                           std::to_string(y[i]) + ") at the current parameter values",
+                       {}, "/species/" + detail::escape_pointer_token(m.species[i].name) +
+                               "/initial");
   return y;
+}
+}  // namespace
+
+std::vector<double> Model::initial_state() const {
+  return initial_values(cm(compiled_), parameter_values_);
+}
+
+std::vector<double> Model::initial_state_jacobian() const {
+  const auto& m = cm(compiled_);
+  if (!m.has_initial_expressions)
+    return std::vector<double>(m.species.size() * m.parameters.size(), 0.0);
+  std::vector<double> vals(m.init_jac_p.n_outputs());
+  std::vector<double> work(m.init_jac_p.work_size());
+  m.init_jac_p.eval({nullptr, parameter_values_.data(), nullptr, 0.0}, vals.data(), work.data());
+  return dense(m.init_jac_p_pattern, vals, m.species.size(), m.parameters.size());
 }
 
 std::optional<std::size_t> Model::find_species(const std::string& name) const {
@@ -140,6 +170,8 @@ Model Model::with_parameters(const std::map<std::string, double>& values) const 
     check_parameter(cm(compiled_).parameters[*i], v);
     next[*i] = v;
   }
+  // Initial values that depend on parameters must stay finite (ModelError naming the species).
+  if (cm(compiled_).has_initial_expressions) initial_values(cm(compiled_), next);
   return Model(compiled_, std::move(next), overlays_);
 }
 
@@ -149,6 +181,7 @@ Model Model::with_parameter_values(const std::vector<double>& values) const {
                      " parameter values, got " + std::to_string(values.size()));
   for (std::size_t i = 0; i < values.size(); ++i)
     check_parameter(cm(compiled_).parameters[i], values[i]);
+  if (cm(compiled_).has_initial_expressions) initial_values(cm(compiled_), values);
   return Model(compiled_, values, overlays_);
 }
 

@@ -206,6 +206,85 @@ void compile_events(CompiledModel& m, const std::vector<EventDecl>& decls,
               m.ev_assign_dt);
 }
 
+// Initial values that are expressions: each becomes a function of the parameters alone (a
+// species it names is replaced by that species' own initial value, number or expression), is
+// compiled with its parameter derivatives, and is valued at the file's parameter values.
+void compile_initials(CompiledModel& m, const std::vector<NamedExpr>& initials,
+                      const std::string& root_file, Simplifier& simplifier, DepthMeter& meter) {
+  if (initials.empty()) return;
+  std::map<std::string, std::set<std::string>> deps;
+  std::map<std::string, const NamedExpr*> by_name;
+  for (const NamedExpr& e : initials) {
+    deps[e.name] = referenced_names(e.expr);
+    by_name[e.name] = &e;
+  }
+  std::vector<std::string> order;
+  try {
+    order = dependency_order(deps);
+  } catch (const ModelError& err) {
+    // "cycle among expressions: a -> b -> a": located at the first species of the cycle.
+    const std::string& msg = err.message();
+    const auto colon = msg.find(": ");
+    std::string cycle = colon == std::string::npos ? std::string() : msg.substr(colon + 2);
+    const std::string first = cycle.substr(0, cycle.find(' '));
+    auto it = by_name.find(first);
+    const std::string text = "cycle among species initial values: " + cycle;
+    if (it != by_name.end()) throw ModelError(text, it->second->file, it->second->pointer);
+    throw ModelError(text, root_file, "/species");
+  }
+  std::unordered_map<std::string, Expr> x0;  // name -> value in parameters only
+  std::unordered_map<std::string, std::uint32_t> species_index;
+  for (std::size_t i = 0; i < m.species.size(); ++i) {
+    species_index[m.species[i].name] = static_cast<std::uint32_t>(i);
+    x0[m.species[i].name] = Expr::constant(m.species[i].initial);
+  }
+  for (std::size_t i = 0; i < m.parameters.size(); ++i)
+    x0[m.parameters[i].name] = Expr::parameter(static_cast<std::uint32_t>(i), m.parameters[i].name);
+  std::vector<Expr> outputs;
+  for (const auto& s : m.species) outputs.push_back(Expr::constant(s.initial));
+  for (const std::string& name : order) {
+    auto it = by_name.find(name);
+    if (it == by_name.end()) continue;
+    const NamedExpr& e = *it->second;
+    Expr v = simplifier.run(substitute(e.expr, [&](const std::string& n) -> Expr {
+      auto r = x0.find(n);
+      // The loader allows species and parameters only; anything else is an inconsistency.
+      if (r == x0.end())
+        throw ModelError("internal: unresolved name '" + n + "' in an initial value", e.file,
+                         e.pointer);
+      return r->second;
+    }));
+    if (collect_leaves(v).time)
+      throw ModelError("an initial value cannot use t (it is the value at the start of every "
+                       "run); use parameters and species",
+                       e.file, e.pointer);
+    if (meter.run(v) > kMaxExpressionDepth)
+      throw ModelError("initial value nested deeper than " + std::to_string(kMaxExpressionDepth) +
+                           " levels once species' initial values are inlined",
+                       e.file, e.pointer);
+    x0[name] = v;
+    outputs[species_index.at(name)] = v;
+  }
+  std::vector<Leaves> leaves;
+  for (const Expr& e : outputs) leaves.push_back(collect_leaves(e));
+  m.init = Tape::compile(outputs);
+  build_sparse(outputs, leaves, Op::Parameter, m.init_jac_p, m.init_jac_p_pattern);
+  m.has_initial_expressions = true;
+  // SpeciesInfo::initial is the value at the file's parameter values.
+  std::vector<double> p, y0(m.species.size());
+  for (const auto& par : m.parameters) p.push_back(par.value);
+  std::vector<double> work(m.init.work_size());
+  m.init.eval({nullptr, p.data(), nullptr, 0.0}, y0.data(), work.data());
+  for (const NamedExpr& e : initials) {
+    const double v = y0[species_index.at(e.name)];
+    if (!std::isfinite(v))
+      throw ModelError("initial value of species '" + e.name + "' is not finite (" +
+                           std::to_string(v) + ") at the parameters' values",
+                       e.file, e.pointer);
+    m.species[species_index.at(e.name)].initial = v;
+  }
+}
+
 }  // namespace
 
 std::shared_ptr<const CompiledModel> compile_composition(Composition&& c) {
@@ -305,9 +384,10 @@ std::shared_ptr<const CompiledModel> compile_composition(Composition&& c) {
   build_sparse(m->observable, obs_leaves, Op::Parameter, m->obs_jac_p, m->obs_jac_p_pattern);
 
   compile_events(*m, c.events, inline_named);
+  compile_initials(*m, c.initials, c.file, simplifier, meter);
 
   for (const Tape* t : {&m->rhs, &m->jac_y, &m->jac_p, &m->jac_u, &m->dfdt, &m->obs,
-                        &m->obs_jac_y, &m->obs_jac_p})
+                        &m->obs_jac_y, &m->obs_jac_p, &m->init, &m->init_jac_p})
     m->max_work_size = std::max(m->max_work_size, t->work_size());
   return m;
 }

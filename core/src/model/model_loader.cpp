@@ -50,7 +50,10 @@ struct NameEntry {
 // The osteogrn-model/1 form of each declaration, for the flattened model.
 Json species_json(const SpeciesInfo& s) {
   Json v = Json::object();
-  v["initial"] = s.initial;
+  if (s.initial_expression.empty())
+    v["initial"] = s.initial;
+  else
+    v["initial"] = s.initial_expression;
   if (!s.unit.empty()) v["unit"] = s.unit;
   if (!s.description.empty()) v["description"] = s.description;
   return v;
@@ -121,6 +124,7 @@ class Composer {
     check_references();
     check_odes();
     check_expression_names();
+    check_initials();
     check_events();
     Composition c = assemble();
     collect_perturbations(overlays);
@@ -347,6 +351,25 @@ class Composer {
     }
   }
 
+  // An initial value is fixed before the run: it may name parameters and species (their
+  // initial values) only, not inputs (protocol-driven), expressions or observables.
+  void check_initials() const {
+    for (std::size_t m = 0; m < mods_.size(); ++m) {
+      for (const NamedExpr& e : mods_[m].initials) {
+        check_names_in(e, m);
+        for (const std::string& name : referenced_names(e.expr)) {
+          const Decl d = *visible(name, m);
+          if (d.kind != Kind::Species && d.kind != Kind::Parameter)
+            throw ModelError("'" + name + "' is " + (d.kind == Kind::Input || d.kind == Kind::Expression ? "an " : "a ") +
+                                 kind_name(d.kind) +
+                                 "; an initial value may use parameters and species (their "
+                                 "initial values) only",
+                             e.file, e.pointer);
+        }
+      }
+    }
+  }
+
   // Event names are unique over the composition; expressions use visible names; every
   // assignment targets a species visible in the event's module, at most once per event.
   void check_events() const {
@@ -394,6 +417,7 @@ class Composer {
     for (const Module& mod : mods_) {
       c.modules.push_back(mod.name);
       for (const auto& s : mod.species) c.species.push_back(s);
+      for (const auto& e : mod.initials) c.initials.push_back(e);
       for (const auto& p : mod.parameters) c.parameters.push_back(p);
       for (const auto& in : mod.inputs) {
         const NameEntry& e = names_.at(in.name);

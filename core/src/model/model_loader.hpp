@@ -41,6 +41,7 @@ struct Composition {
   std::vector<InputInfo> inputs;         // unbound inputs only
   std::vector<NamedExpr> expressions;    // declared expressions and connect-bound inputs
   std::vector<NamedExpr> odes;           // one per species, same order
+  std::vector<NamedExpr> initials;       // initial-value expressions (name = the species)
   std::vector<NamedExpr> observables;    // same order as observable_info
   std::vector<ObservableInfo> observable_info;
   std::vector<EventDecl> events;         // modules in composition order, file order within

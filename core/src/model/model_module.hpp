@@ -27,6 +27,7 @@ struct Module {
   std::vector<InputInfo> inputs;
   std::vector<std::string> input_ptr;
   std::vector<NamedExpr> expressions, odes, observables, connects;
+  std::vector<NamedExpr> initials;  // species whose "initial" is an expression (name = species)
   std::vector<ObservableInfo> observable_info;
   std::vector<EventDecl> events;
   std::vector<Perturbation> perturbations;

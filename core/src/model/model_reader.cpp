@@ -128,8 +128,19 @@ void read_species(const Json& doc, Module& m, Declarations& names) {
       SpeciesInfo s;
       s.name = it.key();
       s.module = m.name;
-      s.initial = number_at(required_member(it.value(), ptr, "initial", "missing initial value"),
-                            ptr + "/initial");
+      const Json& init = required_member(it.value(), ptr, "initial", "missing initial value");
+      if (init.is_string()) {
+        // An expression over parameters and other species' initial values: checked against
+        // the composition's names by the loader, valued by the compiler.
+        const std::string iptr = ptr + "/initial";
+        s.initial_expression = init.get<std::string>();
+        m.initials.push_back({s.name, s.initial_expression, m.name, m.file, iptr,
+                              parse_located(s.initial_expression, m.file, iptr)});
+      } else if (init.is_number()) {
+        s.initial = number_at(init, ptr + "/initial");
+      } else {
+        fail_at(ptr + "/initial", "must be a number or an expression (a string)");
+      }
       read_optional_string(it.value(), ptr, "unit", s.unit);
       read_optional_string(it.value(), ptr, "description", s.description);
       m.species.push_back(std::move(s));

@@ -511,7 +511,8 @@ class SegmentWalk {
         events_(events), res_(res), n_(res.species_names.size()),
         n_obs_(res.observable_names.size()), n_in_(res.input_names.size()),
         m_(res.sensitivity_parameters.size()), y_(model.initial_state()), y_sample_(n_),
-        obs_scratch_(n_obs_), s_(m_ * n_, 0.0), s_sample_(m_ * n_, 0.0) {}
+        obs_scratch_(n_obs_), s_(initial_sensitivities(model, res.sensitivity_parameters)),
+        s_sample_(m_ * n_, 0.0) {}
 
   /// Integrates every segment; throws SolverError (or what a callback threw) on failure.
   void run() {
@@ -521,6 +522,15 @@ class SegmentWalk {
   }
 
   long restarts() const { return restarts_; }
+
+  /// Replaces the model's x0 / s(0) by the caller's (checked by check_initial_conditions):
+  /// state row-major per species, sensitivities [n x m] row-major, stored here as s[j * n + i].
+  void start_from(const InitialConditions& initial) {
+    if (!initial.state.empty()) y_ = initial.state;
+    if (!initial.sensitivities.empty())
+      for (std::size_t i = 0; i < n_; ++i)
+        for (std::size_t j = 0; j < m_; ++j) s_[j * n_ + i] = initial.sensitivities[i * m_ + j];
+  }
 
  private:
   // Integration pieces within a segment end at its end, at event stops (a delayed execution,
@@ -652,8 +662,22 @@ class SegmentWalk {
   detail::EventHandler* events_;
   Result& res_;
   std::size_t n_, n_obs_, n_in_, m_;
-  // State and sensitivities s[j * n + i] = dy_i/dθ_j (0 at t = 0: initial values are not
-  // parameters), at the last restart/breakpoint and at the current sample.
+  // s(0)[j * n + i] = d x0_i / d θ_j: nonzero where an initial value is an expression of θ_j.
+  static std::vector<double> initial_sensitivities(const Model& model,
+                                                   const std::vector<std::string>& names) {
+    const std::size_t n = model.species().size(), np = model.parameters().size();
+    std::vector<double> s(names.size() * n, 0.0);
+    if (names.empty() || !detail::compiled_model(model).has_initial_expressions) return s;
+    const std::vector<double> jac = model.initial_state_jacobian();
+    for (std::size_t j = 0; j < names.size(); ++j) {
+      const std::size_t k = *model.find_parameter(names[j]);  // checked by sensitivity_indices
+      for (std::size_t i = 0; i < n; ++i) s[j * n + i] = jac[i * np + k];
+    }
+    return s;
+  }
+
+  // State and sensitivities s[j * n + i] = dy_i/dθ_j, at the last restart/breakpoint and at
+  // the current sample.
   std::vector<double> y_, y_sample_, obs_scratch_, s_, s_sample_;
   std::size_t next_ = 0;  // next sample to record
   long restarts_ = 0;
@@ -661,8 +685,37 @@ class SegmentWalk {
 
 }  // namespace
 
+namespace detail {
+
+void check_initial_conditions(const InitialConditions& initial, std::size_t n, std::size_t m) {
+  if (!initial.state.empty() && initial.state.size() != n)
+    throw OptionError("initial_state: expected " + std::to_string(n) + " values (one per species), got " +
+                      std::to_string(initial.state.size()));
+  for (std::size_t i = 0; i < initial.state.size(); ++i)
+    if (!std::isfinite(initial.state[i]))
+      throw OptionError("initial_state[" + std::to_string(i) + "] is not finite (" +
+                        format_short(initial.state[i]) + ")");
+  if (!initial.sensitivities.empty() && initial.sensitivities.size() != n * m)
+    throw OptionError("initial_sensitivities: expected " + std::to_string(n) + " x " +
+                      std::to_string(m) + " = " + std::to_string(n * m) +
+                      " values (species x sensitivity parameters), got " +
+                      std::to_string(initial.sensitivities.size()));
+  for (std::size_t k = 0; k < initial.sensitivities.size(); ++k)
+    if (!std::isfinite(initial.sensitivities[k]))
+      throw OptionError("initial_sensitivities[" + std::to_string(k / m) + ", " +
+                        std::to_string(k % m) + "] is not finite (" +
+                        format_short(initial.sensitivities[k]) + ")");
+}
+
+}  // namespace detail
+
 Result simulate(const Model& model, const Protocol& protocol, const std::vector<double>& t,
                 const SolverOptions& options) {
+  return simulate(model, protocol, t, options, InitialConditions{});
+}
+
+Result simulate(const Model& model, const Protocol& protocol, const std::vector<double>& t,
+                const SolverOptions& options, const InitialConditions& initial) {
   const auto wall_start = std::chrono::steady_clock::now();
   options.validate();
   const Schedule schedule(protocol, model);
@@ -680,6 +733,9 @@ Result simulate(const Model& model, const Protocol& protocol, const std::vector<
   std::unique_ptr<detail::Integrator> integrator;
   if (!res.species_names.empty()) integrator = detail::make_integrator(system, options);
   SegmentWalk walk(model, schedule, system, integrator.get(), events.get(), res);
+  detail::check_initial_conditions(initial, res.species_names.size(),
+                                   options.sensitivities.size());
+  walk.start_from(initial);
   try {
     walk.run();
   } catch (const SolverError& e) {

@@ -91,8 +91,9 @@ def symbol_map(translation: Translation) -> Dict[str, Dict[str, Any]]:
         out[sid] = symbol_entry(sym.kind, sym.name, sym.column, sym.compartment, sym.amount)
     for rid, column in translation.reactions.items():
         out.setdefault(rid, symbol_entry("reaction", column, column))
-    # a constant that initial values were computed from: changing it (with_parameters, a
-    # batch, a fit, a sensitivity) is refused, since the initial values would not follow
+    # a constant behind an initial value held as a number (not an initial expression):
+    # changing it (with_parameters, a batch, a fit, a sensitivity) is refused, since the
+    # initial values would not follow
     for sid, states in translation.initial_dependencies.items():
         out[sid]["initial_of"] = sorted(states)
     return out

@@ -452,6 +452,9 @@ def to_sbml(model: Any, path: Union[None, str, "os.PathLike[str]"] = None,
     for oname, obs in observables.items():
         text = obs["expression"] if isinstance(obs, dict) else obs
         rules.append((oname, builder.math(text, f"the observable {oname}"), False))
+    # initial expressions (written as initialAssignments below) may call hill too
+    initial_math = {sname: builder.math(sp["initial"], f"the initial value of {sname}")
+                    for sname, sp in species.items() if isinstance(sp["initial"], str)}
     for fname, fid in (("hill", hill_id), ("hill_rep", hill_rep_id)):
         if fname in builder.used_functions:
             fd = sm.createFunctionDefinition()
@@ -470,11 +473,17 @@ def to_sbml(model: Any, path: Union[None, str, "os.PathLike[str]"] = None,
         if what:
             p.setName(what)
 
+    x0 = dict(zip(species, core_model.initial_state()))  # at the current parameter values
     for sname, sp in species.items():
         s = sm.createSpecies()
         _check(s.setId(sname), f"the species id {sname!r}")
         s.setCompartment(comp_id)
-        s.setInitialAmount(held[0][sname] if sname in held[0] else float(sp["initial"]))
+        s.setInitialAmount(held[0][sname] if sname in held[0] else float(x0[sname]))
+        if sname in initial_math and sname not in held[0]:
+            # an initial expression: an initialAssignment, so its parameters stay free in SBML
+            ia = sm.createInitialAssignment()
+            ia.setSymbol(sname)
+            _check(ia.setMath(initial_math[sname]), f"the initial assignment of {sname}")
         s.setHasOnlySubstanceUnits(True)
         s.setBoundaryCondition(False)
         s.setConstant(False)

@@ -15,7 +15,8 @@ A species' state is the value its SBML symbol means: its concentration unless
 ``hasOnlySubstanceUnits``, then its amount. With constant compartments the ODE of a
 concentration is the sum of stoich·rate divided by the compartment size (SBML semantics).
 Initial values (attributes, unit conversions, initial assignments and assignment rules at t = 0)
-are evaluated once at load by :class:`~._math.MathTranslator`.
+are evaluated at load by :class:`~._math.MathTranslator`; a state's initial value that depends on
+constants is written as an initial expression of their parameters (docs/sbml.md).
 
 Whatever the translation cannot reproduce exactly raises
 :class:`~osteogrn.errors.UnsupportedSBMLError` naming the SBML element and the feature.
@@ -100,8 +101,9 @@ class Translation:
     initial_values: Dict[str, float]
     reactions: Dict[str, str] = dataclasses.field(default_factory=dict)
     #: SBML id of a constant -> SBML ids of the states whose initial value was computed from it
-    #: (initial assignments, assignment rules at t = 0, unit conversions). The model format
-    #: holds initial values as numbers, so changing such a constant would not move them.
+    #: at import and is held as a number (what an initial expression cannot hold: time, rateOf,
+    #: reaction rates or inputs at t = 0, a constant set by an initial assignment), so changing
+    #: such a constant would not move them. Constants an initial expression names are free.
     initial_dependencies: Dict[str, List[str]] = dataclasses.field(default_factory=dict)
 
 
@@ -633,6 +635,80 @@ def _translate(path_or_text: Union[str, "os.PathLike[str]"],
 
     math_.rate_of = rate_of
 
+    # -- initial values as expressions of the constants --------------------------------------
+    # A state whose initial value was computed from constants (initial assignments, assignment
+    # rules at t = 0, amount/concentration conversions with a parameter-sized compartment)
+    # gets an initial expression over those constants' parameters, so that changing them moves
+    # it. What the expression grammar cannot hold at t = 0 (time, rateOf, reaction rates,
+    # inputs) keeps the number computed above; its constants stay refused (initial_of).
+    initial_texts: Dict[str, Optional[Tuple[str, bool]]] = {}
+
+    class _NotExpressible(Exception):
+        pass
+
+    def _no_rate(sid: str) -> str:
+        raise _NotExpressible(sid)
+
+    def initial_text(sid: str) -> Optional[Tuple[str, bool]]:
+        """(text, depends on a constant) of sid's value at t = 0, or None if the model
+        format cannot express it (then the number in values[sid] stands)."""
+        if sid in initial_texts:
+            return initial_texts[sid]
+        initial_texts[sid] = None  # a cycle (refused by value() already) expresses nothing
+        sym = symbols.get(sid)
+        out: Optional[Tuple[str, bool]] = None
+        if sym is None or sym.role in ("input", "undefined"):
+            out = None
+        elif sym.role == "constant":
+            out = (sym.name, True)
+        else:
+            ast = assignment_rules.get(sid)
+            if ast is None:
+                ast = initial_assignments.get(sid)
+            if ast is not None:
+                used = [False]
+
+                def lookup(n: str) -> str:
+                    r = initial_text(n)
+                    if r is None:
+                        raise _NotExpressible(n)
+                    used[0] = used[0] or r[1]
+                    return r[0] if _NAME.match(r[0]) else f"({r[0]})"
+
+                saved = (math_.element, math_.rate_of)
+                math_.element, math_.rate_of = sid, _no_rate
+                try:
+                    text = math_.to_text(ast, lookup)
+                    out = None if re.search(r"\bt\b", text) else (text, used[0])
+                except (_NotExpressible, UnsupportedSBMLError):
+                    out = None
+                finally:
+                    math_.element, math_.rate_of = saved
+            elif sym.kind == "species":
+                s = model.getSpecies(sid)
+                comp = initial_text(s.getCompartment()) if (
+                    (s.isSetInitialAmount() and not sym.amount)
+                    or (s.isSetInitialConcentration() and sym.amount)) else ("1", False)
+                if comp is None:
+                    out = None
+                elif not comp[1]:
+                    out = (repr(values[sid]), False)
+                elif s.isSetInitialAmount():
+                    out = (f"{s.getInitialAmount()!r} / ({comp[0]})", True)
+                else:
+                    out = (f"{s.getInitialConcentration()!r} * ({comp[0]})", True)
+            else:
+                out = (repr(values[sid]), False)
+        if out is not None and not out[1]:
+            out = (repr(values[sid]), False)  # no constant behind it: the number itself
+        initial_texts[sid] = out
+        return out
+
+    def initial_entry(sid: str, x: float) -> Any:
+        """The "initial" of a state: an expression where constants determine it, else x."""
+        r = initial_text(sid)
+        return r[0] if r is not None and r[1] else x
+
     # -- the document -----------------------------------------------------------------------
     doc_species: Dict[str, Any] = {}
     odes: Dict[str, str] = {}
@@ -686,8 +762,12 @@ def _translate(path_or_text: Union[str, "os.PathLike[str]"],
             sym.role = "expression"
             amount_name = names.take(f"{sym.name}_amount")
             amount_names[sid] = amount_name
-            doc_species[amount_name] = {"initial": values[sid] * values[sym.compartment],
-                                        "description": f"amount of {what}"}
+            conc, size = initial_text(sid), initial_text(sym.compartment)
+            doc_species[amount_name] = {
+                "initial": (f"({conc[0]}) * ({size[0]})"
+                            if conc is not None and size is not None and (conc[1] or size[1])
+                            else values[sid] * values[sym.compartment]),
+                "description": f"amount of {what}"}
             odes[amount_name] = (_reaction_ode(model, sym, terms[sid], text_of, symbols,
                                                rx_names, values, level, divide=False)
                                  if sid in terms else "0")
@@ -696,7 +776,8 @@ def _translate(path_or_text: Union[str, "os.PathLike[str]"],
             observables[sym.column] = {"expression": sym.name,
                                        "description": f"concentration of {what}"}
         else:  # state
-            doc_species[sym.name] = {"initial": values[sid], "description": what}
+            doc_species[sym.name] = {"initial": initial_entry(sid, values[sid]),
+                                     "description": what}
             sym.column = sym.name
             odes[sym.name] = ode_text(sid)
 
@@ -739,7 +820,28 @@ def _translate(path_or_text: Union[str, "os.PathLike[str]"],
                                         and sid not in assignment_rules):
             continue
         seen: Set[str] = set()
+        r = initial_text(sid)
+        if sym.role == "expression":  # a diluted species: its amount's initial value
+            conc, size = r, initial_text(sym.compartment)
+            expressed = conc is not None and size is not None
+        else:
+            expressed = r is not None
         todo = list(reads.get(sid, ()))
+        if expressed:
+            # an initial expression follows the constants it reaches; only what lies behind
+            # those (a constant's own initial assignment) is still fixed at import
+            behind: List[str] = []
+            passed: Set[str] = set()
+            while todo:
+                x = todo.pop()
+                if x in passed:
+                    continue
+                passed.add(x)
+                if x in symbols and symbols[x].role == "constant":
+                    behind.extend(reads.get(x, ()))
+                else:
+                    todo.extend(reads.get(x, ()))
+            todo = behind
         while todo:
             x = todo.pop()
             if x in seen:

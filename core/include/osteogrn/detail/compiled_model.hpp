@@ -65,6 +65,13 @@ struct CompiledModel {
   Tape obs_jac_p;           // ∂g/∂p of observables
   SparsePattern obs_jac_p_pattern;
 
+  // Initial values as functions of the parameters (species named in an initial expression are
+  // replaced by their own initial expressions). Empty tapes when every initial is a number.
+  bool has_initial_expressions = false;
+  Tape init;                // n_species outputs
+  Tape init_jac_p;          // d x0 / d p
+  SparsePattern init_jac_p_pattern;
+
   // Events. Roots are ordered state roots first (root finding), then time-only roots.
   std::vector<EventInfo> events;
   std::vector<CompiledEvent> event_specs;
