@@ -18,7 +18,7 @@ from . import _core
 from .batch import BatchResult, simulate_batch
 from ._text import checks_text
 from .errors import (FitWarning, InternalError, ModelError, OptionError, OsteogrnError,
-                     ParseError, ProtocolError, SolverError, UnsupportedSBMLError)
+                     ParseError, PetabError, ProtocolError, SolverError, UnsupportedSBMLError)
 from .fitting import DataError, FitData, FitResult, Observation, fit
 from .design.uncertainty import compare, predict
 from .design.dose_response import DoseResponse, dose_response
@@ -57,6 +57,14 @@ def _sbml_doc() -> str:
 
 import_sbml.__doc__ = _sbml_doc()
 
+
+def __getattr__(name: str):
+    # og.petab is imported on first use: the petab package is an optional dependency
+    if name == "petab":
+        import importlib
+        return importlib.import_module(".petab", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 #: Most values one Result or one batch may hold (C++ kMaxResultValues); larger requests are an
 #: OptionError raised before anything is allocated.
 MAX_RESULT_VALUES: int = _core.MAX_RESULT_VALUES
@@ -93,6 +101,7 @@ __all__ = [
     "ParseError",
     "ModelError",
     "UnsupportedSBMLError",
+    "PetabError",
     "import_sbml",
     "ProtocolError",
     "OptionError",

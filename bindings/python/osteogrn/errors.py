@@ -23,6 +23,7 @@ __all__ = [
     "OptionError",
     "SolverError",
     "InternalError",
+    "PetabError",
     "FitWarning",
 ]
 
@@ -184,6 +185,34 @@ class InternalError(OsteogrnError, RuntimeError):
     def __init__(self, message: str = "", /, *, cpp_type: str = "",
                  **attributes: object) -> None:
         super().__init__(message, cpp_type=cpp_type, **attributes)
+
+
+class PetabError(OsteogrnError, ValueError):
+    """A PEtab problem that is invalid, or uses something :mod:`osteogrn.petab` does not support.
+
+    Attributes
+    ----------
+    file : str
+        The PEtab file at fault (the yaml file, a table or the SBML model; "" if none).
+    table : str
+        ``parameter``, ``condition``, ``observable``, ``measurement`` or ``yaml`` ("" if none).
+    column : str
+        The offending column ("" if not one column).
+    row : object
+        The row (the table's id, or its 0-based position) at fault, or None.
+    value : object
+        The offending value (None if not one value).
+    """
+
+    file: str
+    table: str
+    column: str
+    row: object
+    value: object
+
+    def __init__(self, message: str = "", /, *, file: str = "", table: str = "",
+                 column: str = "", row: object = None, value: object = None) -> None:
+        super().__init__(message, file=file, table=table, column=column, row=row, value=value)
 
 
 class FitWarning(UserWarning):

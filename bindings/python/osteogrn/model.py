@@ -360,7 +360,7 @@ class Model:
         return self._core.to_json()
 
     def to_sbml(self, path: Union[None, str, "os.PathLike[str]"] = None,
-                protocol: Any = None) -> str:
+                protocol: Any = None, *, protocols: Any = None) -> str:
         """The model as SBML Level 3 Version 2 (needs python-libsbml).
 
         Species become SBML species (amounts in one compartment of size 1) with rate rules
@@ -378,6 +378,11 @@ class Model:
             The protocol to write as events, or a built-in name / path passed to
             :func:`osteogrn.load_protocol` (default: none; inputs keep their defaults and an
             annotation lets :func:`osteogrn.import_sbml` restore them as inputs).
+        protocols : mapping, optional
+            Condition name -> Protocol: several protocols in one document, each condition's
+            events gated by a constant parameter ``condition_<name>`` that is 1 in it and 0
+            otherwise (the first condition's is 1 in the document); how PEtab export writes
+            one condition per protocol. Not with ``protocol``.
 
         Returns
         -------
@@ -393,7 +398,7 @@ class Model:
         """
         from .sbml._export import to_sbml  # libsbml is optional: imported on use
 
-        return to_sbml(self, path=path, protocol=protocol)
+        return to_sbml(self, path=path, protocol=protocol, protocols=protocols)
 
     def __reduce__(self):  # pickle through JSON: the compiled tapes are rebuilt on load
         return (_model_from_json, (self.to_json(), self._parameter_set, self._sbml))

@@ -180,12 +180,13 @@ def latin_hypercube(lb: np.ndarray, ub: np.ndarray, n: int, seed: Any) -> np.nda
 
 
 @checks_text(OptionError, model=ModelError, protocols=ProtocolError, data=DataError)
-def fit(model: Union[Model, str], data: Any, protocols: Optional[Mapping[str, Any]] = None,
+def fit(model: Union[Model, str, Any], data: Any = None,
+        protocols: Optional[Mapping[str, Any]] = None,
         estimate: Union[Sequence[str], Mapping[str, Optional[Tuple[float, float]]], None] = None,
         *, observations: Any = None, log_scale: Any = True, n_starts: int = 20, seed: Any = 0,
         threads: Optional[int] = None, progress: bool = True, gradient: str = "auto",
         fd_step: float = 1e-4, optimizer_options: Optional[Mapping[str, Any]] = None,
-        options: Any = None, **solver_options: Any) -> "FitResult":
+        options: Any = None, starts: Any = None, **solver_options: Any) -> "FitResult":
     """Fits model parameters to a tidy table of marker measurements.
 
     Multi-start trust-region least squares (``scipy.optimize.least_squares``,
@@ -195,9 +196,14 @@ def fit(model: Union[Model, str], data: Any, protocols: Optional[Mapping[str, An
     (simulate releases the GIL); each start's result depends only on its start
     point, so a seed gives the same result for any number of threads.
 
+    ``og.fit(petab_problem, n_starts=20, *, seed=0, threads=None, progress=True,
+    starts=None, optimizer_options=None)`` fits an :class:`osteogrn.petab.Problem` with the same
+    engine (docs/petab.md): its data, observation model, bounds and solver options are the
+    problem's, so only these arguments apply.
+
     Parameters
     ----------
-    model : Model or str
+    model : Model, str or osteogrn.petab.Problem
     data : str, os.PathLike, pandas.DataFrame or FitData
         Columns ``condition, time, observable, value`` and optional ``sigma,
         reference_condition, reference_time, group, replicate, donor`` (see
@@ -240,6 +246,9 @@ def fit(model: Union[Model, str], data: Any, protocols: Optional[Mapping[str, An
         ``SolverOptions()`` with the fitting overrides :data:`FIT_SOLVER_DEFAULTS`
         (rtol=1e-7, atol=1e-11 with sensitivities; rtol=1e-8, atol=1e-12 with
         finite differences, whose Jacobian error grows like rtol / fd_step).
+    starts : array_like, optional
+        PEtab problems only: start points [n_starts, n_x] on the problem's parameter scale
+        (``x_ids`` order), instead of the Latin hypercube; n_starts is their number.
     **solver_options
         ``method, rtol, atol, max_steps, max_step, linear_solver``: override the
         field of the options (as in :func:`osteogrn.simulate`).
@@ -265,6 +274,13 @@ def fit(model: Union[Model, str], data: Any, protocols: Optional[Mapping[str, An
     OsteogrnError
         Every start failed (the first failure's message is included).
     """
+    if _is_petab_problem(model):
+        return _fit_petab(model, data, protocols, estimate, observations, log_scale, n_starts,
+                          seed, threads, progress, gradient, fd_step, optimizer_options,
+                          options, starts, solver_options)
+    if starts is not None:
+        raise OptionError("starts= is for PEtab problems (og.petab.Problem); an ordinary fit "
+                          "draws its starts from seed")
     from .result import FitResult
     problem = make_problem(model, data, protocols, estimate, observations, log_scale, gradient,
                            fd_step, solver_options, options)
@@ -315,3 +331,30 @@ def fit(model: Union[Model, str], data: Any, protocols: Optional[Mapping[str, An
             f"parameters): {where}; the optimum may lie beyond it — widen the bounds or treat "
             f"the value as a limit (FitResult.at_bounds)"), stacklevel=3)
     return result
+
+
+def _is_petab_problem(obj: Any) -> bool:
+    import sys
+    mod = sys.modules.get("osteogrn.petab._problem")
+    return mod is not None and isinstance(obj, mod.Problem)
+
+
+def _fit_petab(problem: Any, data: Any, protocols: Any, estimate: Any, observations: Any,
+               log_scale: Any, n_starts: int, seed: Any, threads: Optional[int],
+               progress: bool, gradient: str, fd_step: float,
+               optimizer_options: Optional[Mapping[str, Any]], options: Any, starts: Any,
+               solver_options: Mapping[str, Any]) -> "FitResult":
+    """og.fit(petab_problem): everything but the engine's settings comes from the problem."""
+    given = {"data": data is not None, "protocols": protocols is not None,
+             "estimate": estimate is not None, "observations": observations is not None,
+             "log_scale": log_scale is not True, "gradient": gradient != "auto",
+             "fd_step": fd_step != 1e-4, "options": options is not None}
+    given.update({k: True for k in solver_options})
+    bad = [k for k, v in given.items() if v]
+    if bad:
+        raise OptionError(f"og.fit of a PEtab problem takes n_starts, seed, threads, progress, "
+                          f"starts and optimizer_options; {', '.join(bad)} come from the "
+                          f"problem (solver options: og.petab.Problem.from_yaml(..., rtol=...))")
+    from ..petab._fit import fit_problem
+    return fit_problem(problem, n_starts, seed=seed, threads=threads, progress=progress,
+                       starts=starts, optimizer_options=optimizer_options)

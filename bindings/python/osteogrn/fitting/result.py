@@ -140,6 +140,40 @@ class FitResult:
         df["residual"] = self.residuals
         return df
 
+    @property
+    def log_likelihood(self) -> float:
+        """The log-likelihood at the optimum with every constant, as PEtab defines it.
+
+        ``sum_i [-1/2 ln(2 pi sigma_i^2) - 1/2 r_i^2]`` over the data rows, ``r_i`` the
+        weighted residual and ``sigma_i`` the row's noise SD (estimated sigmas at their
+        fitted values); rows with log-normal noise (residual on the natural-log scale) add
+        ``-ln y_i``, the Jacobian of the log (PEtab's ``observableTransformation`` log).
+        Unlike :attr:`cost` it has no free constant: the same number comes from any PEtab
+        tool on :meth:`to_petab`'s problem.
+        """
+        pb = self.problem
+        lognormal = np.zeros(pb.n_rows, dtype=bool)
+        for g in pb.groups:
+            lognormal[g.rows] = g.obs.noise == "lognormal"
+        y = pb.data.table["value"].to_numpy(dtype=float)
+        r, sigma = np.asarray(self.residuals, dtype=float), np.asarray(self.sigma, dtype=float)
+        terms = -0.5 * np.log(2.0 * math.pi * sigma ** 2) - 0.5 * r ** 2
+        return float(np.sum(terms) - np.sum(np.log(y[lognormal])))
+
+    def to_petab(self, path: Any) -> str:
+        """Writes the fit as a PEtab v1 problem; see :func:`osteogrn.petab.export`.
+
+        The fitted values are the nominal values (of the SBML model and the parameter
+        table); the estimated parameters keep their bounds and scales.
+
+        Returns
+        -------
+        str
+            The path of the problem's YAML file.
+        """
+        from ..petab._export import export_fit
+        return export_fit(self, path)
+
     def standard_errors(self) -> Dict[str, float]:
         """Gauss-Newton (Fisher information) standard errors in the optimisation scale
         (log10 units for log-scaled parameters), where they exist.

@@ -331,11 +331,19 @@ def _check(status: int, what: str) -> None:
 
 
 def to_sbml(model: Any, path: Union[None, str, "os.PathLike[str]"] = None,
-            protocol: Any = None) -> str:
-    """The model (and optionally a protocol) as SBML Level 3 Version 2 text.
+            protocol: Any = None, protocols: Optional[Dict[str, Any]] = None) -> str:
+    """The model (and optionally a protocol, or several) as SBML Level 3 Version 2 text.
 
     See :meth:`osteogrn.Model.to_sbml`, which calls this.
     """
+    if protocols is not None:
+        if protocol is not None:
+            raise ProtocolError("SBML export: give protocol= or protocols=, not both")
+        text, _ = to_sbml_conditions(model, protocols)
+        if path is not None:
+            with open(os.fspath(path), "w", encoding="utf-8") as f:
+                f.write(text)
+        return text
     from .. import _core  # the engine's schedule gives the inputs per segment
 
     doc_json: Dict[str, Any] = json.loads(model.to_json())
@@ -628,3 +636,322 @@ def annotated_inputs(model: "libsbml.Model") -> Dict[str, Tuple[str, str]]:
             attrs = child.getAttributes()
             out[attrs.getValue("component")] = (attrs.getValue("id"), attrs.getValue("unit"))
     return out
+
+
+# -- several protocols in one document, each gated by a condition parameter --------------------
+
+def sbml_id(name: str) -> str:
+    """A valid SBML / PEtab identifier from a name (``OM+BMP2`` -> ``OM_BMP2``)."""
+    out = re.sub(r"\W", "_", str(name), flags=re.ASCII) or "_"
+    return out if not out[0].isdigit() else f"_{out}"
+
+
+class _Plan:
+    """One protocol's schedule as the single-protocol export uses it: segments, the inputs'
+    values on each, the holds (knockouts, clamps) and parameter overrides on each."""
+
+    def __init__(self, core_model: Any, pcore: Any, parameters: Dict[str, Any],
+                 inputs: Dict[str, Any], input_names: List[str]) -> None:
+        from .. import _core
+        schedule = _core.Schedule(pcore, core_model)  # binds and checks units and targets
+        self.perts: List[Dict[str, Any]] = list(core_model.overlays) + list(pcore.perturbations)
+        self.drives: Dict[str, float] = {
+            cname: (math.log(2.0) / c["half_life"] if c["half_life"] else 0.0)
+            for cname, c in pcore.components.items() if cname in inputs}
+        segs = _Segments(list(schedule.breakpoints), pcore.duration)
+        self.segs = segs
+        self.held: List[Dict[str, float]] = []
+        self.overrides: List[Dict[str, float]] = []
+        for s in range(segs.count):
+            held: Dict[str, float] = {}
+            over: Dict[str, float] = {}
+            for p in self.perts:
+                if not segs.index(p["from"]) <= s < segs.index(p["until"]):
+                    continue
+                if p["kind"] == "parameter":
+                    base = float(parameters[p["target"]]["value"])
+                    over[p["target"]] = base * p["value"] if p["scale"] else float(p["value"])
+                else:
+                    held[p["target"]] = 0.0 if p["kind"] == "knockout" else float(p["value"])
+            self.held.append(held)
+            self.overrides.append(over)
+        self.levels = [list(schedule.inputs_at(t, len(input_names)))
+                       for t in segs.times[:segs.count]]
+
+
+def to_sbml_conditions(model: Any, protocols: Any) -> Tuple[str, Dict[str, str]]:
+    """Several protocols in one SBML document, for PEtab (one condition per protocol).
+
+    Every condition ``c`` gets a constant **gate** parameter ``condition_<c>`` (1 for the first
+    condition, 0 for the others; a PEtab condition table sets it to 1 in its condition and 0
+    elsewhere). What the one-protocol export writes per protocol is written per condition with
+    the condition's suffix: a driven input ``u`` is the assignment rule
+    ``sum_c condition_c * u_level_c * exp(-u_decay_c * (time - u_t0_c))`` (``u_level_c`` alone
+    for a stable component, the input's value if ``c`` does not drive it), a held species' flag
+    is ``<species>_held_c``, and the events of condition ``c`` have the trigger
+    ``condition_c * time >= d``, so they fire only in their condition. Species held and
+    parameters perturbed from day 0 must agree between the conditions (a ModelError otherwise):
+    their initial values are one number in the document.
+
+    Parameters
+    ----------
+    model : Model
+    protocols : mapping
+        Condition name -> Protocol (or a built-in protocol name / path).
+
+    Returns
+    -------
+    (str, dict)
+        The SBML text and condition name -> gate parameter id.
+    """
+    from .. import _core
+    from collections.abc import Mapping
+
+    if not isinstance(protocols, Mapping) or len(protocols) == 0:
+        raise ProtocolError("SBML export: protocols must be a non-empty mapping condition name "
+                            f"-> Protocol, got {type(protocols).__name__}")
+    doc_json: Dict[str, Any] = json.loads(model.to_json())
+    core_model = model._core
+    name = doc_json["name"]
+    species: Dict[str, Any] = doc_json.get("species", {})
+    parameters: Dict[str, Any] = doc_json.get("parameters", {})
+    inputs: Dict[str, Any] = doc_json.get("inputs", {})
+    expressions: Dict[str, str] = doc_json.get("expressions", {})
+    observables: Dict[str, Any] = doc_json.get("observables", {})
+    odes: Dict[str, str] = doc_json.get("odes", {})
+    used: Set[str] = set(species) | set(parameters) | set(inputs) | set(expressions) \
+        | set(observables)
+
+    def fresh(base: str) -> str:
+        cand, i = base, 1
+        while cand in used:
+            i += 1
+            cand = f"{base}_{i}"
+        used.add(cand)
+        return cand
+
+    input_names = [i["name"] for i in core_model.inputs]
+    plans: Dict[str, _Plan] = {}
+    for cond, prot in protocols.items():
+        if isinstance(prot, (str, os.PathLike)):
+            from ..library import load_protocol
+            prot = load_protocol(prot)
+        pcore = getattr(prot, "_core", prot)
+        if not isinstance(pcore, _core.Protocol):
+            raise ProtocolError(f"SBML export: protocols[{cond!r}] must be an osteogrn Protocol, "
+                                f"got {type(prot).__name__}")
+        plans[str(cond)] = _Plan(core_model, pcore, parameters, inputs, input_names)
+    for cond, plan in plans.items():
+        for p in plan.perts:
+            if p["kind"] == "parameter" and p["target"] not in parameters:
+                raise ModelError(f"SBML export: perturbation of {p['target']!r} in condition "
+                                 f"{cond!r}: not a parameter")
+            if p["kind"] != "parameter" and p["target"] not in species:
+                raise ModelError(f"SBML export: {p['kind']} of {p['target']!r} in condition "
+                                 f"{cond!r}: not a species")
+
+    doc = libsbml.SBMLDocument(3, 2)
+    sm = doc.createModel()
+    _check(sm.setId(name), f"the model id {name!r}")
+    if doc_json.get("description"):
+        sm.setName(doc_json["description"])
+    day = sm.createUnitDefinition()
+    day_id = fresh("day")
+    day.setId(day_id)
+    unit = day.createUnit()
+    unit.setKind(libsbml.UNIT_KIND_SECOND)
+    unit.setExponent(1)
+    unit.setScale(0)
+    unit.setMultiplier(86400)
+    sm.setTimeUnits(day_id)
+    hill_id, hill_rep_id = fresh("hill"), fresh("hill_rep")
+    builder = _MathBuilder(hill_id, hill_rep_id)
+    comp = sm.createCompartment()
+    comp_id = fresh("cell")
+    comp.setId(comp_id)
+    comp.setSize(1.0)
+    comp.setSpatialDimensions(3)
+    comp.setConstant(True)
+
+    conds = list(plans)
+    suffix: Dict[str, str] = {}
+    for cond in conds:  # distinct suffixes even where two names map to the same identifier
+        base, k = sbml_id(cond), 1
+        cand = base
+        while cand in suffix.values():
+            k += 1
+            cand = f"{base}_{k}"
+        suffix[cond] = cand
+    gate = {cond: fresh(f"condition_{suffix[cond]}") for cond in conds}
+    ever_held = [s for s in species if any(s in h for pl in plans.values() for h in pl.held)]
+    ever_overridden = [p for p in parameters
+                       if any(p in o for pl in plans.values() for o in pl.overrides)]
+    # day 0 is one initial value in the document: the conditions must agree on it
+    for s in ever_held:
+        at0 = {c: plans[c].held[0].get(s) for c in conds}
+        if len(set(at0.values())) > 1:
+            raise ModelError(f"SBML export: species {s!r} is held from day 0 differently in "
+                             f"the conditions ({at0}): its initial value would differ; export "
+                             "these protocols separately")
+    for pname in ever_overridden:
+        base = float(parameters[pname]["value"])
+        at0 = {c: plans[c].overrides[0].get(pname, base) for c in conds}
+        if len(set(at0.values())) > 1:
+            raise ModelError(f"SBML export: parameter {pname!r} is perturbed from day 0 "
+                             f"differently in the conditions ({at0}); export these protocols "
+                             "separately")
+
+    def gated_sum(terms: List[Tuple[str, "libsbml.ASTNode"]]) -> "libsbml.ASTNode":
+        prods = [_ast(libsbml.AST_TIMES, _name(gate[c]), t) for c, t in terms]
+        return prods[0] if len(prods) == 1 else _ast(libsbml.AST_PLUS, *prods)
+
+    rules: List[Tuple[str, "libsbml.ASTNode", bool]] = []
+    held_flag: Dict[Tuple[str, str], str] = {}
+    for s in ever_held:
+        for c in conds:
+            if any(s in h for h in plans[c].held):
+                held_flag[(s, c)] = fresh(f"{s}_held_{suffix[c]}")
+    for sname, text in odes.items():
+        math_ = builder.math(text, f"the ODE of {sname}")
+        flags = [(c, _name(f)) for (s, c), f in held_flag.items() if s == sname]
+        if flags:
+            cond_ = _ast(libsbml.AST_RELATIONAL_NEQ, gated_sum(flags), _number(0.0))
+            math_ = _ast(libsbml.AST_FUNCTION_PIECEWISE, _number(0.0), cond_, math_)
+        rules.append((sname, math_, True))
+    for ename, text in expressions.items():
+        rules.append((ename, builder.math(text, f"the expression {ename}"), False))
+    for oname, obs in observables.items():
+        text = obs["expression"] if isinstance(obs, dict) else obs
+        rules.append((oname, builder.math(text, f"the observable {oname}"), False))
+    # initial expressions (written as initialAssignments below) may call hill too
+    initial_math = {sname: builder.math(sp["initial"], f"the initial value of {sname}")
+                    for sname, sp in species.items() if isinstance(sp["initial"], str)}
+    for fname, fid in (("hill", hill_id), ("hill_rep", hill_rep_id)):
+        if fname in builder.used_functions:
+            fd = sm.createFunctionDefinition()
+            fd.setId(fid)
+            _check(fd.setMath(_hill_body(fname == "hill_rep")), f"the function {fid}")
+
+    def parameter(pid: str, value: Optional[float], constant: bool, what: str = "") -> None:
+        p = sm.createParameter()
+        _check(p.setId(pid), f"the parameter id {pid!r}")
+        if value is not None:
+            if not math.isfinite(value):
+                raise ModelError(f"SBML export: {pid}: the value {value} is not finite")
+            p.setValue(value)
+        p.setConstant(constant)
+        if what:
+            p.setName(what)
+
+    first = conds[0]
+    x0 = dict(zip(species, core_model.initial_state()))  # at the current parameter values
+    for sname, sp in species.items():
+        s = sm.createSpecies()
+        _check(s.setId(sname), f"the species id {sname!r}")
+        s.setCompartment(comp_id)
+        h0 = plans[first].held[0]  # the same in every condition (checked above)
+        s.setInitialAmount(h0[sname] if sname in h0 else float(x0[sname]))
+        if sname in initial_math and sname not in h0:
+            # an initial expression: an initialAssignment, so its parameters stay free in SBML
+            ia = sm.createInitialAssignment()
+            ia.setSymbol(sname)
+            _check(ia.setMath(initial_math[sname]), f"the initial assignment of {sname}")
+        s.setHasOnlySubstanceUnits(True)
+        s.setBoundaryCondition(False)
+        s.setConstant(False)
+        if sp.get("description"):
+            s.setName(sp["description"])
+    for pname, p in parameters.items():
+        value = plans[first].overrides[0].get(pname, float(p["value"]))
+        parameter(pname, value, pname not in ever_overridden, p.get("description", ""))
+    for cond in conds:
+        parameter(gate[cond], 1.0 if cond == first else 0.0, True,
+                  f"1 in condition {cond}, else 0")
+    for (sname, cond), flag in held_flag.items():
+        parameter(flag, 1.0 if sname in plans[cond].held[0] else 0.0, False,
+                  f"1 while {sname} is held in condition {cond}, else 0")
+    level_ids: Dict[Tuple[str, str], Tuple[str, str]] = {}
+    for k, iname in enumerate(input_names):
+        info = inputs[iname]
+        if not any(iname in plans[c].drives for c in conds):
+            parameter(iname, float(info.get("default", 0.0)), True, info.get("description", ""))
+            continue
+        parameter(iname, None, False, info.get("description", ""))
+        terms: List[Tuple[str, "libsbml.ASTNode"]] = []
+        for c in conds:
+            plan = plans[c]
+            if iname not in plan.drives:
+                terms.append((c, _number(float(plan.levels[0][k]))))
+                continue
+            lvl, t0 = fresh(f"{iname}_level_{suffix[c]}"), fresh(f"{iname}_t0_{suffix[c]}")
+            level_ids[(iname, c)] = (lvl, t0)
+            parameter(lvl, plan.levels[0][k], False, f"{iname} just after the last media change "
+                      f"or addition in condition {c}, in " + (info.get("unit") or "its unit"))
+            rate = plan.drives[iname]
+            if rate == 0.0:
+                terms.append((c, _name(lvl)))
+                continue
+            parameter(t0, 0.0, False, f"day of the last event that set {lvl}")
+            decay = fresh(f"{iname}_decay_{suffix[c]}")
+            parameter(decay, rate, True, "ln 2 / half-life (1/day)")
+            exponent = _ast(libsbml.AST_TIMES, _ast(libsbml.AST_MINUS, _name(decay)),
+                            _ast(libsbml.AST_MINUS, _time(), _name(t0)))
+            terms.append((c, _ast(libsbml.AST_TIMES, _name(lvl),
+                                  _ast(libsbml.AST_FUNCTION_EXP, exponent))))
+        rules.append((iname, gated_sum(terms), False))
+    for oname in list(expressions) + list(observables):
+        parameter(oname, None, False, observables[oname].get("description", "")
+                  if isinstance(observables.get(oname), dict) else "")
+    for var, math_, rate_rule in rules:
+        rule = sm.createRateRule() if rate_rule else sm.createAssignmentRule()
+        rule.setVariable(var)
+        _check(rule.setMath(math_), f"the math of the rule for {var}")
+
+    # -- events: per condition, one per breakpoint after day 0, firing only in it ---------------
+    for c in conds:
+        plan = plans[c]
+        segs, levels, held, overrides = plan.segs, plan.levels, plan.held, plan.overrides
+        for s in range(1, segs.count):
+            d = segs.times[s]
+            assign: List[Tuple[str, "libsbml.ASTNode"]] = []
+            for k, iname in enumerate(input_names):
+                if (iname, c) not in level_ids:
+                    continue
+                lvl, t0 = level_ids[(iname, c)]
+                if plan.drives[iname] != 0.0:
+                    assign += [(lvl, _number(levels[s][k])), (t0, _number(d))]
+                elif levels[s][k] != levels[s - 1][k]:
+                    assign.append((lvl, _number(levels[s][k])))
+            for pname in ever_overridden:
+                now = overrides[s].get(pname, float(parameters[pname]["value"]))
+                before = overrides[s - 1].get(pname, float(parameters[pname]["value"]))
+                if now != before:
+                    assign.append((pname, _number(now)))
+            for sname in ever_held:
+                on, was = sname in held[s], sname in held[s - 1]
+                if on != was:
+                    assign.append((held_flag[(sname, c)], _number(1.0 if on else 0.0)))
+                if on and (not was or held[s][sname] != held[s - 1][sname]):
+                    assign.append((sname, _number(held[s][sname])))
+            if not assign:
+                continue
+            ev = sm.createEvent()
+            day_txt = format(d, '.15g').replace('.', '_').replace('-', '_')
+            ev.setId(fresh(f"{suffix[c]}_day_{day_txt}"))
+            ev.setUseValuesFromTriggerTime(True)
+            trig = ev.createTrigger()
+            trig.setInitialValue(True)
+            trig.setPersistent(True)
+            gated_time = _ast(libsbml.AST_TIMES, _name(gate[c]), _time())
+            _check(trig.setMath(_ast(libsbml.AST_RELATIONAL_GEQ, gated_time, _number(d))),
+                   f"the trigger of day {d} in condition {c}")
+            for var, value in assign:
+                ea = ev.createEventAssignment()
+                ea.setVariable(var)
+                _check(ea.setMath(value), f"the assignment to {var} on day {d} in condition {c}")
+
+    errors = [doc.getError(i) for i in range(doc.getNumErrors())
+              if doc.getError(i).getSeverity() >= libsbml.LIBSBML_SEV_ERROR]
+    if errors:
+        raise ModelError("SBML export: " + "; ".join(e.getMessage().strip() for e in errors[:3]))
+    return libsbml.writeSBMLToString(doc), gate
