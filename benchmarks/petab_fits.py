@@ -10,8 +10,8 @@ for log10 parameters), in the parameter table's order of the estimated parameter
 
 * **osteogrn**: ``og.petab.Problem.from_yaml(yaml)`` (untimed), then the timed
   ``og.fit(problem, n_starts=N, starts=X0, threads=W, progress=False)`` with its defaults
-  (multi-start ``scipy.optimize.least_squares`` "trf" on the residuals, Jacobian from forward
-  sensitivities, starts in a thread pool). Per start: the start table of the FitResult
+  (for a PEtab problem: L-BFGS-B on ½ Σ r² with the exact gradient Jᵀr, J from CVODES forward
+  sensitivities; starts in a thread pool). Per start: the start table of the FitResult
   (``FitResult.starts``: cost, status, seconds, fitted parameters).
 * **pyPESTO + AMICI**: ``pypesto.petab.PetabImporter.from_yaml(yaml, output_folder=...)``
   and ``create_problem(x_guesses=X0)`` (untimed; the AMICI model is compiled once into
