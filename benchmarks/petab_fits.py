@@ -57,7 +57,7 @@ import resource
 import sys
 import time
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 import numpy as np
 
@@ -191,10 +191,12 @@ class OsteogrnSide:
 
     label = "osteogrn"
 
-    def __init__(self, name: str, workers: int):
+    def __init__(self, name: str, workers: int, optimizer: Optional[str] = None):
         import osteogrn as og
 
         self.og = og
+        # None: og.fit's default optimiser for PEtab problems
+        self.optimizer_options = {"method": optimizer} if optimizer else None
         self.name = name
         self.workers = workers
         self.versions = f"osteogrn {og.__version__}"
@@ -214,7 +216,7 @@ class OsteogrnSide:
         og = self.og
         c0, t0 = time.process_time(), time.perf_counter()
         fit = og.fit(self.problem, n_starts=len(X0), starts=X0, threads=self.workers,
-                     progress=False)
+                     progress=False, optimizer_options=self.optimizer_options)
         wall = time.perf_counter() - t0
         cpu = time.process_time() - c0
         scales = list(self.problem.x_scales)
@@ -245,9 +247,9 @@ def _to_scale(v: float, scale: str) -> float:
 
 
 # ---------------------------------------------------------------------------------------------
-def _build(cls, name: str, workers: int, notes: List[str]):
+def _build(cls, name: str, workers: int, notes: List[str], *args):
     try:
-        return cls(name, workers)
+        return cls(name, workers, *args)
     except Exception as e:  # noqa: BLE001 - reported under the table
         notes.append(f"{name}: {cls.label} left out: {type(e).__name__}: {e}".splitlines()[0])
         return None
@@ -263,6 +265,8 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=0, help="Latin-hypercube seed")
     ap.add_argument("--tools", default="osteogrn,pypesto",
                     help="which tools to run (osteogrn, pypesto)")
+    ap.add_argument("--og-optimizer", default=None, choices=["lbfgsb", "fides", "trf"],
+                    help="osteogrn's optimizer_options method (default: og.fit's, L-BFGS-B)")
     ap.add_argument("--out", default="results/petab_fits.csv",
                     help="per-start CSV (problem, tool, start, nllh, seconds, ...)")
     args = ap.parse_args(argv)
@@ -279,7 +283,8 @@ def main(argv=None) -> int:
         if "pypesto" in tools:
             sides["pyPESTO+AMICI"] = _build(PypestoSide, name, args.workers, notes)
         if "osteogrn" in tools:
-            sides["osteogrn"] = _build(OsteogrnSide, name, args.workers, notes)
+            sides["osteogrn"] = _build(OsteogrnSide, name, args.workers, notes,
+                                       args.og_optimizer)
         sides = {k: v for k, v in sides.items() if v is not None}
         if not sides:
             continue
