@@ -206,32 +206,47 @@ void compile_events(CompiledModel& m, const std::vector<EventDecl>& decls,
               m.ev_assign_dt);
 }
 
+// Names of `items` in dependency order (each after the names it references), with each name's
+// item. A cycle ("cycle among expressions: a -> b -> a" from dependency_order) is a ModelError
+// located at the first item it names, else at fallback_file/fallback_pointer; a non-empty
+// `cycle_prefix` replaces the message's own prefix before the cycle.
+struct DependencyOrder {
+  std::vector<std::string> order;
+  std::map<std::string, const NamedExpr*> by_name;
+};
+DependencyOrder in_dependency_order(const std::vector<NamedExpr>& items,
+                                    const std::string& cycle_prefix,
+                                    const std::string& fallback_file,
+                                    const std::string& fallback_pointer) {
+  DependencyOrder out;
+  std::map<std::string, std::set<std::string>> deps;
+  for (const NamedExpr& e : items) {
+    deps[e.name] = referenced_names(e.expr);
+    out.by_name[e.name] = &e;
+  }
+  try {
+    out.order = dependency_order(deps);
+  } catch (const ModelError& err) {
+    const std::string& msg = err.message();
+    const auto colon = msg.find(": ");
+    const std::string cycle = colon == std::string::npos ? std::string() : msg.substr(colon + 2);
+    const std::string first = cycle.substr(0, cycle.find(' '));
+    const std::string text = cycle_prefix.empty() ? msg : cycle_prefix + cycle;
+    auto it = out.by_name.find(first);
+    if (it != out.by_name.end()) throw ModelError(text, it->second->file, it->second->pointer);
+    throw ModelError(text, fallback_file, fallback_pointer);
+  }
+  return out;
+}
+
 // Initial values that are expressions: each becomes a function of the parameters alone (a
 // species it names is replaced by that species' own initial value, number or expression), is
 // compiled with its parameter derivatives, and is valued at the file's parameter values.
 void compile_initials(CompiledModel& m, const std::vector<NamedExpr>& initials,
                       const std::string& root_file, Simplifier& simplifier, DepthMeter& meter) {
   if (initials.empty()) return;
-  std::map<std::string, std::set<std::string>> deps;
-  std::map<std::string, const NamedExpr*> by_name;
-  for (const NamedExpr& e : initials) {
-    deps[e.name] = referenced_names(e.expr);
-    by_name[e.name] = &e;
-  }
-  std::vector<std::string> order;
-  try {
-    order = dependency_order(deps);
-  } catch (const ModelError& err) {
-    // "cycle among expressions: a -> b -> a": located at the first species of the cycle.
-    const std::string& msg = err.message();
-    const auto colon = msg.find(": ");
-    std::string cycle = colon == std::string::npos ? std::string() : msg.substr(colon + 2);
-    const std::string first = cycle.substr(0, cycle.find(' '));
-    auto it = by_name.find(first);
-    const std::string text = "cycle among species initial values: " + cycle;
-    if (it != by_name.end()) throw ModelError(text, it->second->file, it->second->pointer);
-    throw ModelError(text, root_file, "/species");
-  }
+  const auto [order, by_name] = in_dependency_order(
+      initials, "cycle among species initial values: ", root_file, "/species");
   std::unordered_map<std::string, Expr> x0;  // name -> value in parameters only
   std::unordered_map<std::string, std::uint32_t> species_index;
   for (std::size_t i = 0; i < m.species.size(); ++i) {
@@ -337,25 +352,7 @@ std::shared_ptr<const CompiledModel> compile_composition(Composition&& c) {
   };
 
   // Named expressions in dependency order; each is resolved once and shared by its users.
-  std::map<std::string, std::set<std::string>> deps;
-  std::map<std::string, const NamedExpr*> by_name;
-  for (const NamedExpr& e : c.expressions) {
-    deps[e.name] = referenced_names(e.expr);
-    by_name[e.name] = &e;
-  }
-  std::vector<std::string> order;
-  try {
-    order = dependency_order(deps);
-  } catch (const ModelError& err) {
-    // Locate the cycle at the first expression it names ("cycle among expressions: a -> b -> a").
-    const std::string& msg = err.message();
-    const auto colon = msg.find(": ");
-    std::string first = colon == std::string::npos ? std::string() : msg.substr(colon + 2);
-    first = first.substr(0, first.find(' '));
-    auto it = by_name.find(first);
-    if (it != by_name.end()) throw ModelError(msg, it->second->file, it->second->pointer);
-    throw ModelError(msg, c.file, "/expressions");
-  }
+  const auto [order, by_name] = in_dependency_order(c.expressions, "", c.file, "/expressions");
   for (const std::string& name : order) {
     auto it = by_name.find(name);
     if (it == by_name.end()) continue;

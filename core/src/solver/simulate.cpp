@@ -19,6 +19,7 @@
 #include "osteogrn/errors.hpp"
 #include "osteogrn/detail/schedule.hpp"
 #include "osteogrn/detail/sample_times.hpp"
+#include "osteogrn/detail/sensitivity_indices.hpp"
 #include "osteogrn/detail/text_util.hpp"
 
 namespace osteogrn {
@@ -433,24 +434,6 @@ class ModelSystem final : public detail::OdeSystem, public detail::EventSystem {
   std::vector<std::size_t> csc_pos_;
 };
 
-// Parameter indices of the requested sensitivity names; OptionError listing the valid ones.
-std::vector<std::size_t> sensitivity_indices(const Model& model,
-                                             const std::vector<std::string>& names) {
-  std::vector<std::size_t> idx;
-  for (const auto& name : names) {
-    const auto k = model.find_parameter(name);
-    if (!k) {
-      std::string valid;
-      for (const auto& p : model.parameters()) valid += (valid.empty() ? "" : ", ") + p.name;
-      throw OptionError("sensitivities: model '" + model.name() + "' has no parameter '" + name +
-                        "'; valid parameters: " + valid);
-    }
-    idx.push_back(*k);
-  }
-  return idx;
-}
-
-
 }  // namespace
 
 namespace {
@@ -687,6 +670,22 @@ class SegmentWalk {
 
 namespace detail {
 
+std::vector<std::size_t> sensitivity_indices(const Model& model,
+                                             const std::vector<std::string>& names) {
+  std::vector<std::size_t> idx;
+  for (const auto& name : names) {
+    const auto k = model.find_parameter(name);
+    if (!k) {
+      std::string valid;
+      for (const auto& p : model.parameters()) valid += (valid.empty() ? "" : ", ") + p.name;
+      throw OptionError("sensitivities: model '" + model.name() + "' has no parameter '" + name +
+                        "'; valid parameters: " + valid);
+    }
+    idx.push_back(*k);
+  }
+  return idx;
+}
+
 void check_initial_conditions(const InitialConditions& initial, std::size_t n, std::size_t m) {
   if (!initial.state.empty() && initial.state.size() != n)
     throw OptionError("initial_state: expected " + std::to_string(n) + " values (one per species), got " +
@@ -719,7 +718,7 @@ Result simulate(const Model& model, const Protocol& protocol, const std::vector<
   const auto wall_start = std::chrono::steady_clock::now();
   options.validate();
   const Schedule schedule(protocol, model);
-  std::vector<std::size_t> sens = sensitivity_indices(model, options.sensitivities);
+  std::vector<std::size_t> sens = detail::sensitivity_indices(model, options.sensitivities);
   Result res = empty_result(model, protocol, schedule, sample_times(t, schedule.duration()),
                             options);
 

@@ -17,6 +17,7 @@
 
 #include "osteogrn/detail/compiled_model.hpp"
 #include "osteogrn/detail/schedule.hpp"
+#include "osteogrn/detail/sensitivity_indices.hpp"
 #include "osteogrn/detail/text_util.hpp"
 #include "osteogrn/errors.hpp"
 #include "solver/integrator.hpp"
@@ -214,22 +215,6 @@ class DenseLu {
   std::vector<sunindextype> pivots_;
 };
 
-std::vector<std::size_t> sensitivity_indices(const Model& model,
-                                             const std::vector<std::string>& names) {
-  std::vector<std::size_t> idx;
-  for (const auto& name : names) {
-    const auto k = model.find_parameter(name);
-    if (!k) {
-      std::string valid;
-      for (const auto& p : model.parameters()) valid += (valid.empty() ? "" : ", ") + p.name;
-      throw OptionError("sensitivities: model '" + model.name() + "' has no parameter '" + name +
-                        "'; valid parameters: " + valid);
-    }
-    idx.push_back(*k);
-  }
-  return idx;
-}
-
 struct NewtonOutcome {
   bool converged = false;
   bool singular = false;
@@ -387,7 +372,7 @@ SteadyState steady_state(const Model& model, const Protocol& protocol,
   options.validate();
   steady_options.validate();
   const Schedule schedule(protocol, model);
-  std::vector<std::size_t> sens = sensitivity_indices(model, options.sensitivities);
+  std::vector<std::size_t> sens = detail::sensitivity_indices(model, options.sensitivities);
   const std::size_t n = model.species().size(), m = sens.size();
   detail::check_initial_conditions(initial, n, m);
   FrozenSystem sys(model, schedule, std::move(sens), options.interrupt);

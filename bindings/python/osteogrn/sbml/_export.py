@@ -45,7 +45,7 @@ import json
 import math
 import os
 import re
-from typing import Any, Dict, List, Optional, Sequence, Set, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple, Union
 
 import libsbml
 
@@ -330,6 +330,276 @@ def _check(status: int, what: str) -> None:
                          f"{libsbml.OperationReturnValue_toString(status)}")
 
 
+# -- what the one- and several-protocol exports share -----------------------------------------
+
+class _Plan:
+    """One run's schedule as the export uses it: segments, the inputs' values on each, the holds
+    (knockouts, clamps) and parameter overrides on each.
+
+    Parameters
+    ----------
+    perts : list of dict
+        The perturbations in force (the model's overlays first, then the protocol's).
+    segs : _Segments
+    parameters : dict
+        The model's parameters, as its JSON document has them.
+    levels : list of list of float
+        The inputs' values at the start of each segment (empty without a protocol).
+    drives : dict
+        Driven input -> decay rate (1/day).
+    where : str
+        Appended to the subject of an error (e.g. `` in condition 'c'``).
+    species : iterable of str
+        The model's species names.
+    """
+
+    def __init__(self, perts: List[Dict[str, Any]], segs: _Segments, parameters: Dict[str, Any],
+                 levels: List[List[float]], drives: Dict[str, float], where: str,
+                 species: Any) -> None:
+        for p in perts:
+            if p["kind"] == "parameter" and p["target"] not in parameters:
+                raise ModelError(f"SBML export: perturbation of {p['target']!r}{where}: "
+                                 "not a parameter")
+            if p["kind"] != "parameter" and p["target"] not in species:
+                raise ModelError(f"SBML export: {p['kind']} of {p['target']!r}{where}: "
+                                 "not a species")
+        self.perts, self.segs, self.levels, self.drives = perts, segs, levels, drives
+        self.held: List[Dict[str, float]] = []
+        self.overrides: List[Dict[str, float]] = []
+        for s in range(segs.count):
+            held: Dict[str, float] = {}
+            over: Dict[str, float] = {}
+            for p in perts:
+                if not segs.index(p["from"]) <= s < segs.index(p["until"]):
+                    continue
+                if p["kind"] == "parameter":
+                    base = float(parameters[p["target"]]["value"])
+                    over[p["target"]] = base * p["value"] if p["scale"] else float(p["value"])
+                else:
+                    held[p["target"]] = 0.0 if p["kind"] == "knockout" else float(p["value"])
+            self.held.append(held)
+            self.overrides.append(over)
+
+    @classmethod
+    def of_protocol(cls, core_model: Any, pcore: Any, parameters: Dict[str, Any],
+                    inputs: Dict[str, Any], input_names: List[str], where: str,
+                    species: Any) -> "_Plan":
+        """The plan of a protocol run (the engine's schedule gives the segments and inputs)."""
+        from .. import _core
+        schedule = _core.Schedule(pcore, core_model)  # binds and checks units and targets
+        perts = list(core_model.overlays) + list(pcore.perturbations)
+        drives = {cname: (math.log(2.0) / c["half_life"] if c["half_life"] else 0.0)
+                  for cname, c in pcore.components.items() if cname in inputs}
+        segs = _Segments(list(schedule.breakpoints), pcore.duration)
+        levels = [list(schedule.inputs_at(t, len(input_names))) for t in segs.times[:segs.count]]
+        return cls(perts, segs, parameters, levels, drives, where, species)
+
+
+class _Writer:
+    """One SBML document of a model, built step by step; the steps both exports share.
+
+    Parameters
+    ----------
+    model : Model
+    """
+
+    def __init__(self, model: Any) -> None:
+        doc_json: Dict[str, Any] = json.loads(model.to_json())
+        self.doc_json = doc_json
+        self.core_model = model._core
+        self.species: Dict[str, Any] = doc_json.get("species", {})
+        self.parameters: Dict[str, Any] = doc_json.get("parameters", {})
+        self.inputs: Dict[str, Any] = doc_json.get("inputs", {})
+        self.expressions: Dict[str, str] = doc_json.get("expressions", {})
+        self.observables: Dict[str, Any] = doc_json.get("observables", {})
+        self.odes: Dict[str, str] = doc_json.get("odes", {})
+        self.used: Set[str] = set(self.species) | set(self.parameters) | set(self.inputs) \
+            | set(self.expressions) | set(self.observables)
+        self.input_names = [i["name"] for i in self.core_model.inputs]
+
+    def fresh(self, base: str) -> str:
+        """An id starting with `base` that no symbol of the document has yet (reserved)."""
+        cand, i = base, 1
+        while cand in self.used:
+            i += 1
+            cand = f"{base}_{i}"
+        self.used.add(cand)
+        return cand
+
+    def begin(self) -> None:
+        """The document, its model, the time unit (day) and the one compartment."""
+        name = self.doc_json["name"]
+        self.doc = libsbml.SBMLDocument(3, 2)
+        sm = self.sm = self.doc.createModel()
+        _check(sm.setId(name), f"the model id {name!r}")
+        if self.doc_json.get("description"):
+            sm.setName(self.doc_json["description"])
+        day = sm.createUnitDefinition()
+        day_id = self.fresh("day")
+        day.setId(day_id)
+        unit = day.createUnit()
+        unit.setKind(libsbml.UNIT_KIND_SECOND)
+        unit.setExponent(1)
+        unit.setScale(0)
+        unit.setMultiplier(86400)
+        sm.setTimeUnits(day_id)
+        self.hill_id, self.hill_rep_id = self.fresh("hill"), self.fresh("hill_rep")
+        self.builder = _MathBuilder(self.hill_id, self.hill_rep_id)
+        comp = sm.createCompartment()
+        self.comp_id = self.fresh("cell")
+        comp.setId(self.comp_id)
+        comp.setSize(1.0)
+        comp.setSpatialDimensions(3)
+        comp.setConstant(True)
+
+    def model_rules(self, held: Callable[[str], Optional["libsbml.ASTNode"]]
+                    ) -> Tuple[List[Tuple[str, "libsbml.ASTNode", bool]],
+                               Dict[str, "libsbml.ASTNode"]]:
+        """The rules of the ODEs, expressions and observables, the math of the initial
+        expressions, and the function definitions they use.
+
+        `held(species)` is the math that is non-zero while the species is held (its ODE is then
+        0), or None if it is never held. Returns the rules as (variable, math, is rate rule) and
+        species -> initial math."""
+        builder = self.builder
+        rules: List[Tuple[str, "libsbml.ASTNode", bool]] = []
+        for sname, text in self.odes.items():
+            math_ = builder.math(text, f"the ODE of {sname}")
+            flag = held(sname)
+            if flag is not None:
+                cond = _ast(libsbml.AST_RELATIONAL_NEQ, flag, _number(0.0))
+                math_ = _ast(libsbml.AST_FUNCTION_PIECEWISE, _number(0.0), cond, math_)
+            rules.append((sname, math_, True))
+        for ename, text in self.expressions.items():
+            rules.append((ename, builder.math(text, f"the expression {ename}"), False))
+        for oname, obs in self.observables.items():
+            text = obs["expression"] if isinstance(obs, dict) else obs
+            rules.append((oname, builder.math(text, f"the observable {oname}"), False))
+        # initial expressions (written as initialAssignments later) may call hill too
+        initial_math = {sname: builder.math(sp["initial"], f"the initial value of {sname}")
+                        for sname, sp in self.species.items() if isinstance(sp["initial"], str)}
+        for fname, fid in (("hill", self.hill_id), ("hill_rep", self.hill_rep_id)):
+            if fname in builder.used_functions:
+                fd = self.sm.createFunctionDefinition()
+                fd.setId(fid)
+                _check(fd.setMath(_hill_body(fname == "hill_rep")), f"the function {fid}")
+        return rules, initial_math
+
+    def parameter(self, pid: str, value: Optional[float], constant: bool, what: str = "") -> None:
+        """A parameter (value None: set by a rule)."""
+        p = self.sm.createParameter()
+        _check(p.setId(pid), f"the parameter id {pid!r}")
+        if value is not None:
+            if not math.isfinite(value):
+                raise ModelError(f"SBML export: {pid}: the value {value} is not finite")
+            p.setValue(value)
+        p.setConstant(constant)
+        if what:
+            p.setName(what)
+
+    def species_and_parameters(self, held0: Dict[str, float], overrides0: Dict[str, float],
+                               initial_math: Dict[str, "libsbml.ASTNode"],
+                               ever_overridden: List[str]) -> None:
+        """The species (held0: held from day 0) and the model's parameters (overrides0: their
+        values from day 0; those in ever_overridden are not constant)."""
+        sm = self.sm
+        x0 = dict(zip(self.species, self.core_model.initial_state()))  # at current parameters
+        for sname, sp in self.species.items():
+            s = sm.createSpecies()
+            _check(s.setId(sname), f"the species id {sname!r}")
+            s.setCompartment(self.comp_id)
+            s.setInitialAmount(held0[sname] if sname in held0 else float(x0[sname]))
+            if sname in initial_math and sname not in held0:
+                # an initial expression: an initialAssignment, so its parameters stay free
+                ia = sm.createInitialAssignment()
+                ia.setSymbol(sname)
+                _check(ia.setMath(initial_math[sname]), f"the initial assignment of {sname}")
+            s.setHasOnlySubstanceUnits(True)
+            s.setBoundaryCondition(False)
+            s.setConstant(False)
+            if sp.get("description"):
+                s.setName(sp["description"])
+        for pname, p in self.parameters.items():
+            value = overrides0.get(pname, float(p["value"]))
+            self.parameter(pname, value, pname not in ever_overridden, p.get("description", ""))
+
+    def decaying(self, lvl: str, t0: str, decay: str) -> "libsbml.ASTNode":
+        """level * exp(-decay * (time - t0)), the engine's Schedule::inputs term for term."""
+        exponent = _ast(libsbml.AST_TIMES, _ast(libsbml.AST_MINUS, _name(decay)),
+                        _ast(libsbml.AST_MINUS, _time(), _name(t0)))
+        return _ast(libsbml.AST_TIMES, _name(lvl), _ast(libsbml.AST_FUNCTION_EXP, exponent))
+
+    def write_rules(self, rules: List[Tuple[str, "libsbml.ASTNode", bool]]) -> None:
+        """The parameters the expressions and observables are, then every rule."""
+        expressions, observables = self.expressions, self.observables
+        for oname in list(expressions) + list(observables):
+            self.parameter(oname, None, False, observables[oname].get("description", "")
+                           if isinstance(observables.get(oname), dict) else "")
+        for var, math_, rate_rule in rules:
+            rule = self.sm.createRateRule() if rate_rule else self.sm.createAssignmentRule()
+            rule.setVariable(var)
+            _check(rule.setMath(math_), f"the math of the rule for {var}")
+
+    def assignments(self, plan: _Plan, s: int,
+                    level_ids: Callable[[str], Optional[Tuple[str, str]]],
+                    ever_overridden: List[str], ever_held: List[str],
+                    held_flag: Callable[[str], str]) -> List[Tuple[str, "libsbml.ASTNode"]]:
+        """What changes at the start of segment s > 0 of `plan`: input levels (and the day of
+        the change, for a decaying input), overridden parameters, held flags and values.
+        `level_ids(input)` is its (level, t0) ids or None; `held_flag(species)` its flag id."""
+        d, levels = plan.segs.times[s], plan.levels
+        held, overrides = plan.held, plan.overrides
+        assign: List[Tuple[str, "libsbml.ASTNode"]] = []
+        for k, iname in enumerate(self.input_names):
+            ids = level_ids(iname)
+            if ids is None:
+                continue
+            lvl, t0 = ids
+            if plan.drives[iname] != 0.0:
+                assign += [(lvl, _number(levels[s][k])), (t0, _number(d))]
+            elif levels[s][k] != levels[s - 1][k]:
+                assign.append((lvl, _number(levels[s][k])))
+        for pname in ever_overridden:
+            now = overrides[s].get(pname, float(self.parameters[pname]["value"]))
+            before = overrides[s - 1].get(pname, float(self.parameters[pname]["value"]))
+            if now != before:
+                assign.append((pname, _number(now)))
+        for sname in ever_held:
+            on, was = sname in held[s], sname in held[s - 1]
+            if on != was:
+                assign.append((held_flag(sname), _number(1.0 if on else 0.0)))
+            if on and (not was or held[s][sname] != held[s - 1][sname]):
+                assign.append((sname, _number(held[s][sname])))
+        return assign
+
+    def event(self, event_id: str, when: "libsbml.ASTNode", d: float,
+              assign: List[Tuple[str, "libsbml.ASTNode"]], where: str = "") -> None:
+        """An event firing once `when` >= d, making the assignments; `where` ends the error
+        messages (e.g. `` in condition c``)."""
+        ev = self.sm.createEvent()
+        ev.setId(event_id)
+        ev.setUseValuesFromTriggerTime(True)
+        trig = ev.createTrigger()
+        trig.setInitialValue(True)
+        trig.setPersistent(True)
+        _check(trig.setMath(_ast(libsbml.AST_RELATIONAL_GEQ, when, _number(d))),
+               f"the trigger of day {d}{where}")
+        for var, value in assign:
+            ea = ev.createEventAssignment()
+            ea.setVariable(var)
+            _check(ea.setMath(value), f"the assignment to {var} on day {d}{where}")
+
+    def text(self) -> str:
+        """The SBML text; a ModelError naming libsbml's first errors if it finds any."""
+        doc = self.doc
+        errors = [doc.getError(i) for i in range(doc.getNumErrors())
+                  if doc.getError(i).getSeverity() >= libsbml.LIBSBML_SEV_ERROR]
+        if errors:
+            raise ModelError("SBML export: "
+                             + "; ".join(e.getMessage().strip() for e in errors[:3]))
+        return libsbml.writeSBMLToString(doc)
+
+
 def to_sbml(model: Any, path: Union[None, str, "os.PathLike[str]"] = None,
             protocol: Any = None, protocols: Optional[Dict[str, Any]] = None) -> str:
     """The model (and optionally a protocol, or several) as SBML Level 3 Version 2 text.
@@ -346,56 +616,12 @@ def to_sbml(model: Any, path: Union[None, str, "os.PathLike[str]"] = None,
         return text
     from .. import _core  # the engine's schedule gives the inputs per segment
 
-    doc_json: Dict[str, Any] = json.loads(model.to_json())
-    core_model = model._core
-    name = doc_json["name"]
-    species: Dict[str, Any] = doc_json.get("species", {})
-    parameters: Dict[str, Any] = doc_json.get("parameters", {})
-    inputs: Dict[str, Any] = doc_json.get("inputs", {})
-    expressions: Dict[str, str] = doc_json.get("expressions", {})
-    observables: Dict[str, Any] = doc_json.get("observables", {})
-    odes: Dict[str, str] = doc_json.get("odes", {})
-
-    used: Set[str] = set(species) | set(parameters) | set(inputs) | set(expressions) \
-        | set(observables)
-
-    def fresh(base: str) -> str:
-        cand, i = base, 1
-        while cand in used:
-            i += 1
-            cand = f"{base}_{i}"
-        used.add(cand)
-        return cand
-
-    doc = libsbml.SBMLDocument(3, 2)
-    sm = doc.createModel()
-    _check(sm.setId(name), f"the model id {name!r}")
-    if doc_json.get("description"):
-        sm.setName(doc_json["description"])
-    day = sm.createUnitDefinition()
-    day_id = fresh("day")
-    day.setId(day_id)
-    unit = day.createUnit()
-    unit.setKind(libsbml.UNIT_KIND_SECOND)
-    unit.setExponent(1)
-    unit.setScale(0)
-    unit.setMultiplier(86400)
-    sm.setTimeUnits(day_id)
-
-    hill_id, hill_rep_id = fresh("hill"), fresh("hill_rep")
-    builder = _MathBuilder(hill_id, hill_rep_id)
-
-    comp = sm.createCompartment()
-    comp_id = fresh("cell")
-    comp.setId(comp_id)
-    comp.setSize(1.0)
-    comp.setSpatialDimensions(3)
-    comp.setConstant(True)
+    w = _Writer(model)
+    species, parameters, inputs = w.species, w.parameters, w.inputs
+    fresh, parameter = w.fresh, w.parameter
+    w.begin()
 
     # -- perturbations (model overlays first, then the protocol's) and segments -------------
-    perts: List[Dict[str, Any]] = list(core_model.overlays)
-    schedule = None
-    drives: Dict[str, float] = {}  # driven input -> decay rate (1/day)
     if isinstance(protocol, (str, os.PathLike)):  # a built-in name or a file, as og.simulate
         from ..library import load_protocol
         protocol = load_protocol(protocol)
@@ -404,102 +630,29 @@ def to_sbml(model: Any, path: Union[None, str, "os.PathLike[str]"] = None,
         if not isinstance(pcore, _core.Protocol):
             raise ProtocolError(f"SBML export: protocol must be an osteogrn Protocol, got "
                                 f"{type(protocol).__name__}")
-        schedule = _core.Schedule(pcore, core_model)  # binds and checks units and targets
-        perts += list(pcore.perturbations)
-        for cname, c in pcore.components.items():
-            if cname in inputs:
-                drives[cname] = math.log(2.0) / c["half_life"] if c["half_life"] else 0.0
-        segs = _Segments(list(schedule.breakpoints), pcore.duration)
+        plan = _Plan.of_protocol(w.core_model, pcore, parameters, inputs, w.input_names, "",
+                                 species)
     else:
+        perts: List[Dict[str, Any]] = list(w.core_model.overlays)
         bounds = {0.0}
         for p in perts:
             for t in (p["from"], p["until"]):
                 if t is not None and math.isfinite(t) and t > 0:
                     bounds.add(float(t))
-        segs = _Segments(sorted(bounds), math.inf)
-    for p in perts:
-        if p["kind"] == "parameter" and p["target"] not in parameters:
-            raise ModelError(f"SBML export: perturbation of {p['target']!r}: not a parameter")
-        if p["kind"] != "parameter" and p["target"] not in species:
-            raise ModelError(f"SBML export: {p['kind']} of {p['target']!r}: not a species")
-
-    def held_on(s: int) -> Dict[str, float]:
-        out: Dict[str, float] = {}
-        for p in perts:
-            if p["kind"] != "parameter" and segs.index(p["from"]) <= s < segs.index(p["until"]):
-                out[p["target"]] = 0.0 if p["kind"] == "knockout" else float(p["value"])
-        return out
-
-    def params_on(s: int) -> Dict[str, float]:
-        out: Dict[str, float] = {}
-        for p in perts:
-            if p["kind"] == "parameter" and segs.index(p["from"]) <= s < segs.index(p["until"]):
-                base = float(parameters[p["target"]]["value"])
-                out[p["target"]] = base * p["value"] if p["scale"] else float(p["value"])
-        return out
-
-    held = [held_on(s) for s in range(segs.count)]
-    overrides = [params_on(s) for s in range(segs.count)]
+        plan = _Plan(perts, _Segments(sorted(bounds), math.inf), parameters, [], {}, "", species)
+    segs, held, overrides, drives, levels = (plan.segs, plan.held, plan.overrides, plan.drives,
+                                             plan.levels)
     ever_held = [s for s in species if any(s in h for h in held)]
     ever_overridden = [p for p in parameters if any(p in o for o in overrides)]
-    input_names = [i["name"] for i in core_model.inputs]
-    levels = ([list(schedule.inputs_at(t, len(input_names))) for t in segs.times[:segs.count]]
-              if schedule is not None else [])
+    input_names = w.input_names
 
-    # -- function definitions (only those used are kept) -------------------------------------
-    rules: List[Tuple[str, "libsbml.ASTNode", bool]] = []  # (variable, math, is rate rule)
+    # -- rules and function definitions (only those used are kept) ----------------------------
     held_flag = {s: fresh(f"{s}_held") for s in ever_held}
-    for sname, text in odes.items():
-        math_ = builder.math(text, f"the ODE of {sname}")
-        if sname in held_flag:
-            cond = _ast(libsbml.AST_RELATIONAL_NEQ, _name(held_flag[sname]), _number(0.0))
-            math_ = _ast(libsbml.AST_FUNCTION_PIECEWISE, _number(0.0), cond, math_)
-        rules.append((sname, math_, True))
-    for ename, text in expressions.items():
-        rules.append((ename, builder.math(text, f"the expression {ename}"), False))
-    for oname, obs in observables.items():
-        text = obs["expression"] if isinstance(obs, dict) else obs
-        rules.append((oname, builder.math(text, f"the observable {oname}"), False))
-    # initial expressions (written as initialAssignments below) may call hill too
-    initial_math = {sname: builder.math(sp["initial"], f"the initial value of {sname}")
-                    for sname, sp in species.items() if isinstance(sp["initial"], str)}
-    for fname, fid in (("hill", hill_id), ("hill_rep", hill_rep_id)):
-        if fname in builder.used_functions:
-            fd = sm.createFunctionDefinition()
-            fd.setId(fid)
-            _check(fd.setMath(_hill_body(fname == "hill_rep")), f"the function {fid}")
+    rules, initial_math = w.model_rules(
+        lambda s: _name(held_flag[s]) if s in held_flag else None)
 
     # -- symbols ------------------------------------------------------------------------------
-    def parameter(pid: str, value: Optional[float], constant: bool, what: str = "") -> None:
-        p = sm.createParameter()
-        _check(p.setId(pid), f"the parameter id {pid!r}")
-        if value is not None:
-            if not math.isfinite(value):
-                raise ModelError(f"SBML export: {pid}: the value {value} is not finite")
-            p.setValue(value)
-        p.setConstant(constant)
-        if what:
-            p.setName(what)
-
-    x0 = dict(zip(species, core_model.initial_state()))  # at the current parameter values
-    for sname, sp in species.items():
-        s = sm.createSpecies()
-        _check(s.setId(sname), f"the species id {sname!r}")
-        s.setCompartment(comp_id)
-        s.setInitialAmount(held[0][sname] if sname in held[0] else float(x0[sname]))
-        if sname in initial_math and sname not in held[0]:
-            # an initial expression: an initialAssignment, so its parameters stay free in SBML
-            ia = sm.createInitialAssignment()
-            ia.setSymbol(sname)
-            _check(ia.setMath(initial_math[sname]), f"the initial assignment of {sname}")
-        s.setHasOnlySubstanceUnits(True)
-        s.setBoundaryCondition(False)
-        s.setConstant(False)
-        if sp.get("description"):
-            s.setName(sp["description"])
-    for pname, p in parameters.items():
-        value = overrides[0].get(pname, float(p["value"]))
-        parameter(pname, value, pname not in ever_overridden, p.get("description", ""))
+    w.species_and_parameters(held[0], overrides[0], initial_math, ever_overridden)
     for sname, flag in held_flag.items():
         parameter(flag, 1.0 if sname in held[0] else 0.0, False,
                   f"1 while {sname} is held (knockout or clamp), else 0")
@@ -509,7 +662,7 @@ def to_sbml(model: Any, path: Union[None, str, "os.PathLike[str]"] = None,
         info = inputs[iname]
         if iname not in drives:
             parameter(iname, float(info.get("default", 0.0)), True, info.get("description", ""))
-            if schedule is None:
+            if protocol is None:
                 annotated.append((iname, iname, info.get("unit", "")))
             continue
         lvl, t0 = fresh(f"{iname}_level"), fresh(f"{iname}_t0")
@@ -524,65 +677,23 @@ def to_sbml(model: Any, path: Union[None, str, "os.PathLike[str]"] = None,
         parameter(t0, 0.0, False, f"day of the last event that set {lvl}")
         decay = fresh(f"{iname}_decay")
         parameter(decay, rate, True, "ln 2 / half-life (1/day)")
-        # level * exp(-decay * (time - t0)), the engine's Schedule::inputs term for term
-        exponent = _ast(libsbml.AST_TIMES, _ast(libsbml.AST_MINUS, _name(decay)),
-                        _ast(libsbml.AST_MINUS, _time(), _name(t0)))
-        rules.append((iname, _ast(libsbml.AST_TIMES, _name(lvl),
-                                  _ast(libsbml.AST_FUNCTION_EXP, exponent)), False))
-    for oname in list(expressions) + list(observables):
-        parameter(oname, None, False, observables[oname].get("description", "")
-                  if isinstance(observables.get(oname), dict) else "")
-    for var, math_, rate_rule in rules:
-        rule = sm.createRateRule() if rate_rule else sm.createAssignmentRule()
-        rule.setVariable(var)
-        _check(rule.setMath(math_), f"the math of the rule for {var}")
+        rules.append((iname, w.decaying(lvl, t0, decay), False))
+    w.write_rules(rules)
 
     # -- events: one per breakpoint after day 0 ------------------------------------------------
     for s in range(1, segs.count):
         d = segs.times[s]
-        assign: List[Tuple[str, "libsbml.ASTNode"]] = []
-        for k, iname in enumerate(input_names):
-            if iname not in level_ids:
-                continue
-            lvl, t0 = level_ids[iname]
-            if drives[iname] != 0.0:
-                assign += [(lvl, _number(levels[s][k])), (t0, _number(d))]
-            elif levels[s][k] != levels[s - 1][k]:
-                assign.append((lvl, _number(levels[s][k])))
-        for pname in ever_overridden:
-            now = overrides[s].get(pname, float(parameters[pname]["value"]))
-            before = overrides[s - 1].get(pname, float(parameters[pname]["value"]))
-            if now != before:
-                assign.append((pname, _number(now)))
-        for sname in ever_held:
-            on, was = sname in held[s], sname in held[s - 1]
-            if on != was:
-                assign.append((held_flag[sname], _number(1.0 if on else 0.0)))
-            if on and (not was or held[s][sname] != held[s - 1][sname]):
-                assign.append((sname, _number(held[s][sname])))
+        assign = w.assignments(plan, s, level_ids.get, ever_overridden, ever_held,
+                               held_flag.__getitem__)
         if not assign:
             continue
-        ev = sm.createEvent()
-        ev.setId(fresh(f"day_{format(d, '.15g').replace('.', '_').replace('-', '_')}"))
-        ev.setUseValuesFromTriggerTime(True)
-        trig = ev.createTrigger()
-        trig.setInitialValue(True)
-        trig.setPersistent(True)
-        _check(trig.setMath(_ast(libsbml.AST_RELATIONAL_GEQ, _time(), _number(d))),
-               f"the trigger of day {d}")
-        for var, value in assign:
-            ea = ev.createEventAssignment()
-            ea.setVariable(var)
-            _check(ea.setMath(value), f"the assignment to {var} on day {d}")
+        w.event(fresh(f"day_{format(d, '.15g').replace('.', '_').replace('-', '_')}"), _time(),
+                d, assign)
 
     if annotated:
-        _check(sm.setAnnotation(_inputs_annotation(annotated)), "the osteogrn annotation")
+        _check(w.sm.setAnnotation(_inputs_annotation(annotated)), "the osteogrn annotation")
 
-    errors = [doc.getError(i) for i in range(doc.getNumErrors())
-              if doc.getError(i).getSeverity() >= libsbml.LIBSBML_SEV_ERROR]
-    if errors:
-        raise ModelError("SBML export: " + "; ".join(e.getMessage().strip() for e in errors[:3]))
-    text = libsbml.writeSBMLToString(doc)
+    text = w.text()
     if path is not None:
         with open(os.fspath(path), "w", encoding="utf-8") as f:
             f.write(text)
@@ -646,39 +757,6 @@ def sbml_id(name: str) -> str:
     return out if not out[0].isdigit() else f"_{out}"
 
 
-class _Plan:
-    """One protocol's schedule as the single-protocol export uses it: segments, the inputs'
-    values on each, the holds (knockouts, clamps) and parameter overrides on each."""
-
-    def __init__(self, core_model: Any, pcore: Any, parameters: Dict[str, Any],
-                 inputs: Dict[str, Any], input_names: List[str]) -> None:
-        from .. import _core
-        schedule = _core.Schedule(pcore, core_model)  # binds and checks units and targets
-        self.perts: List[Dict[str, Any]] = list(core_model.overlays) + list(pcore.perturbations)
-        self.drives: Dict[str, float] = {
-            cname: (math.log(2.0) / c["half_life"] if c["half_life"] else 0.0)
-            for cname, c in pcore.components.items() if cname in inputs}
-        segs = _Segments(list(schedule.breakpoints), pcore.duration)
-        self.segs = segs
-        self.held: List[Dict[str, float]] = []
-        self.overrides: List[Dict[str, float]] = []
-        for s in range(segs.count):
-            held: Dict[str, float] = {}
-            over: Dict[str, float] = {}
-            for p in self.perts:
-                if not segs.index(p["from"]) <= s < segs.index(p["until"]):
-                    continue
-                if p["kind"] == "parameter":
-                    base = float(parameters[p["target"]]["value"])
-                    over[p["target"]] = base * p["value"] if p["scale"] else float(p["value"])
-                else:
-                    held[p["target"]] = 0.0 if p["kind"] == "knockout" else float(p["value"])
-            self.held.append(held)
-            self.overrides.append(over)
-        self.levels = [list(schedule.inputs_at(t, len(input_names)))
-                       for t in segs.times[:segs.count]]
-
-
 def to_sbml_conditions(model: Any, protocols: Any) -> Tuple[str, Dict[str, str]]:
     """Several protocols in one SBML document, for PEtab (one condition per protocol).
 
@@ -710,27 +788,11 @@ def to_sbml_conditions(model: Any, protocols: Any) -> Tuple[str, Dict[str, str]]
     if not isinstance(protocols, Mapping) or len(protocols) == 0:
         raise ProtocolError("SBML export: protocols must be a non-empty mapping condition name "
                             f"-> Protocol, got {type(protocols).__name__}")
-    doc_json: Dict[str, Any] = json.loads(model.to_json())
-    core_model = model._core
-    name = doc_json["name"]
-    species: Dict[str, Any] = doc_json.get("species", {})
-    parameters: Dict[str, Any] = doc_json.get("parameters", {})
-    inputs: Dict[str, Any] = doc_json.get("inputs", {})
-    expressions: Dict[str, str] = doc_json.get("expressions", {})
-    observables: Dict[str, Any] = doc_json.get("observables", {})
-    odes: Dict[str, str] = doc_json.get("odes", {})
-    used: Set[str] = set(species) | set(parameters) | set(inputs) | set(expressions) \
-        | set(observables)
+    w = _Writer(model)
+    species, parameters, inputs = w.species, w.parameters, w.inputs
+    fresh, parameter = w.fresh, w.parameter
 
-    def fresh(base: str) -> str:
-        cand, i = base, 1
-        while cand in used:
-            i += 1
-            cand = f"{base}_{i}"
-        used.add(cand)
-        return cand
-
-    input_names = [i["name"] for i in core_model.inputs]
+    input_names = w.input_names
     plans: Dict[str, _Plan] = {}
     for cond, prot in protocols.items():
         if isinstance(prot, (str, os.PathLike)):
@@ -740,38 +802,10 @@ def to_sbml_conditions(model: Any, protocols: Any) -> Tuple[str, Dict[str, str]]
         if not isinstance(pcore, _core.Protocol):
             raise ProtocolError(f"SBML export: protocols[{cond!r}] must be an osteogrn Protocol, "
                                 f"got {type(prot).__name__}")
-        plans[str(cond)] = _Plan(core_model, pcore, parameters, inputs, input_names)
-    for cond, plan in plans.items():
-        for p in plan.perts:
-            if p["kind"] == "parameter" and p["target"] not in parameters:
-                raise ModelError(f"SBML export: perturbation of {p['target']!r} in condition "
-                                 f"{cond!r}: not a parameter")
-            if p["kind"] != "parameter" and p["target"] not in species:
-                raise ModelError(f"SBML export: {p['kind']} of {p['target']!r} in condition "
-                                 f"{cond!r}: not a species")
+        plans[str(cond)] = _Plan.of_protocol(w.core_model, pcore, parameters, inputs, input_names,
+                                             f" in condition {str(cond)!r}", species)
 
-    doc = libsbml.SBMLDocument(3, 2)
-    sm = doc.createModel()
-    _check(sm.setId(name), f"the model id {name!r}")
-    if doc_json.get("description"):
-        sm.setName(doc_json["description"])
-    day = sm.createUnitDefinition()
-    day_id = fresh("day")
-    day.setId(day_id)
-    unit = day.createUnit()
-    unit.setKind(libsbml.UNIT_KIND_SECOND)
-    unit.setExponent(1)
-    unit.setScale(0)
-    unit.setMultiplier(86400)
-    sm.setTimeUnits(day_id)
-    hill_id, hill_rep_id = fresh("hill"), fresh("hill_rep")
-    builder = _MathBuilder(hill_id, hill_rep_id)
-    comp = sm.createCompartment()
-    comp_id = fresh("cell")
-    comp.setId(comp_id)
-    comp.setSize(1.0)
-    comp.setSpatialDimensions(3)
-    comp.setConstant(True)
+    w.begin()
 
     conds = list(plans)
     suffix: Dict[str, str] = {}
@@ -805,65 +839,22 @@ def to_sbml_conditions(model: Any, protocols: Any) -> Tuple[str, Dict[str, str]]
         prods = [_ast(libsbml.AST_TIMES, _name(gate[c]), t) for c, t in terms]
         return prods[0] if len(prods) == 1 else _ast(libsbml.AST_PLUS, *prods)
 
-    rules: List[Tuple[str, "libsbml.ASTNode", bool]] = []
     held_flag: Dict[Tuple[str, str], str] = {}
     for s in ever_held:
         for c in conds:
             if any(s in h for h in plans[c].held):
                 held_flag[(s, c)] = fresh(f"{s}_held_{suffix[c]}")
-    for sname, text in odes.items():
-        math_ = builder.math(text, f"the ODE of {sname}")
-        flags = [(c, _name(f)) for (s, c), f in held_flag.items() if s == sname]
-        if flags:
-            cond_ = _ast(libsbml.AST_RELATIONAL_NEQ, gated_sum(flags), _number(0.0))
-            math_ = _ast(libsbml.AST_FUNCTION_PIECEWISE, _number(0.0), cond_, math_)
-        rules.append((sname, math_, True))
-    for ename, text in expressions.items():
-        rules.append((ename, builder.math(text, f"the expression {ename}"), False))
-    for oname, obs in observables.items():
-        text = obs["expression"] if isinstance(obs, dict) else obs
-        rules.append((oname, builder.math(text, f"the observable {oname}"), False))
-    # initial expressions (written as initialAssignments below) may call hill too
-    initial_math = {sname: builder.math(sp["initial"], f"the initial value of {sname}")
-                    for sname, sp in species.items() if isinstance(sp["initial"], str)}
-    for fname, fid in (("hill", hill_id), ("hill_rep", hill_rep_id)):
-        if fname in builder.used_functions:
-            fd = sm.createFunctionDefinition()
-            fd.setId(fid)
-            _check(fd.setMath(_hill_body(fname == "hill_rep")), f"the function {fid}")
 
-    def parameter(pid: str, value: Optional[float], constant: bool, what: str = "") -> None:
-        p = sm.createParameter()
-        _check(p.setId(pid), f"the parameter id {pid!r}")
-        if value is not None:
-            if not math.isfinite(value):
-                raise ModelError(f"SBML export: {pid}: the value {value} is not finite")
-            p.setValue(value)
-        p.setConstant(constant)
-        if what:
-            p.setName(what)
+    def held_math(sname: str) -> Optional["libsbml.ASTNode"]:
+        flags = [(c, _name(f)) for (s, c), f in held_flag.items() if s == sname]
+        return gated_sum(flags) if flags else None
+
+    rules, initial_math = w.model_rules(held_math)
 
     first = conds[0]
-    x0 = dict(zip(species, core_model.initial_state()))  # at the current parameter values
-    for sname, sp in species.items():
-        s = sm.createSpecies()
-        _check(s.setId(sname), f"the species id {sname!r}")
-        s.setCompartment(comp_id)
-        h0 = plans[first].held[0]  # the same in every condition (checked above)
-        s.setInitialAmount(h0[sname] if sname in h0 else float(x0[sname]))
-        if sname in initial_math and sname not in h0:
-            # an initial expression: an initialAssignment, so its parameters stay free in SBML
-            ia = sm.createInitialAssignment()
-            ia.setSymbol(sname)
-            _check(ia.setMath(initial_math[sname]), f"the initial assignment of {sname}")
-        s.setHasOnlySubstanceUnits(True)
-        s.setBoundaryCondition(False)
-        s.setConstant(False)
-        if sp.get("description"):
-            s.setName(sp["description"])
-    for pname, p in parameters.items():
-        value = plans[first].overrides[0].get(pname, float(p["value"]))
-        parameter(pname, value, pname not in ever_overridden, p.get("description", ""))
+    # held and overridden from day 0: the same in every condition (checked above)
+    w.species_and_parameters(plans[first].held[0], plans[first].overrides[0], initial_math,
+                             ever_overridden)
     for cond in conds:
         parameter(gate[cond], 1.0 if cond == first else 0.0, True,
                   f"1 in condition {cond}, else 0")
@@ -894,64 +885,22 @@ def to_sbml_conditions(model: Any, protocols: Any) -> Tuple[str, Dict[str, str]]
             parameter(t0, 0.0, False, f"day of the last event that set {lvl}")
             decay = fresh(f"{iname}_decay_{suffix[c]}")
             parameter(decay, rate, True, "ln 2 / half-life (1/day)")
-            exponent = _ast(libsbml.AST_TIMES, _ast(libsbml.AST_MINUS, _name(decay)),
-                            _ast(libsbml.AST_MINUS, _time(), _name(t0)))
-            terms.append((c, _ast(libsbml.AST_TIMES, _name(lvl),
-                                  _ast(libsbml.AST_FUNCTION_EXP, exponent))))
+            terms.append((c, w.decaying(lvl, t0, decay)))
         rules.append((iname, gated_sum(terms), False))
-    for oname in list(expressions) + list(observables):
-        parameter(oname, None, False, observables[oname].get("description", "")
-                  if isinstance(observables.get(oname), dict) else "")
-    for var, math_, rate_rule in rules:
-        rule = sm.createRateRule() if rate_rule else sm.createAssignmentRule()
-        rule.setVariable(var)
-        _check(rule.setMath(math_), f"the math of the rule for {var}")
+    w.write_rules(rules)
 
     # -- events: per condition, one per breakpoint after day 0, firing only in it ---------------
     for c in conds:
         plan = plans[c]
-        segs, levels, held, overrides = plan.segs, plan.levels, plan.held, plan.overrides
-        for s in range(1, segs.count):
-            d = segs.times[s]
-            assign: List[Tuple[str, "libsbml.ASTNode"]] = []
-            for k, iname in enumerate(input_names):
-                if (iname, c) not in level_ids:
-                    continue
-                lvl, t0 = level_ids[(iname, c)]
-                if plan.drives[iname] != 0.0:
-                    assign += [(lvl, _number(levels[s][k])), (t0, _number(d))]
-                elif levels[s][k] != levels[s - 1][k]:
-                    assign.append((lvl, _number(levels[s][k])))
-            for pname in ever_overridden:
-                now = overrides[s].get(pname, float(parameters[pname]["value"]))
-                before = overrides[s - 1].get(pname, float(parameters[pname]["value"]))
-                if now != before:
-                    assign.append((pname, _number(now)))
-            for sname in ever_held:
-                on, was = sname in held[s], sname in held[s - 1]
-                if on != was:
-                    assign.append((held_flag[(sname, c)], _number(1.0 if on else 0.0)))
-                if on and (not was or held[s][sname] != held[s - 1][sname]):
-                    assign.append((sname, _number(held[s][sname])))
+        for s in range(1, plan.segs.count):
+            d = plan.segs.times[s]
+            assign = w.assignments(plan, s, lambda i: level_ids.get((i, c)), ever_overridden,
+                                   ever_held, lambda sname: held_flag[(sname, c)])
             if not assign:
                 continue
-            ev = sm.createEvent()
             day_txt = format(d, '.15g').replace('.', '_').replace('-', '_')
-            ev.setId(fresh(f"{suffix[c]}_day_{day_txt}"))
-            ev.setUseValuesFromTriggerTime(True)
-            trig = ev.createTrigger()
-            trig.setInitialValue(True)
-            trig.setPersistent(True)
             gated_time = _ast(libsbml.AST_TIMES, _name(gate[c]), _time())
-            _check(trig.setMath(_ast(libsbml.AST_RELATIONAL_GEQ, gated_time, _number(d))),
-                   f"the trigger of day {d} in condition {c}")
-            for var, value in assign:
-                ea = ev.createEventAssignment()
-                ea.setVariable(var)
-                _check(ea.setMath(value), f"the assignment to {var} on day {d} in condition {c}")
+            w.event(fresh(f"{suffix[c]}_day_{day_txt}"), gated_time, d, assign,
+                    f" in condition {c}")
 
-    errors = [doc.getError(i) for i in range(doc.getNumErrors())
-              if doc.getError(i).getSeverity() >= libsbml.LIBSBML_SEV_ERROR]
-    if errors:
-        raise ModelError("SBML export: " + "; ".join(e.getMessage().strip() for e in errors[:3]))
-    return libsbml.writeSBMLToString(doc), gate
+    return w.text(), gate
