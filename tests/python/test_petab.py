@@ -302,6 +302,27 @@ def test_fit_with_fides_reaches_a_stationary_point():
                optimizer_options={"method": "fides", "no_such_option": 1})
 
 
+def test_fides_start_that_cannot_be_simulated_is_a_failed_start(monkeypatch):
+    """fides raises RuntimeError for a start whose cost is not finite; that start fails, the
+    fit does not (Elowitz's Latin-hypercube starts include such points)."""
+    pytest.importorskip("fides")
+    from osteogrn.petab import _fit
+    problem = og.petab.Problem.from_yaml(yaml_of("Boehm_JProteomeRes2014"))
+    real = _fit._cost_and_gradient
+    bad = np.clip(problem.x_nominal + 0.2, problem.lb, problem.ub)
+
+    def fails_at_bad(ev, z):
+        c, g, J = real(ev, z)
+        return (math.inf if np.allclose(z, bad) else c), g, J
+
+    monkeypatch.setattr(_fit, "_cost_and_gradient", fails_at_bad)
+    fit = og.fit(problem, starts=np.vstack([bad, problem.x_nominal]), progress=False,
+                 threads=1, optimizer_options={"method": "fides"})
+    assert list(fit.starts.sort_values("start")["status"])[0] == "failed"
+    assert "non-finite" in fit.starts.sort_values("start")["message"].iloc[0]
+    assert fit.log_likelihood >= problem.log_likelihood() - 1e-6
+
+
 def test_fit_given_starts_and_refused_arguments():
     problem = og.petab.Problem.from_yaml(yaml_of("Boehm_JProteomeRes2014"))
     starts = np.vstack([problem.x_nominal,

@@ -192,7 +192,11 @@ def run_fides(ev: Any, z0: np.ndarray, lb: np.ndarray, ub: np.ndarray,
                               verbose=logging.ERROR, options=fides_options(options),
                               hessian_update=fides.HybridFixed())
         with np.errstate(all="ignore"):
-            fval, z, _, _ = opt.minimize(np.asarray(z0, dtype=float))
+            try:
+                fval, z, _, _ = opt.minimize(np.asarray(z0, dtype=float))
+            except RuntimeError as e:  # fides' refusal of a start whose cost is not finite
+                return dict(z=np.full(len(z0), np.nan), cost=math.inf, status="failed",
+                            message=f"fides: {e}")
         cost = float(fval) if np.isfinite(fval) else math.inf
         flag = opt.exitflag
         status = "converged" if int(flag) > 0 else (
