@@ -60,6 +60,7 @@ from pathlib import Path
 from typing import Dict, List, Optional
 
 import numpy as np
+import pandas as pd
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -70,16 +71,10 @@ import peers  # noqa: E402
 DATA = Path(os.environ.get("PETAB_PROBLEMS", ROOT / "tests" / "data" / "petab"))
 PROBLEMS = ("Boehm_JProteomeRes2014", "Bruno_JExpBot2016", "Crauste_CellSystems2017",
             "Elowitz_Nature2000", "Sneyd_PNAS2002", "Borghans_BiophysChem1997")
-# Reference log-likelihoods at the nominal parameters (tests/data/petab/README.md, from
-# AMICI's benchmark test suite): the pyPESTO objective is checked against them.
-REFERENCE_LLH = {
-    "Boehm_JProteomeRes2014": -138.22199693517703,
-    "Borghans_BiophysChem1997": 83.3237191357272,
-    "Bruno_JExpBot2016": 46.688176988431806,
-    "Crauste_CellSystems2017": -190.96521897435176,
-    "Elowitz_Nature2000": 63.20279991419332,
-    "Sneyd_PNAS2002": 319.79177818768756,
-}
+# Reference log-likelihoods at the nominal parameters (tests/data/petab/reference_llh.tsv, from
+# AMICI's benchmark test suite): each tool's objective is checked against them.
+REFERENCE_LLH = {row.problem: float(row.reference_llh) for row in
+                 pd.read_csv(DATA / "reference_llh.tsv", sep="\t").itertuples()}
 # A tool whose objective misses the reference at the nominal parameters by more than this
 # fits another function: it is not timed (the acceptance tolerance).
 NOMINAL_AGREE = 1e-3

@@ -19,19 +19,10 @@ from conftest import DATA
 
 PETAB = DATA / "petab"
 
-#: Reference log-likelihoods at the nominal parameters, from tests/data/petab/README.md (AMICI's
-#: tests/benchmark_models/benchmark_models.yaml).
-REFERENCE = {
-    "Boehm_JProteomeRes2014": -138.22199693517703,
-    "Borghans_BiophysChem1997": 83.3237191357272,
-    "Bruno_JExpBot2016": 46.688176988431806,
-    "Crauste_CellSystems2017": -190.96521897435176,
-    "Elowitz_Nature2000": 63.20279991419332,
-    "Sneyd_PNAS2002": 319.79177818768756,
-    "Brannmark_JBC2010": -141.889113770537,
-    "Lucarelli_CellSystems2018": -1681.6059879426584,
-    "Bachmann_MSB2011": 418.40573341425295,
-}
+#: Reference log-likelihoods at the nominal parameters (AMICI's
+#: tests/benchmark_models/benchmark_models.yaml; the table in tests/data/petab/README.md).
+REFERENCE = {row.problem: float(row.reference_llh) for row in
+             pd.read_csv(PETAB / "reference_llh.tsv", sep="\t").itertuples()}
 
 
 def yaml_of(name: str) -> Path:
